@@ -1,0 +1,82 @@
+import Foundation
+import IonLinkCore
+
+/// `manifest.json` of a simulation bank: what was simulated, with which seed, which part of the bank
+/// this folder holds, and whether it is complete. It has no timestamps, so a bank made in shards and
+/// merged is byte-identical to one made in one go.
+public struct BankManifest: Codable, Equatable, Sendable {
+    public var format = "ionlink-bank"
+    public var formatVersion = 1
+    public var ionlinkVersion = IonLinkVersion.current
+    public var configuration: SimulationConfiguration
+    public var seed: UInt64
+    /// Samples in the whole bank (all shards).
+    public var count: Int
+    /// This folder's shard: index in 0..<shardCount.
+    public var shardIndex: Int
+    public var shardCount: Int
+    /// Global index of this folder's first sample.
+    public var firstIndex: Int
+    /// Samples in this folder.
+    public var rows: Int
+    /// Samples per chunk while the bank is being made (the unit of resumption).
+    public var chunkSize: Int
+    /// Voltage traces are kept for samples with global index below this.
+    public var keptTraces: Int
+    /// Free parameters, the columns of `theta.npy`.
+    public var parameterNames: [String]
+    /// True once the consolidated files below are in place.
+    public var complete: Bool
+    /// Samples whose simulation stayed finite (set when complete).
+    public var validCount: Int?
+    /// The files of a complete bank and what they hold.
+    public var files: [String: String] = BankManifest.fileDescriptions
+
+    enum CodingKeys: String, CodingKey {
+        case format, seed, count, rows, complete, files, configuration
+        case formatVersion = "format_version", ionlinkVersion = "ionlink_version"
+        case shardIndex = "shard_index", shardCount = "shard_count", firstIndex = "first_index"
+        case chunkSize = "chunk_size", keptTraces = "kept_traces", parameterNames = "parameter_names"
+        case validCount = "valid_count"
+    }
+
+    public static let fileDescriptions: [String: String] = [
+        "theta.npy": "float64 [rows, parameters]: the free parameters of each sample, in parameter_names order",
+        "valid.npy": "uint8 [rows]: 1 if the simulation stayed finite, else 0",
+        "spike_count.npy": "int32 [rows]: upward 0-mV crossings during the stimulus window",
+        "traces.npy": "float32 [kept rows, samples]: V (mV) of the samples with global index < kept_traces, sample k = V(k·dt)",
+    ]
+
+    /// The global sample indices of shard `index` of `shards` in a bank of `count` samples.
+    public static func shardRange(count: Int, index: Int, of shards: Int) -> Range<Int> {
+        (count * index / shards) ..< (count * (index + 1) / shards)
+    }
+
+    public var globalRange: Range<Int> { firstIndex ..< firstIndex + rows }
+
+    /// Kept traces in this folder.
+    public var keptRows: Int { max(0, min(keptTraces, globalRange.upperBound) - firstIndex) }
+
+    func encoded() -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return try! encoder.encode(self)
+    }
+
+    /// Reads `DIR/manifest.json`.
+    public static func read(folder: String) throws -> BankManifest {
+        let path = folder + "/manifest.json"
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw InputError(file: path, "cannot read the bank manifest (is \(folder) a simulation bank?)")
+        }
+        do {
+            return try JSONDecoder().decode(BankManifest.self, from: data)
+        } catch {
+            throw InputError(file: path, "not a valid IonLink bank manifest: \(error)")
+        }
+    }
+
+    func write(folder: String) throws {
+        try AtomicFile.write(encoded(), to: folder + "/manifest.json")
+    }
+}

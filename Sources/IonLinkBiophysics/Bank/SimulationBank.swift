@@ -1,0 +1,213 @@
+import Foundation
+import IonLinkCore
+
+/// Makes a simulation bank: prior draws, simulated under a configuration, summarised per sample and
+/// streamed to disk in chunks. Killed at any moment and rerun with the same arguments, it continues from
+/// the last complete chunk; the finished bank equals that of an uninterrupted run.
+///
+/// Layout of a folder: `manifest.json`; while running `chunks/NNNNNN/` (each renamed into place only
+/// when all its files are written); when complete `theta.npy`, `valid.npy`, `spike_count.npy` and, if
+/// traces are kept, `traces.npy` (see `BankManifest.fileDescriptions`).
+public struct SimulationBank {
+    public let folder: String
+    public let manifest: BankManifest
+    public var threads: Int
+    public var showProgress: Bool
+
+    /// Prepares (or reopens, to resume) the bank in `folder` for shard `shard` of `shardCount`.
+    /// Throws if the folder holds a bank made with other settings.
+    public init(folder: String, configuration: SimulationConfiguration, count: Int, seed: UInt64,
+                shard: Int = 0, of shardCount: Int = 1, chunkSize: Int = 10_000, keptTraces: Int = 0,
+                threads: Int = availableCores, showProgress: Bool = true) throws {
+        precondition(count >= 1 && shardCount >= 1 && (0..<shardCount).contains(shard) && chunkSize >= 1)
+        let range = BankManifest.shardRange(count: count, index: shard, of: shardCount)
+        let wanted = BankManifest(
+            configuration: configuration, seed: seed, count: count, shardIndex: shard, shardCount: shardCount,
+            firstIndex: range.lowerBound, rows: range.count, chunkSize: chunkSize, keptTraces: keptTraces,
+            parameterNames: configuration.model.parameterNames, complete: false)
+        let fm = FileManager.default
+        if fm.fileExists(atPath: folder + "/manifest.json") {
+            var existing = try BankManifest.read(folder: folder)
+            let complete = existing.complete
+            let validCount = existing.validCount
+            existing.complete = false
+            existing.validCount = nil
+            guard existing == wanted else {
+                throw InputError(file: folder + "/manifest.json",
+                                 "this folder holds a bank made with other settings (seed \(existing.seed), count \(existing.count), shard \(existing.shardIndex)/\(existing.shardCount), chunk size \(existing.chunkSize), kept traces \(existing.keptTraces), model '\(existing.configuration.model.name)'); rerun with the same arguments to resume it, or choose another --out")
+            }
+            existing.complete = complete
+            existing.validCount = validCount
+            manifest = existing
+        } else {
+            do { try fm.createDirectory(atPath: folder, withIntermediateDirectories: true) } catch {
+                throw InputError(file: folder, "cannot create the bank folder: \(error.localizedDescription)")
+            }
+            try wanted.write(folder: folder)
+            manifest = wanted
+        }
+        self.folder = folder
+        self.threads = threads
+        self.showProgress = showProgress
+    }
+
+    var chunkFolder: String { folder + "/chunks" }
+    var chunkCount: Int { (manifest.rows + manifest.chunkSize - 1) / manifest.chunkSize }
+    func chunkPath(_ c: Int) -> String { chunkFolder + "/" + String(format: "%06d", c) }
+
+    /// Indices of chunks already complete on disk; removes leftovers of interrupted chunk writes.
+    func completeChunks() throws -> Set<Int> {
+        let fm = FileManager.default
+        guard fm.fileExists(atPath: chunkFolder) else { return [] }
+        var done = Set<Int>()
+        for name in try fm.contentsOfDirectory(atPath: chunkFolder) {
+            if name.count == 6, let c = Int(name), c < chunkCount { done.insert(c) } else {
+                try? fm.removeItem(atPath: chunkFolder + "/" + name)
+            }
+        }
+        return done
+    }
+
+    /// Simulates what is missing and consolidates; returns the finished manifest.
+    @discardableResult
+    public func make() throws -> BankManifest {
+        if manifest.complete {
+            try? FileManager.default.removeItem(atPath: chunkFolder)
+            return manifest
+        }
+        try FileManager.default.createDirectory(atPath: chunkFolder, withIntermediateDirectories: true)
+        let done = try completeChunks()
+        let alreadyDone = done.reduce(0) { $0 + chunkRows($1).count }
+        let progress = ProgressReporter("simulate", total: manifest.rows, unit: "sims", alreadyDone: alreadyDone, enabled: showProgress)
+        for c in 0..<chunkCount where !done.contains(c) {
+            try makeChunk(c, progress: progress)
+        }
+        progress.finish()
+        return try consolidate()
+    }
+
+    /// Rows of this folder (local indices) in chunk `c`.
+    func chunkRows(_ c: Int) -> Range<Int> {
+        (c * manifest.chunkSize) ..< min(manifest.rows, (c + 1) * manifest.chunkSize)
+    }
+
+    private func makeChunk(_ c: Int, progress: ProgressReporter) throws {
+        let local = chunkRows(c)
+        let model = manifest.configuration.model
+        let first = manifest.firstIndex + local.lowerBound
+        var theta = [Double]()
+        theta.reserveCapacity(local.count * model.parameters.count)
+        for i in 0..<local.count { theta += model.priorDraw(seed: manifest.seed, index: UInt64(first + i)) }
+        let simulator = BatchSimulator(configuration: manifest.configuration, threads: threads)
+        let samples = simulator.sampleCount
+        let keep = max(0, min(local.count, manifest.keptTraces - first))
+        let window = manifest.configuration.protocol.stimulusWindow
+        let output = ChunkOutput(rows: local.count, keptTraceValues: keep * samples)
+        simulator.simulate(parameters: theta, rowCount: local.count, seed: manifest.seed, firstIndex: UInt64(first)) { block in
+            for (j, row) in block.rows.enumerated() {
+                let trace = UnsafeBufferPointer(rebasing: block.traces[j * samples ..< (j + 1) * samples])
+                output.valid[row] = block.valid[j] ? 1 : 0
+                output.spikes[row] = Int32(SpikeCount.upwardCrossings(trace, window: window))
+                if row < keep {
+                    for k in 0..<samples { output.traces[row * samples + k] = Float(trace[k]) }
+                }
+            }
+            progress.advance(by: block.rows.count)
+        }
+        let final = chunkPath(c)
+        let temporary = final + ".partial-\(ProcessInfo.processInfo.processIdentifier)"
+        let fm = FileManager.default
+        try? fm.removeItem(atPath: temporary)
+        try fm.createDirectory(atPath: temporary, withIntermediateDirectories: true)
+        try NPYWriter.write(theta, shape: [local.count, model.parameters.count], element: .float64, to: temporary + "/theta.npy")
+        try NPYWriter.write(output.validArray.map(Double.init), shape: [local.count], element: .uint8, to: temporary + "/valid.npy")
+        try NPYWriter.write(output.spikeArray.map(Double.init), shape: [local.count], element: .int32, to: temporary + "/spike_count.npy")
+        if keep > 0 {
+            try NPYWriter.write(output.traceArray.map(Double.init), shape: [keep, samples], element: .float32, to: temporary + "/traces.npy")
+        }
+        guard rename(temporary, final) == 0 else {
+            throw InputError(file: final, "cannot move the finished chunk into place (\(String(cString: strerror(errno))))")
+        }
+    }
+
+    /// Concatenates the chunks into the bank's files, marks the manifest complete, removes the chunks.
+    private func consolidate() throws -> BankManifest {
+        let chunks = (0..<chunkCount).map(chunkPath)
+        let samples = manifest.configuration.protocol.sampleCount
+        try BankFiles.concatenate(chunks.map { $0 + "/theta.npy" }, into: folder + "/theta.npy",
+                                  element: .float64, shape: [manifest.rows, manifest.parameterNames.count])
+        try BankFiles.concatenate(chunks.map { $0 + "/valid.npy" }, into: folder + "/valid.npy", element: .uint8, shape: [manifest.rows])
+        try BankFiles.concatenate(chunks.map { $0 + "/spike_count.npy" }, into: folder + "/spike_count.npy", element: .int32, shape: [manifest.rows])
+        if manifest.keptRows > 0 {
+            let withTraces = chunks.filter { FileManager.default.fileExists(atPath: $0 + "/traces.npy") }
+            try BankFiles.concatenate(withTraces.map { $0 + "/traces.npy" }, into: folder + "/traces.npy",
+                                      element: .float32, shape: [manifest.keptRows, samples])
+        }
+        var finished = manifest
+        finished.complete = true
+        finished.validCount = try BankFiles.countNonZero(folder + "/valid.npy")
+        try finished.write(folder: folder)
+        try? FileManager.default.removeItem(atPath: chunkFolder)
+        return finished
+    }
+
+    /// Combines the complete shards of one bank into `folder`: the result is identical to the bank made
+    /// without shards. Every shard of the same run must be given exactly once.
+    @discardableResult
+    public static func merge(shards: [String], into folder: String) throws -> BankManifest {
+        let manifests = try shards.map { try BankManifest.read(folder: $0) }
+        guard let reference = manifests.first else { throw InputError(file: "bank merge", "no shard folders given") }
+        for (path, m) in zip(shards, manifests) {
+            guard m.complete else { throw InputError(file: path + "/manifest.json", "shard is not complete; rerun its `ionlink simulate` command to finish it") }
+            guard m.configuration == reference.configuration, m.seed == reference.seed, m.count == reference.count,
+                  m.shardCount == reference.shardCount, m.chunkSize == reference.chunkSize, m.keptTraces == reference.keptTraces else {
+                throw InputError(file: path + "/manifest.json", "shard belongs to another bank than \(shards[0]) (configuration, seed, count, shard count, chunk size or kept traces differ)")
+            }
+        }
+        let order = zip(shards, manifests).sorted { $0.1.shardIndex < $1.1.shardIndex }
+        let indices = order.map(\.1.shardIndex)
+        guard indices == Array(0..<reference.shardCount) else {
+            throw InputError(file: "bank merge", "expected shards 0…\(reference.shardCount - 1) of \(reference.shardCount) exactly once each, got \(indices.map(String.init).joined(separator: ", "))")
+        }
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        var merged = reference
+        merged.shardIndex = 0
+        merged.shardCount = 1
+        merged.firstIndex = 0
+        merged.rows = reference.count
+        merged.validCount = manifests.reduce(0) { $0 + ($1.validCount ?? 0) }
+        let folders = order.map(\.0)
+        let samples = reference.configuration.protocol.sampleCount
+        try BankFiles.concatenate(folders.map { $0 + "/theta.npy" }, into: folder + "/theta.npy",
+                                  element: .float64, shape: [merged.rows, merged.parameterNames.count])
+        try BankFiles.concatenate(folders.map { $0 + "/valid.npy" }, into: folder + "/valid.npy", element: .uint8, shape: [merged.rows])
+        try BankFiles.concatenate(folders.map { $0 + "/spike_count.npy" }, into: folder + "/spike_count.npy", element: .int32, shape: [merged.rows])
+        if merged.keptRows > 0 {
+            let withTraces = zip(folders, order.map(\.1)).filter { $0.1.keptRows > 0 }.map { $0.0 + "/traces.npy" }
+            try BankFiles.concatenate(withTraces, into: folder + "/traces.npy", element: .float32, shape: [merged.keptRows, samples])
+        }
+        try merged.write(folder: folder)
+        return merged
+    }
+}
+
+/// Per-chunk outputs written by worker threads, each to its own rows.
+final class ChunkOutput: @unchecked Sendable {
+    let valid: UnsafeMutablePointer<UInt8>
+    let spikes: UnsafeMutablePointer<Int32>
+    let traces: UnsafeMutablePointer<Float>
+    let rows: Int
+    let traceValues: Int
+    init(rows: Int, keptTraceValues: Int) {
+        self.rows = rows
+        self.traceValues = keptTraceValues
+        valid = .allocate(capacity: max(1, rows)); valid.initialize(repeating: 0, count: max(1, rows))
+        spikes = .allocate(capacity: max(1, rows)); spikes.initialize(repeating: 0, count: max(1, rows))
+        traces = .allocate(capacity: max(1, keptTraceValues))
+    }
+    var validArray: [UInt8] { Array(UnsafeBufferPointer(start: valid, count: rows)) }
+    var spikeArray: [Int32] { Array(UnsafeBufferPointer(start: spikes, count: rows)) }
+    var traceArray: [Float] { Array(UnsafeBufferPointer(start: traces, count: traceValues)) }
+    deinit { valid.deallocate(); spikes.deallocate(); traces.deallocate() }
+}

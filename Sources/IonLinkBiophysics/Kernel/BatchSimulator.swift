@@ -1,0 +1,122 @@
+import CHHKernel
+import IonLinkCore
+
+/// Simulates many neurons of one model under one protocol, 16 at a time in the fused C kernel, on
+/// several threads. Every sample's result depends only on its parameters and (seed, index): the same
+/// rows come out for any thread count, block grouping or shard.
+public struct BatchSimulator: Sendable {
+    /// Neurons per kernel call.
+    public static let blockSize = Int(IONLINK_HH_LANES)
+
+    public let configuration: SimulationConfiguration
+    /// Worker threads.
+    public var threads: Int
+
+    public init(configuration: SimulationConfiguration, threads: Int = availableCores) {
+        self.configuration = configuration
+        self.threads = max(1, threads)
+    }
+
+    /// Samples per trace.
+    public var sampleCount: Int { configuration.protocol.sampleCount }
+
+    /// The instruction set of the kernel clone selected on this CPU.
+    public static var instructionSet: String { String(cString: ionlink_hh_instruction_set()) }
+
+    /// One simulated block, handed to the caller while its traces are still in memory.
+    public struct Block {
+        /// Rows of the input that this block holds.
+        public var rows: Range<Int>
+        /// Voltage traces, mV: row `rows.lowerBound + j` is `traces[j·sampleCount ..< (j+1)·sampleCount]`.
+        public var traces: UnsafeBufferPointer<Double>
+        /// Whether each row's state stayed finite.
+        public var valid: [Bool]
+    }
+
+    /// Simulates `rowCount` neurons whose free parameters are `parameters` (row-major, `rowCount` × free
+    /// parameters). Row r uses the noise stream (seed, firstIndex + r). `handle` is called once per block,
+    /// from worker threads, in no particular order.
+    public func simulate(parameters: [Double], rowCount: Int, seed: UInt64, firstIndex: UInt64,
+                         handle: @Sendable (Block) -> Void) {
+        let model = configuration.model
+        let freeCount = model.parameters.count
+        precondition(parameters.count == rowCount * freeCount, "expected \(rowCount) × \(freeCount) parameters, got \(parameters.count)")
+        let slots = ModelParameter.allCases.count
+        var kernelRows = [Double]()
+        kernelRows.reserveCapacity(rowCount * slots)
+        for r in 0..<rowCount {
+            kernelRows += model.kernelVector(parameters[r * freeCount ..< (r + 1) * freeCount])
+        }
+        let rows = kernelRows
+        let samples = sampleCount
+        let stimulus = configuration.protocol
+        let segments = stimulus.segments
+        let ends = segments.map { Int64($0.end) }
+        let fixed = segments.map(\.fixedPA)
+        let scales = segments.map(\.amplitudeScale)
+        let enabled = Channel.allCases.map { model.channels.contains($0) ? 1.0 : 0.0 }
+        var kernelModel = ionlink_hh_model()
+        kernelModel.phi_hay = model.phiHay
+        kernelModel.phi_pospischil = model.phiPospischil
+        kernelModel.e_na = model.eNa
+        kernelModel.e_k = model.eK
+        kernelModel.e_ca = model.eCa
+        kernelModel.channel_enabled = (enabled[0], enabled[1], enabled[2], enabled[3], enabled[4], enabled[5])
+        let modelValue = kernelModel
+        let blockSize = Self.blockSize
+        let blocks = (rowCount + blockSize - 1) / blockSize
+
+        parallelFor(blocks, threads: threads) { b in
+            let first = b * blockSize
+            let lanes = min(blockSize, rowCount - first)
+            let keys = (0..<lanes).map { StreamKey.key(seed: seed, purpose: .currentNoise, index: firstIndex + UInt64(first + $0)) }
+            let traces = UnsafeMutableBufferPointer<Double>.allocate(capacity: lanes * samples)
+            defer { traces.deallocate() }
+            var flags = [UInt8](repeating: 0, count: lanes)
+            ends.withUnsafeBufferPointer { endPointer in
+                fixed.withUnsafeBufferPointer { fixedPointer in
+                    scales.withUnsafeBufferPointer { scalePointer in
+                        var kernelProtocol = ionlink_hh_protocol(
+                            dt_ms: stimulus.dtMs, steps: Int64(samples), segment_count: Int64(ends.count),
+                            end_step: endPointer.baseAddress, fixed_pa: fixedPointer.baseAddress,
+                            amplitude_scale: scalePointer.baseAddress, noise_sd_pa: stimulus.noisePA)
+                        var kernelModel = modelValue
+                        rows.withUnsafeBufferPointer { rowPointer in
+                            ionlink_hh_simulate_block(&kernelModel, &kernelProtocol, Int32(lanes),
+                                                      rowPointer.baseAddress! + first * slots, keys,
+                                                      traces.baseAddress, samples, &flags)
+                        }
+                    }
+                }
+            }
+            handle(Block(rows: first ..< first + lanes, traces: UnsafeBufferPointer(traces), valid: flags.map { $0 != 0 }))
+        }
+    }
+
+    /// Simulates and returns every trace (row-major, `rowCount` × `sampleCount`, mV) and validity flag.
+    /// Holds all traces in memory: for large runs use `simulate(parameters:rowCount:seed:firstIndex:handle:)`.
+    public func traces(parameters: [Double], rowCount: Int, seed: UInt64, firstIndex: UInt64 = 0) -> (traces: [Double], valid: [Bool]) {
+        let samples = sampleCount
+        let output = SharedOutput(traces: rowCount * samples, rows: rowCount)
+        simulate(parameters: parameters, rowCount: rowCount, seed: seed, firstIndex: firstIndex) { block in
+            let target = output.traces + block.rows.lowerBound * samples
+            target.update(from: block.traces.baseAddress!, count: block.traces.count)
+            for (j, v) in block.valid.enumerated() { output.valid[block.rows.lowerBound + j] = v }
+        }
+        let result = (Array(UnsafeBufferPointer(start: output.traces, count: rowCount * samples)),
+                      Array(UnsafeBufferPointer(start: output.valid, count: rowCount)))
+        return result
+    }
+}
+
+/// Output buffers written by worker threads, each to its own rows.
+final class SharedOutput: @unchecked Sendable {
+    let traces: UnsafeMutablePointer<Double>
+    let valid: UnsafeMutablePointer<Bool>
+    init(traces: Int, rows: Int) {
+        self.traces = .allocate(capacity: max(1, traces))
+        self.valid = .allocate(capacity: max(1, rows))
+        self.valid.initialize(repeating: false, count: max(1, rows))
+    }
+    deinit { traces.deallocate(); valid.deallocate() }
+}

@@ -1,0 +1,62 @@
+import ArgumentParser
+import Foundation
+import IonLinkBiophysics
+import IonLinkCore
+
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure IonLink's speed (build with -c release for meaningful numbers).",
+        subcommands: [SimulateBench.self]
+    )
+
+    struct SimulateBench: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "simulate",
+            abstract: "Simulation throughput of the paper protocol (800 ms, dt 0.04 ms, noise on) from prior draws.",
+            discussion: "Prints each repeat and the median; the last line is `<number> simulations/s per core`."
+        )
+        @Option(help: "Simulations per repeat.") var count = 2048
+        @Option(help: "Repeats (the median is reported).") var repeats = 5
+        @Option(help: "Threads (per-core throughput = total / threads).") var threads = 1
+        @Option(help: "Current-noise SD, pA.") var noisePa = 10.0
+        @Option(help: "Model and protocol: a JSON configuration file or a preset (m1, v1).") var config = "m1"
+
+        func run() throws {
+            var configuration = try SimulationConfiguration.load(config)
+            configuration.protocol.noisePA = noisePa
+            let model = configuration.model
+            var theta = [Double]()
+            for i in 0..<count { theta += model.priorDraw(seed: 1, index: UInt64(i)) }
+            let simulator = BatchSimulator(configuration: configuration, threads: threads)
+            let window = configuration.protocol.stimulusWindow
+            let samples = simulator.sampleCount
+            print("kernel clone: \(BatchSimulator.instructionSet); \(count) simulations × \(samples) steps, \(threads) thread(s), noise \(noisePa) pA")
+            var rates = [Double]()
+            for r in 0..<repeats {
+                let start = Date()
+                let spikes = SpikeTotal()
+                simulator.simulate(parameters: theta, rowCount: count, seed: UInt64(r + 1), firstIndex: 0) { block in
+                    var total = 0
+                    for j in 0..<block.rows.count {
+                        total += SpikeCount.upwardCrossings(UnsafeBufferPointer(rebasing: block.traces[j * samples ..< (j + 1) * samples]), window: window)
+                    }
+                    spikes.add(total)
+                }
+                let seconds = Date().timeIntervalSince(start)
+                rates.append(Double(count) / seconds / Double(threads))
+                print(String(format: "repeat %d: %.3f s, %.0f simulations/s per core (%d spikes)", r + 1, seconds, rates.last!, spikes.value))
+            }
+            let median = rates.sorted()[rates.count / 2]
+            print(String(format: "median of %d: %.0f simulations/s per core", repeats, median))
+            print(String(format: "%.0f simulations/s per core", median))
+        }
+    }
+}
+
+/// A thread-safe running sum.
+final class SpikeTotal: @unchecked Sendable {
+    private let lock = NSLock()
+    private var total = 0
+    func add(_ n: Int) { lock.lock(); total += n; lock.unlock() }
+    var value: Int { lock.lock(); defer { lock.unlock() }; return total }
+}

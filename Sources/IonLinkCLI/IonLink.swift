@@ -1,0 +1,36 @@
+import ArgumentParser
+import IonLinkCore
+
+@main
+struct IonLink: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ionlink",
+        abstract: "Link Patch-seq firing to ion-channel genes through a Hodgkin–Huxley model.",
+        discussion: """
+        IonLink simulates the single-compartment Hodgkin–Huxley model of Bernaerts et al. (2025) \
+        (6 active currents + leak, 13 free parameters) under a recording protocol, millions of times, \
+        and stores the results as simulation banks for inference.
+
+        Models and protocols are JSON configurations (see configs/ in the repository); the built-in \
+        presets are `m1` (the paper's main model, default) and `v1` (the V1 variant).
+        """,
+        subcommands: [Simulate.self, Bank.self, Bench.self]
+    )
+}
+
+/// Options shared by commands that compute in parallel or draw random numbers.
+struct ComputeOptions: ParsableArguments {
+    @Option(help: "Seed for prior draws and current noise; the same seed gives the same result on any thread count.")
+    var seed: UInt64 = 1
+
+    @Option(help: "Worker threads (default: all cores).")
+    var threads: Int = availableCores
+
+    @Flag(help: "No progress output.")
+    var quiet = false
+
+    func validate() throws {
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads).") }
+    }
+}
+

@@ -1,0 +1,99 @@
+import ArgumentParser
+import Foundation
+import IonLinkBiophysics
+import IonLinkCore
+
+struct Simulate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Simulate the Hodgkin–Huxley model for given parameter sets, or build a bank from the prior.",
+        discussion: """
+        Two modes:
+
+        Given parameter sets (--params): simulates each row and writes the voltage traces as a float64 \
+        NPY matrix [rows, samples], sample k = V(k·dt) in mV (k = 0 … 19999 for the paper protocol).
+          ionlink simulate --params P.csv --noise-pa 0 --traces OUT.npy
+
+        From the prior (--count): draws N parameter sets from the model's uniform prior box and writes a \
+        simulation bank to --out (parameters, validity, spike counts; see `ionlink bank info`). Streamed in \
+        chunks; rerun the same command after an interruption to resume. --shard I/N makes the I-th of N \
+        disjoint parts, which `ionlink bank merge` combines into the bank an unsharded run makes.
+          ionlink simulate --count 100000 --seed 1 --out bank/ --threads 2
+        """
+    )
+
+    @Option(help: "Model and protocol: a JSON configuration file or a preset (m1, v1).")
+    var config = "m1"
+
+    @Option(help: ArgumentHelp("CSV of parameter sets: a header with `id` and the model's parameter names (for m1: C,R_input,tau,gNat,gNa,gKd,gM,gKv31,gL,E_leak,tau_max,VT,r_SS).", valueName: "P.csv"))
+    var params: String?
+
+    @Option(help: ArgumentHelp("With --params: write the traces here (float64 NPY [rows, samples], mV).", valueName: "OUT.npy"))
+    var traces: String?
+
+    @Option(help: "Draw this many parameter sets from the prior and build a bank (needs --out).")
+    var count: Int?
+
+    @Option(help: ArgumentHelp("With --count: the bank folder (created, or resumed if it holds a partial bank).", valueName: "DIR"))
+    var out: String?
+
+    @Option(help: ArgumentHelp("With --count: make part I of N (0-based), e.g. 0/4.", valueName: "I/N"))
+    var shard: String?
+
+    @Option(help: "With --count: samples per chunk written to disk (the unit of resumption).")
+    var chunkSize = 10_000
+
+    @Option(help: "With --count: keep the voltage traces (float32) of the bank's first K samples.")
+    var keepTraces = 0
+
+    @Option(help: "Current-noise SD in pA, drawn per time step (overrides the configuration; the paper uses 10).")
+    var noisePa: Double?
+
+    @OptionGroup var compute: ComputeOptions
+
+    func validate() throws {
+        guard (params == nil) != (count == nil) else { throw ValidationError("Give exactly one of --params or --count.") }
+        if params != nil && traces == nil { throw ValidationError("--params needs --traces OUT.npy.") }
+        if let count {
+            guard count >= 1 else { throw ValidationError("--count must be at least 1.") }
+            guard out != nil else { throw ValidationError("--count needs --out DIR.") }
+            _ = try parsedShard()
+        }
+        guard chunkSize >= 1 else { throw ValidationError("--chunk-size must be at least 1.") }
+        guard keepTraces >= 0 else { throw ValidationError("--keep-traces must be ≥ 0.") }
+        if let noisePa, !(noisePa >= 0 && noisePa.isFinite) { throw ValidationError("--noise-pa must be a number ≥ 0.") }
+    }
+
+    func parsedShard() throws -> (index: Int, count: Int) {
+        guard let shard else { return (0, 1) }
+        let parts = shard.split(separator: "/")
+        guard parts.count == 2, let i = Int(parts[0]), let n = Int(parts[1]), n >= 1, (0..<n).contains(i) else {
+            throw ValidationError("--shard expects I/N with 0 ≤ I < N, e.g. 0/4; got '\(shard)'.")
+        }
+        return (i, n)
+    }
+
+    func run() throws {
+        var configuration = try SimulationConfiguration.load(config)
+        if let noisePa { configuration.protocol.noisePA = noisePa }
+        if let params, let traces {
+            let table = try ParameterTable.read(params, model: configuration.model)
+            let simulator = BatchSimulator(configuration: configuration, threads: compute.threads)
+            let result = simulator.traces(parameters: table.values, rowCount: table.ids.count, seed: compute.seed)
+            try NPYWriter.write(result.traces, shape: [table.ids.count, simulator.sampleCount], element: .float64, to: traces)
+            let invalid = zip(table.ids, result.valid).filter { !$0.1 }.map(\.0)
+            if !invalid.isEmpty {
+                FileHandle.standardError.write(Data("warning: \(invalid.count) simulation(s) became non-finite (NaN rows in \(traces)): \(invalid.prefix(10).joined(separator: ", "))\n".utf8))
+            }
+            if !compute.quiet { print("wrote \(table.ids.count) traces × \(simulator.sampleCount) samples to \(traces)") }
+        } else if let count, let out {
+            let shard = try parsedShard()
+            let bank = try SimulationBank(folder: out, configuration: configuration, count: count, seed: compute.seed,
+                                          shard: shard.index, of: shard.count, chunkSize: chunkSize, keptTraces: keepTraces,
+                                          threads: compute.threads, showProgress: !compute.quiet)
+            let manifest = try bank.make()
+            if !compute.quiet {
+                print("bank \(out): \(manifest.rows) samples (global \(manifest.firstIndex)…\(manifest.firstIndex + manifest.rows - 1) of \(manifest.count)), \(manifest.validCount ?? 0) valid")
+            }
+        }
+    }
+}

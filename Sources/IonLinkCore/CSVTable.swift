@@ -1,0 +1,107 @@
+import Foundation
+
+/// A comma-separated table with a header row, as read from a file (RFC 4180 quoting; `#` lines are not special).
+public struct CSVTable: Sendable {
+    /// The file the table came from (for error messages).
+    public var file: String
+    public var header: [String]
+    /// Data rows; every row has `header.count` fields.
+    public var rows: [[String]]
+
+    public init(file: String, header: [String], rows: [[String]]) {
+        self.file = file
+        self.header = header
+        self.rows = rows
+    }
+
+    /// Reads and parses the file at `path`.
+    public static func read(_ path: String, separator: Character = ",") throws -> CSVTable {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw InputError(file: path, "cannot read the file (does it exist?)")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw InputError(file: path, "not UTF-8 text")
+        }
+        return try parse(text, file: path, separator: separator)
+    }
+
+    /// Parses CSV text; `file` names the source in errors.
+    public static func parse(_ text: String, file: String, separator: Character = ",") throws -> CSVTable {
+        var records: [[String]] = []
+        var field = ""
+        var record: [String] = []
+        var inQuotes = false
+        var iterator = text.makeIterator()
+        var pending: Character? = nil
+        func nextCharacter() -> Character? {
+            if let p = pending { pending = nil; return p }
+            return iterator.next()
+        }
+        while let c = nextCharacter() {
+            if inQuotes {
+                if c == "\"" {
+                    if let following = nextCharacter() {
+                        if following == "\"" { field.append("\"") } else { inQuotes = false; pending = following }
+                    } else { inQuotes = false }
+                } else { field.append(c) }
+            } else if c == "\"" && field.isEmpty {
+                inQuotes = true
+            } else if c == separator {
+                record.append(field); field = ""
+            } else if c == "\n" || c == "\r\n" || c == "\r" {
+                record.append(field); field = ""
+                if !(record.count == 1 && record[0].isEmpty) { records.append(record) }
+                record = []
+            } else {
+                field.append(c)
+            }
+        }
+        if inQuotes { throw InputError(file: file, location: "row \(records.count)", "a quoted field is never closed") }
+        if !field.isEmpty || !record.isEmpty { record.append(field); records.append(record) }
+        guard let header = records.first else { throw InputError(file: file, "the file is empty; expected a header row") }
+        let trimmedHeader = header.map { $0.trimmingCharacters(in: .whitespaces) }
+        var rows: [[String]] = []
+        rows.reserveCapacity(records.count - 1)
+        for (i, row) in records.dropFirst().enumerated() {
+            guard row.count == header.count else {
+                throw InputError(file: file, location: "row \(i + 1)", "expected \(header.count) fields as in the header, found \(row.count)")
+            }
+            rows.append(row)
+        }
+        return CSVTable(file: file, header: trimmedHeader, rows: rows)
+    }
+
+    /// The index of column `name`, or an error naming the columns that exist.
+    public func column(_ name: String) throws -> Int {
+        guard let index = header.firstIndex(of: name) else {
+            throw InputError(file: file, location: "header", "expected a column named '\(name)', found \(header.joined(separator: ","))")
+        }
+        return index
+    }
+
+    /// The value at `row` (0-based data row) of column `column` as a number; errors name row and column
+    /// (rows are counted from 1 = the first data row).
+    public func number(row: Int, column: Int) throws -> Double {
+        let text = rows[row][column].trimmingCharacters(in: .whitespaces)
+        switch text.lowercased() {
+        case "nan": return .nan
+        case "inf", "+inf", "infinity": return .infinity
+        case "-inf", "-infinity": return -.infinity
+        default: break
+        }
+        guard let value = Double(text) else {
+            throw InputError(file: file, location: "row \(row + 1), column \(header[column])", "expected a number, found \"\(text)\"")
+        }
+        return value
+    }
+
+    /// Formats a table as CSV text (fields with separators or quotes are quoted).
+    public static func format(header: [String], rows: [[String]]) -> String {
+        func quote(_ s: String) -> String {
+            s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+        }
+        var out = header.map(quote).joined(separator: ",") + "\n"
+        for row in rows { out += row.map(quote).joined(separator: ",") + "\n" }
+        return out
+    }
+}
