@@ -16,46 +16,44 @@
 #define L IONLINK_HH_LANES
 #define NOISE_CHUNK 64 /* steps of noise drawn ahead (even) */
 
-#if defined(__x86_64__) && defined(__clang__)
-#define KERNEL_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define KERNEL_CLONES
-#endif
+/// Fused multiply-add, written out where it matters (polynomials): the result is then the same whether
+/// the CPU has FMA units (AVX2 and AVX-512 variants) or not (baseline variant, where it is a libm call).
+#define FMA(a, b, c) __builtin_fma((a), (b), (c))
 
 // MARK: - Elementary functions that vectorise
 
-static inline uint64_t bits_of(double x) { uint64_t b; memcpy(&b, &x, 8); return b; }
-static inline double double_of(uint64_t b) { double x; memcpy(&x, &b, 8); return x; }
+static inline __attribute__((always_inline)) uint64_t bits_of(double x) { uint64_t b; memcpy(&b, &x, 8); return b; }
+static inline __attribute__((always_inline)) double double_of(uint64_t b) { double x; memcpy(&x, &b, 8); return x; }
 
 /// exp(x) by Cody–Waite reduction and a degree-12 Taylor polynomial; relative error < 2e-16 on
 /// [-708, 708], arguments outside are clamped (NaN propagates).
-static inline double fast_exp(double x) {
+static inline __attribute__((always_inline)) double fast_exp(double x) {
     x = x < -708.0 ? -708.0 : x;
     x = x > 708.0 ? 708.0 : x;
     const double magic = 6755399441055744.0; // 1.5·2^52: adding it rounds to an integer
     double t = x * 1.4426950408889634 + magic;
     double n = t - magic;
-    double r = x - n * 0.693147180369123816490;
-    r = r - n * 1.90821492927058770002e-10;
+    double r = FMA(-n, 0.693147180369123816490, x);
+    r = FMA(-n, 1.90821492927058770002e-10, r);
     double p = 1.0 / 479001600.0;
-    p = p * r + 1.0 / 39916800.0;
-    p = p * r + 1.0 / 3628800.0;
-    p = p * r + 1.0 / 362880.0;
-    p = p * r + 1.0 / 40320.0;
-    p = p * r + 1.0 / 5040.0;
-    p = p * r + 1.0 / 720.0;
-    p = p * r + 1.0 / 120.0;
-    p = p * r + 1.0 / 24.0;
-    p = p * r + 1.0 / 6.0;
-    p = p * r + 0.5;
-    p = p * r + 1.0;
-    p = p * r + 1.0;
+    p = FMA(p, r, 1.0 / 39916800.0);
+    p = FMA(p, r, 1.0 / 3628800.0);
+    p = FMA(p, r, 1.0 / 362880.0);
+    p = FMA(p, r, 1.0 / 40320.0);
+    p = FMA(p, r, 1.0 / 5040.0);
+    p = FMA(p, r, 1.0 / 720.0);
+    p = FMA(p, r, 1.0 / 120.0);
+    p = FMA(p, r, 1.0 / 24.0);
+    p = FMA(p, r, 1.0 / 6.0);
+    p = FMA(p, r, 0.5);
+    p = FMA(p, r, 1.0);
+    p = FMA(p, r, 1.0);
     uint64_t scale = (bits_of(t) << 52) + ((uint64_t)1023 << 52);
     return p * double_of(scale);
 }
 
 /// log(u) for u in (0, 1] (normal, positive numbers); atanh series on the reduced mantissa.
-static inline double fast_log(double u) {
+static inline __attribute__((always_inline)) double fast_log(double u) {
     uint64_t b = bits_of(u);
     double exponent = double_of(0x4330000000000000ULL | (b >> 52)) - 4503599627370496.0 - 1023.0;
     double m = double_of((b & 0x000FFFFFFFFFFFFFULL) | 0x3FF0000000000000ULL); // [1, 2)
@@ -65,45 +63,45 @@ static inline double fast_log(double u) {
     double s = (m - 1.0) / (m + 1.0);
     double s2 = s * s;
     double p = 1.0 / 21.0;
-    p = p * s2 + 1.0 / 19.0;
-    p = p * s2 + 1.0 / 17.0;
-    p = p * s2 + 1.0 / 15.0;
-    p = p * s2 + 1.0 / 13.0;
-    p = p * s2 + 1.0 / 11.0;
-    p = p * s2 + 1.0 / 9.0;
-    p = p * s2 + 1.0 / 7.0;
-    p = p * s2 + 1.0 / 5.0;
-    p = p * s2 + 1.0 / 3.0;
-    p = p * s2 + 1.0;
+    p = FMA(p, s2, 1.0 / 19.0);
+    p = FMA(p, s2, 1.0 / 17.0);
+    p = FMA(p, s2, 1.0 / 15.0);
+    p = FMA(p, s2, 1.0 / 13.0);
+    p = FMA(p, s2, 1.0 / 11.0);
+    p = FMA(p, s2, 1.0 / 9.0);
+    p = FMA(p, s2, 1.0 / 7.0);
+    p = FMA(p, s2, 1.0 / 5.0);
+    p = FMA(p, s2, 1.0 / 3.0);
+    p = FMA(p, s2, 1.0);
     return exponent * 0.6931471805599453 + 2.0 * s * p;
 }
 
 /// sin and cos of 2π·t for t in [-0.5, 0.5], by quadrant reduction and Taylor polynomials on [-π/4, π/4].
-static inline void sincos_2pi(double t, double *sine, double *cosine) {
+static inline __attribute__((always_inline)) void sincos_2pi(double t, double *sine, double *cosine) {
     const double magic = 6755399441055744.0;
     double q = (t * 4.0 + magic) - magic; // nearest quadrant, -2 … 2
     double a = (t - q * 0.25) * 6.283185307179586;
     double a2 = a * a;
     double s = 1.0 / 355687428096000.0;       // 1/17!
-    s = s * (-a2) + 1.0 / 1307674368000.0;    // 1/15!
-    s = s * (-a2) + 1.0 / 6227020800.0;       // 1/13!
-    s = s * (-a2) + 1.0 / 39916800.0;
-    s = s * (-a2) + 1.0 / 362880.0;
-    s = s * (-a2) + 1.0 / 5040.0;
-    s = s * (-a2) + 1.0 / 120.0;
-    s = s * (-a2) + 1.0 / 6.0;
-    s = s * (-a2) + 1.0;
+    s = FMA(s, (-a2), 1.0 / 1307674368000.0);    // 1/15!
+    s = FMA(s, (-a2), 1.0 / 6227020800.0);       // 1/13!
+    s = FMA(s, (-a2), 1.0 / 39916800.0);
+    s = FMA(s, (-a2), 1.0 / 362880.0);
+    s = FMA(s, (-a2), 1.0 / 5040.0);
+    s = FMA(s, (-a2), 1.0 / 120.0);
+    s = FMA(s, (-a2), 1.0 / 6.0);
+    s = FMA(s, (-a2), 1.0);
     s = s * a;
     double c = 1.0 / 6402373705728000.0;      // 1/18!
-    c = c * (-a2) + 1.0 / 20922789888000.0;   // 1/16!
-    c = c * (-a2) + 1.0 / 87178291200.0;      // 1/14!
-    c = c * (-a2) + 1.0 / 479001600.0;
-    c = c * (-a2) + 1.0 / 3628800.0;
-    c = c * (-a2) + 1.0 / 40320.0;
-    c = c * (-a2) + 1.0 / 720.0;
-    c = c * (-a2) + 1.0 / 24.0;
-    c = c * (-a2) + 0.5;
-    c = c * (-a2) + 1.0;
+    c = FMA(c, (-a2), 1.0 / 20922789888000.0);   // 1/16!
+    c = FMA(c, (-a2), 1.0 / 87178291200.0);      // 1/14!
+    c = FMA(c, (-a2), 1.0 / 479001600.0);
+    c = FMA(c, (-a2), 1.0 / 3628800.0);
+    c = FMA(c, (-a2), 1.0 / 40320.0);
+    c = FMA(c, (-a2), 1.0 / 720.0);
+    c = FMA(c, (-a2), 1.0 / 24.0);
+    c = FMA(c, (-a2), 0.5);
+    c = FMA(c, (-a2), 1.0);
     // rotate by q quarter turns
     double rs = (q == 1.0) ? c : ((q == -1.0) ? -c : ((q == 0.0) ? s : -s));
     double rc = (q == 1.0) ? -s : ((q == -1.0) ? s : ((q == 0.0) ? c : -c));
@@ -113,7 +111,7 @@ static inline void sincos_2pi(double t, double *sine, double *cosine) {
 
 // MARK: - Random numbers: xoshiro256+ per lane, seeded by SplitMix64 from the lane's key
 
-static inline uint64_t splitmix64(uint64_t *x) {
+static inline __attribute__((always_inline)) uint64_t splitmix64(uint64_t *x) {
     uint64_t z = (*x += 0x9E3779B97F4A7C15ULL);
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
@@ -122,7 +120,7 @@ static inline uint64_t splitmix64(uint64_t *x) {
 
 typedef struct { uint64_t s0, s1, s2, s3; } rng_state;
 
-static inline rng_state rng_seed(uint64_t key) {
+static inline __attribute__((always_inline)) rng_state rng_seed(uint64_t key) {
     rng_state s;
     s.s0 = splitmix64(&key);
     s.s1 = splitmix64(&key);
@@ -132,7 +130,7 @@ static inline rng_state rng_seed(uint64_t key) {
 }
 
 /// Uniform double in [0, 1) from the top 52 bits of one xoshiro256+ output.
-static inline double rng_uniform(uint64_t *s0, uint64_t *s1, uint64_t *s2, uint64_t *s3) {
+static inline __attribute__((always_inline)) double rng_uniform(uint64_t *s0, uint64_t *s1, uint64_t *s2, uint64_t *s3) {
     uint64_t result = *s0 + *s3;
     uint64_t t = *s1 << 17;
     *s2 ^= *s0;
@@ -145,7 +143,7 @@ static inline double rng_uniform(uint64_t *s0, uint64_t *s1, uint64_t *s2, uint6
 }
 
 /// Two independent standard normals (Box–Muller).
-static inline void normal_pair(uint64_t *s0, uint64_t *s1, uint64_t *s2, uint64_t *s3, double *z0, double *z1) {
+static inline __attribute__((always_inline)) void normal_pair(uint64_t *s0, uint64_t *s1, uint64_t *s2, uint64_t *s3, double *z0, double *z1) {
     double u1 = 1.0 - rng_uniform(s0, s1, s2, s3); // (0, 1]
     double u2 = rng_uniform(s0, s1, s2, s3) - 0.5;  // [-0.5, 0.5)
     double radius = __builtin_elementwise_sqrt(-2.0 * fast_log(u1));
@@ -168,7 +166,7 @@ void ionlink_hh_normal_stream(uint64_t key, size_t count, double *out) {
 // MARK: - Rate functions
 
 /// x / (1 - exp(-x/s)) given e = exp(-x/s), with its limit s·(1 + y/2 + y²/12), y = x/s, near x = 0.
-static inline double vtrap(double x, double s, double e) {
+static inline __attribute__((always_inline)) double vtrap(double x, double s, double e) {
     double y = x / s;
     double regular = x / (1.0 - e);
     double series = s * (1.0 + y * (0.5 + y * (1.0 / 12.0)));
@@ -176,14 +174,14 @@ static inline double vtrap(double x, double s, double e) {
 }
 
 /// Exponential-Euler update of an α/β gate with rate factor k.
-static inline double advance_gate(double x, double alpha, double beta, double k, double dt) {
+static inline __attribute__((always_inline)) double advance_gate(double x, double alpha, double beta, double k, double dt) {
     double sum = alpha + beta;
     double steady = alpha / sum;
     return steady + (x - steady) * fast_exp(-sum * k * dt);
 }
 
 /// Exponential-Euler update of a gate relaxing to `steady` at rate `rate` (1/ms).
-static inline double relax(double x, double steady, double rate, double dt) {
+static inline __attribute__((always_inline)) double relax(double x, double steady, double rate, double dt) {
     return steady + (x - steady) * fast_exp(-rate * dt);
 }
 
@@ -196,7 +194,7 @@ typedef struct {
     double a_q, b_q, a_r, b_r;   // L-type Ca
 } rates;
 
-static inline rates compute_rates(double v, double vt) {
+static inline __attribute__((always_inline)) rates compute_rates(double v, double vt) {
     rates r;
     double xm = v + 38.0, em = fast_exp(-xm * (1.0 / 6.0));
     double tm = vtrap(xm, 6.0, em);
@@ -232,12 +230,10 @@ static inline rates compute_rates(double v, double vt) {
 
 // MARK: - The block kernel
 
-KERNEL_CLONES
-void ionlink_hh_simulate_block(const ionlink_hh_model *model, const ionlink_hh_protocol *protocol,
-                               int lanes, const double *parameters, const uint64_t *noise_keys,
-                               double *trace, size_t trace_stride, uint8_t *valid) {
-    if (lanes < 1) return;
-    if (lanes > L) lanes = L;
+static inline __attribute__((always_inline))
+void simulate_block(const ionlink_hh_model *model, const ionlink_hh_protocol *protocol,
+                    int lanes, const double *parameters, const uint64_t *noise_keys,
+                    double *trace, size_t trace_stride, uint8_t *valid) {
     const double dt = protocol->dt_ms;
     const double phi_hay = model->phi_hay, phi_pos = model->phi_pospischil;
     const double e_na = model->e_na, e_k = model->e_k, e_ca = model->e_ca;
@@ -348,11 +344,71 @@ void ionlink_hh_simulate_block(const ionlink_hh_model *model, const ionlink_hh_p
     }
 }
 
-const char *ionlink_hh_instruction_set(void) {
+// MARK: - One compiled variant per instruction set, chosen at run time
+
+#define BLOCK_ARGUMENTS const ionlink_hh_model *model, const ionlink_hh_protocol *protocol, int lanes, \
+    const double *parameters, const uint64_t *noise_keys, double *trace, size_t trace_stride, uint8_t *valid
+#define BLOCK_CALL simulate_block(model, protocol, lanes, parameters, noise_keys, trace, trace_stride, valid)
+
+#if defined(__x86_64__) && defined(__clang__)
+__attribute__((target("avx512f,avx512dq,avx512vl,avx2,fma")))
+static void simulate_block_avx512(BLOCK_ARGUMENTS) { BLOCK_CALL; }
+__attribute__((target("avx2,fma")))
+static void simulate_block_avx2(BLOCK_ARGUMENTS) { BLOCK_CALL; }
+#endif
+static void simulate_block_baseline(BLOCK_ARGUMENTS) { BLOCK_CALL; }
+
+typedef enum { ISA_UNKNOWN = 0, ISA_BASELINE, ISA_AVX2, ISA_AVX512 } isa_level;
+
+static isa_level detected_isa(void) {
+    static _Atomic int cached = ISA_UNKNOWN;
+    int level = cached;
+    if (level != ISA_UNKNOWN) return (isa_level)level;
+    level = ISA_BASELINE;
 #if defined(__x86_64__) && defined(__clang__)
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f")) return "avx512f";
-    if (__builtin_cpu_supports("avx2")) return "avx2";
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) level = ISA_AVX2;
+    if (level == ISA_AVX2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+        __builtin_cpu_supports("avx512vl")) level = ISA_AVX512;
 #endif
-    return "baseline";
+    cached = level;
+    return (isa_level)level;
+}
+
+void ionlink_hh_simulate_block(BLOCK_ARGUMENTS) {
+    if (lanes < 1) return;
+    if (lanes > L) lanes = L;
+    switch (detected_isa()) {
+#if defined(__x86_64__) && defined(__clang__)
+    case ISA_AVX512: simulate_block_avx512(model, protocol, lanes, parameters, noise_keys, trace, trace_stride, valid); return;
+    case ISA_AVX2: simulate_block_avx2(model, protocol, lanes, parameters, noise_keys, trace, trace_stride, valid); return;
+#endif
+    default: simulate_block_baseline(model, protocol, lanes, parameters, noise_keys, trace, trace_stride, valid); return;
+    }
+}
+
+const char *ionlink_hh_instruction_set(void) {
+    switch (detected_isa()) {
+    case ISA_AVX512: return "avx512";
+    case ISA_AVX2: return "avx2+fma";
+    default: return "baseline";
+    }
+}
+
+int ionlink_hh_simulate_block_variant(int variant, BLOCK_ARGUMENTS) {
+    if (lanes < 1) return 1;
+    if (lanes > L) lanes = L;
+    isa_level available = detected_isa();
+    switch (variant) {
+    case 1: simulate_block_baseline(model, protocol, lanes, parameters, noise_keys, trace, trace_stride, valid); return 1;
+#if defined(__x86_64__) && defined(__clang__)
+    case 2:
+        if (available < ISA_AVX2) return 0;
+        simulate_block_avx2(model, protocol, lanes, parameters, noise_keys, trace, trace_stride, valid); return 1;
+    case 3:
+        if (available < ISA_AVX512) return 0;
+        simulate_block_avx512(model, protocol, lanes, parameters, noise_keys, trace, trace_stride, valid); return 1;
+#endif
+    default: return 0;
+    }
 }

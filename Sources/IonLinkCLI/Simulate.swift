@@ -48,9 +48,13 @@ struct Simulate: ParsableCommand {
     @Option(help: "Current-noise SD in pA, drawn per time step (overrides the configuration; the paper uses 10).")
     var noisePa: Double?
 
+    @Flag(help: "Print the effective configuration (after --config and --noise-pa) as JSON and exit: a starting point for your own model or protocol file.")
+    var printConfig = false
+
     @OptionGroup var compute: ComputeOptions
 
     func validate() throws {
+        if printConfig { return }
         guard (params == nil) != (count == nil) else { throw ValidationError("Give exactly one of --params or --count.") }
         if params != nil && traces == nil { throw ValidationError("--params needs --traces OUT.npy.") }
         if let count {
@@ -75,6 +79,10 @@ struct Simulate: ParsableCommand {
     func run() throws {
         var configuration = try SimulationConfiguration.load(config)
         if let noisePa { configuration.protocol.noisePA = noisePa }
+        if printConfig {
+            print(String(decoding: configuration.encoded(), as: UTF8.self))
+            return
+        }
         if let params, let traces {
             let table = try ParameterTable.read(params, model: configuration.model)
             let simulator = BatchSimulator(configuration: configuration, threads: compute.threads)

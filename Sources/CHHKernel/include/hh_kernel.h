@@ -56,8 +56,14 @@ void ionlink_hh_simulate_block(const ionlink_hh_model *model, const ionlink_hh_p
 /// Writes `count` standard-normal draws of the noise stream with `key` (the draws the kernel uses).
 void ionlink_hh_normal_stream(uint64_t key, size_t count, double *out);
 
-/// The instruction set of the kernel clone this CPU runs: "avx512f", "avx2" or "baseline".
+/// The instruction set of the kernel variant this CPU runs: "avx512", "avx2+fma" or "baseline".
 const char *ionlink_hh_instruction_set(void);
+
+/// Runs one specific variant (1 = baseline x86-64, 2 = AVX2+FMA, 3 = AVX-512), for tests that check the
+/// variants agree bit for bit. Returns 0 (and does nothing) if this CPU cannot run it.
+int ionlink_hh_simulate_block_variant(int variant, const ionlink_hh_model *model, const ionlink_hh_protocol *protocol,
+                                      int lanes, const double *parameters, const uint64_t *noise_keys,
+                                      double *trace, size_t trace_stride, uint8_t *valid);
 
 #ifdef __cplusplus
 }

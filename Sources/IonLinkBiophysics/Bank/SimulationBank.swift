@@ -68,9 +68,10 @@ public struct SimulationBank {
         return done
     }
 
-    /// Simulates what is missing and consolidates; returns the finished manifest.
+    /// Simulates what is missing and consolidates; returns the manifest (complete unless `maxChunks`
+    /// stopped the call early: a later call continues, e.g. across a job scheduler's time limits).
     @discardableResult
-    public func make() throws -> BankManifest {
+    public func make(maxChunks: Int = .max) throws -> BankManifest {
         if manifest.complete {
             try? FileManager.default.removeItem(atPath: chunkFolder)
             return manifest
@@ -79,10 +80,12 @@ public struct SimulationBank {
         let done = try completeChunks()
         let alreadyDone = done.reduce(0) { $0 + chunkRows($1).count }
         let progress = ProgressReporter("simulate", total: manifest.rows, unit: "sims", alreadyDone: alreadyDone, enabled: showProgress)
-        for c in 0..<chunkCount where !done.contains(c) {
+        let missing = (0..<chunkCount).filter { !done.contains($0) }
+        for c in missing.prefix(maxChunks) {
             try makeChunk(c, progress: progress)
         }
         progress.finish()
+        if missing.count > maxChunks { return manifest }
         return try consolidate()
     }
 

@@ -1,0 +1,167 @@
+import CHHKernel
+import Foundation
+import IonLinkBiophysics
+import IonLinkCore
+import Testing
+
+@Suite struct BatchSimulatorTests {
+    let paper = BatchSimulator(configuration: {
+        var c = SimulationConfiguration.paperM1
+        c.protocol.noisePA = 0
+        return c
+    }(), threads: 2)
+
+    @Test("Golden traces of the authors' Brian2 simulator: max|ΔV| ≤ 1e-3 mV (prior_11: same spike count)")
+    func goldenTraces() throws {
+        let table = try ParameterTable.read(Fixtures.golden + "/sim_params.csv", model: .paperM1)
+        let ids = try String(contentsOfFile: Fixtures.golden + "/sim_traces_f64_subset_ids.txt", encoding: .utf8)
+            .split(separator: "\n").map(String.init)
+        let reference = try NPYArray.read(Fixtures.golden + "/sim_traces_f64_subset.npy")
+        let rows = ids.map { table.ids.firstIndex(of: $0)! }
+        let parameters = rows.flatMap { Array(table.values[$0 * 13 ..< ($0 + 1) * 13]) }
+        let result = paper.traces(parameters: parameters, rowCount: rows.count, seed: 1)
+        let n = paper.sampleCount
+        #expect(reference.shape == [ids.count, n])
+        for (i, id) in ids.enumerated() {
+            let ours = Array(result.traces[i * n ..< (i + 1) * n])
+            let theirs = Array(reference.values[i * n ..< (i + 1) * n])
+            let maxDifference = zip(ours, theirs).map { abs($0 - $1) }.max()!
+            let window = SimulationConfiguration.paperM1.protocol.stimulusWindow
+            let ourSpikes = ours.withUnsafeBufferPointer { SpikeCount.upwardCrossings($0, window: window) }
+            let theirSpikes = theirs.withUnsafeBufferPointer { SpikeCount.upwardCrossings($0, window: window) }
+            #expect(ourSpikes == theirSpikes, "\(id)")
+            if id != "prior_11" { #expect(maxDifference <= 1e-3, "\(id): max|ΔV| = \(maxDifference) mV") }
+            #expect(result.valid[i])
+        }
+    }
+
+    @Test("0-mV spike counts of all 29 golden sets equal the reference")
+    func goldenSpikeCounts() throws {
+        let table = try ParameterTable.read(Fixtures.golden + "/sim_params.csv", model: .paperM1)
+        let spikes = try CSVTable.read(Fixtures.golden + "/sim_spikes.csv")
+        let column = try spikes.column("n_spikes_0mV")
+        let window = paper.configuration.protocol.stimulusWindow
+        let n = paper.sampleCount
+        let result = paper.traces(parameters: table.values, rowCount: table.ids.count, seed: 1)
+        for (i, id) in table.ids.enumerated() {
+            #expect(spikes.rows[i][0] == id)
+            let count = result.traces[i * n ..< (i + 1) * n].withUnsafeBufferPointer { SpikeCount.upwardCrossings($0, window: window) }
+            #expect(Double(count) == (try spikes.number(row: i, column: column)), "\(id)")
+        }
+    }
+
+    @Test("A passive neuron follows E_leak + I·R_input·(1 − e^(−t/τ)): area and leak derived correctly")
+    func passiveStepResponse() {
+        var configuration = Fixtures.shortM1(durationMs: 100, noisePA: 0)
+        configuration.model.channels = []
+        let simulator = BatchSimulator(configuration: configuration, threads: 1)
+        // C, R_input, tau, 6 conductances (ignored: no channels), E_leak, tau_max, VT, r_SS
+        let theta: [Double] = [2.0, 250, 15, 100, 50, 10, 1, 100, 1, -70, 500, -60, 1]
+        let result = simulator.traces(parameters: theta, rowCount: 1, seed: 1)
+        let dt = configuration.protocol.dtMs
+        let on = configuration.protocol.sampleIndex(atMs: 20)
+        for k in [0, on, on + 1, on + 100, on + 1000] {
+            let t = Double(k - on) * dt
+            let steady: Double = 300e-12 * 250e6 * 1e3 // I·R_input in mV
+            let expected: Double = k <= on ? -70.0 : -70.0 + steady * (1 - exp(-t / 15))
+            #expect(abs(result.traces[k] - expected) < 1e-9, "k = \(k): \(result.traces[k]) vs \(expected)")
+        }
+    }
+
+    @Test("At rest with no input, the state settles: V stops changing")
+    func steadyStateWithoutInput() {
+        var configuration = Fixtures.shortM1(durationMs: 400, noisePA: 0)
+        configuration.protocol.steps = []
+        let simulator = BatchSimulator(configuration: configuration, threads: 1)
+        let theta: [Double] = [1.0, 300, 20, 50, 20, 5, 0.5, 20, 0.1, -75, 400, -60, 1]
+        let result = simulator.traces(parameters: theta, rowCount: 1, seed: 1)
+        let n = simulator.sampleCount
+        #expect(abs(result.traces[n - 1] - result.traces[n - 2]) < 1e-4, "mV per step at the end")
+        let lastTen = result.traces[(n - 250)...]
+        #expect(lastTen.max()! - lastTen.min()! < 0.05, "flat over the last 10 ms")
+        #expect(abs(result.traces[n - 1] - result.traces[0]) < 10, "rest stays near E_leak")
+        #expect(result.valid[0])
+    }
+
+    @Test("Same seed, same rows: bit-identical on 1 and 2 threads and whatever the block grouping")
+    func determinism() {
+        let configuration = Fixtures.shortM1()
+        let rows = Fixtures.priorRows(configuration.model, count: 37)
+        let one = BatchSimulator(configuration: configuration, threads: 1).traces(parameters: rows, rowCount: 37, seed: 5)
+        let two = BatchSimulator(configuration: configuration, threads: 2).traces(parameters: rows, rowCount: 37, seed: 5)
+        #expect(one.traces == two.traces)
+        #expect(one.valid == two.valid)
+        // Rows 5… simulated on their own, as indices 5…, give the same traces (noise depends on (seed, index) only).
+        let n = BatchSimulator(configuration: configuration).sampleCount
+        let tail = BatchSimulator(configuration: configuration, threads: 2)
+            .traces(parameters: Array(rows.dropFirst(5 * 13)), rowCount: 32, seed: 5, firstIndex: 5)
+        #expect(Array(one.traces.suffix(from: 5 * n)) == tail.traces)
+        // Another seed gives other noise.
+        let other = BatchSimulator(configuration: configuration, threads: 2).traces(parameters: rows, rowCount: 37, seed: 6)
+        #expect(other.traces != one.traces)
+    }
+
+    @Test("The baseline, AVX2 and AVX-512 kernel variants agree bit for bit")
+    func variantsAgree() {
+        let configuration = Fixtures.shortM1(durationMs: 40)
+        let rows = Fixtures.priorRows(configuration.model, count: 16)
+        let kernelRows: [Double] = rows.chunks(13).flatMap { (row: [Double]) -> [Double] in row + [0.0] }
+        let p = configuration.protocol
+        let ends: [Int64] = p.segments.map { Int64($0.end) }
+        let fixed = p.segments.map(\.fixedPA), scales = p.segments.map(\.amplitudeScale)
+        var model = ionlink_hh_model(phi_hay: configuration.model.phiHay, phi_pospischil: configuration.model.phiPospischil,
+                                     e_na: 69, e_k: -98.4, e_ca: 127.2, channel_enabled: (1, 1, 1, 1, 1, 1))
+        let keys = (0..<16).map { UInt64($0) &* 977 }
+        var outputs: [[Double]] = []
+        for variant in 1...3 {
+            var trace = [Double](repeating: 0, count: 16 * p.sampleCount)
+            var valid = [UInt8](repeating: 0, count: 16)
+            let ran = ends.withUnsafeBufferPointer { e in fixed.withUnsafeBufferPointer { f in scales.withUnsafeBufferPointer { s in
+                var protocolValue = ionlink_hh_protocol(dt_ms: p.dtMs, steps: Int64(p.sampleCount), segment_count: Int64(ends.count),
+                                                        end_step: e.baseAddress, fixed_pa: f.baseAddress, amplitude_scale: s.baseAddress,
+                                                        noise_sd_pa: 10)
+                return ionlink_hh_simulate_block_variant(Int32(variant), &model, &protocolValue, 16, kernelRows, keys, &trace, p.sampleCount, &valid)
+            } } }
+            if ran != 0 { outputs.append(trace) }
+        }
+        #expect(outputs.count >= 1)
+        for o in outputs.dropFirst() { #expect(o == outputs[0]) }
+    }
+
+    @Test("A simulation that becomes non-finite is flagged invalid, and its neighbours are unaffected")
+    func nonFiniteFlagged() {
+        let configuration = Fixtures.shortM1(durationMs: 30)
+        var rows = Fixtures.priorRows(configuration.model, count: 3)
+        rows[13 + 2] = 0 // tau = 0 → g_leak = C/0
+        let result = BatchSimulator(configuration: configuration, threads: 1).traces(parameters: rows, rowCount: 3, seed: 1)
+        #expect(result.valid == [true, false, true])
+        let alone = BatchSimulator(configuration: configuration, threads: 1)
+            .traces(parameters: Array(rows.dropFirst(26)), rowCount: 1, seed: 1, firstIndex: 2)
+        let n = BatchSimulator(configuration: configuration).sampleCount
+        #expect(Array(result.traces.suffix(from: 2 * n)) == alone.traces)
+    }
+
+    @Test("Current noise: standard normal draws (mean 0, variance 1, kurtosis 3)")
+    func noiseStatistics() {
+        var draws = [Double](repeating: 0, count: 400_000)
+        ionlink_hh_normal_stream(12345, draws.count, &draws)
+        let n = Double(draws.count)
+        let mean = draws.reduce(0, +) / n
+        let variance = draws.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / n
+        let kurtosis = draws.map { pow($0 - mean, 4) }.reduce(0, +) / n / (variance * variance)
+        #expect(abs(mean) < 0.01)
+        #expect(abs(variance - 1) < 0.01)
+        #expect(abs(kurtosis - 3) < 0.05)
+        let below = Double(draws.filter { $0 < -1.959964 }.count) / n
+        #expect(abs(below - 0.025) < 0.002)
+        // Lag-1 correlation ~ 0.
+        let lag = zip(draws, draws.dropFirst()).map { $0 * $1 }.reduce(0, +) / n
+        #expect(abs(lag) < 0.01)
+    }
+}
+
+extension Array {
+    func chunks(_ size: Int) -> [[Element]] {
+        stride(from: 0, to: count, by: size).map { Array(self[$0 ..< Swift.min($0 + size, count)]) }
+    }
+}

@@ -1,0 +1,87 @@
+import Foundation
+import IonLinkBiophysics
+import IonLinkCore
+import Testing
+
+@Suite struct SimulationBankTests {
+    static let files = ["manifest.json", "theta.npy", "valid.npy", "spike_count.npy", "traces.npy"]
+    let configuration = Fixtures.shortM1(durationMs: 40)
+
+    func bytes(_ folder: String) -> [String: Data] {
+        Dictionary(uniqueKeysWithValues: Self.files.compactMap { f in FileManager.default.contents(atPath: folder + "/" + f).map { (f, $0) } })
+    }
+
+    func make(_ folder: String, threads: Int, shard: Int = 0, of shards: Int = 1) throws -> BankManifest {
+        try SimulationBank(folder: folder, configuration: configuration, count: 45, seed: 3, shard: shard, of: shards,
+                           chunkSize: 10, keptTraces: 12, threads: threads, showProgress: false).make()
+    }
+
+    @Test("A bank is the same on 1 and 2 threads, and its files are what the manifest says")
+    func threadsAndLayout() throws {
+        let root = Fixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let manifest = try make(root + "/one", threads: 1)
+        _ = try make(root + "/two", threads: 2)
+        #expect(bytes(root + "/one") == bytes(root + "/two"))
+        #expect(bytes(root + "/one").count == 5)
+        #expect(manifest.complete && manifest.rows == 45)
+        #expect(!FileManager.default.fileExists(atPath: root + "/one/chunks"))
+        let theta = try NPYArray.read(root + "/one/theta.npy")
+        #expect(theta.shape == [45, 13])
+        #expect(Array(theta.values[13 ..< 26]) == configuration.model.priorDraw(seed: 3, index: 1))
+        #expect(try NPYArray.read(root + "/one/traces.npy").shape == [12, 1000])
+        #expect(try NPYArray.read(root + "/one/valid.npy").values.allSatisfy { $0 == 1 })
+        // Kept traces are the simulations of the first rows.
+        let direct = BatchSimulator(configuration: configuration, threads: 2).traces(parameters: Array(theta.values[0 ..< 13 * 12]), rowCount: 12, seed: 3)
+        let kept = try NPYArray.read(root + "/one/traces.npy").values
+        #expect(zip(kept, direct.traces).allSatisfy { Float($0.1) == Float($0.0) })
+    }
+
+    @Test("Shards merged are byte-identical to the unsharded bank")
+    func shardsMerge() throws {
+        let root = Fixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        _ = try make(root + "/whole", threads: 2)
+        for i in 0..<3 { _ = try make(root + "/part\(i)", threads: 1, shard: i, of: 3) }
+        try SimulationBank.merge(shards: [root + "/part2", root + "/part0", root + "/part1"], into: root + "/merged")
+        #expect(bytes(root + "/merged") == bytes(root + "/whole"))
+        #expect { try SimulationBank.merge(shards: [root + "/part0", root + "/part1"], into: root + "/bad") } throws: {
+            "\($0)".contains("expected shards 0…2")
+        }
+    }
+
+    @Test("An interrupted bank resumes from its complete chunks and ends identical; leftovers are ignored")
+    func resume() throws {
+        let root = Fixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        _ = try make(root + "/whole", threads: 2)
+        let bank = try SimulationBank(folder: root + "/resumed", configuration: configuration, count: 45, seed: 3,
+                                      chunkSize: 10, keptTraces: 12, threads: 2, showProgress: false)
+        let partial = try bank.make(maxChunks: 2)
+        #expect(!partial.complete)
+        // Debris of a chunk killed while being written.
+        try FileManager.default.createDirectory(atPath: root + "/resumed/chunks/000003.partial-999", withIntermediateDirectories: true)
+        _ = FileManager.default.createFile(atPath: root + "/resumed/chunks/000003.partial-999/theta.npy", contents: Data([1, 2, 3]))
+        #expect(BankManifestProbe.completeFiles(root + "/resumed") == false)
+        _ = try make(root + "/resumed", threads: 1)
+        #expect(bytes(root + "/resumed") == bytes(root + "/whole"))
+    }
+
+    @Test("Rerunning with other settings into a bank folder is refused with a clear message")
+    func mismatch() throws {
+        let root = Fixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        _ = try make(root + "/bank", threads: 1)
+        #expect {
+            try SimulationBank(folder: root + "/bank", configuration: configuration, count: 45, seed: 4, chunkSize: 10,
+                               keptTraces: 12, showProgress: false)
+        } throws: { "\($0)".contains("other settings") && "\($0)".contains("manifest.json") }
+    }
+}
+
+enum BankManifestProbe {
+    /// Whether the consolidated files of a bank exist.
+    static func completeFiles(_ folder: String) -> Bool {
+        FileManager.default.fileExists(atPath: folder + "/theta.npy")
+    }
+}
