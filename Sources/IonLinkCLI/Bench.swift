@@ -20,6 +20,8 @@ struct Bench: ParsableCommand {
         @Option(help: "Threads (per-core throughput = total / threads).") var threads = 1
         @Option(help: "Current-noise SD, pA.") var noisePa = 10.0
         @Option(help: "Model and protocol: a JSON configuration file or a preset (m1, v1).") var config = "m1"
+        @Option(help: "Kernel variant: automatic, baseline, avx2, avx512 (results are identical; speed is not).")
+        var kernel: BatchSimulator.KernelVariant = .automatic
 
         func run() throws {
             var configuration = try SimulationConfiguration.load(config)
@@ -27,10 +29,11 @@ struct Bench: ParsableCommand {
             let model = configuration.model
             var theta = [Double]()
             for i in 0..<count { theta += model.priorDraw(seed: 1, index: UInt64(i)) }
-            let simulator = BatchSimulator(configuration: configuration, threads: threads)
+            guard BatchSimulator.supports(kernel) else { throw ValidationError("This CPU cannot run the \(kernel.rawValue) kernel.") }
+            let simulator = BatchSimulator(configuration: configuration, threads: threads, kernel: kernel)
             let window = configuration.protocol.stimulusWindow
             let samples = simulator.sampleCount
-            print("kernel clone: \(BatchSimulator.instructionSet); \(count) simulations × \(samples) steps, \(threads) thread(s), noise \(noisePa) pA")
+            print("kernel: \(kernel == .automatic ? BatchSimulator.instructionSet : kernel.rawValue); \(count) simulations × \(samples) steps, \(threads) thread(s), noise \(noisePa) pA")
             var rates = [Double]()
             for r in 0..<repeats {
                 let start = Date()
@@ -52,6 +55,8 @@ struct Bench: ParsableCommand {
         }
     }
 }
+
+extension BatchSimulator.KernelVariant: ExpressibleByArgument {}
 
 /// A thread-safe running sum.
 final class SpikeTotal: @unchecked Sendable {

@@ -104,27 +104,11 @@ import Testing
     @Test("The baseline, AVX2 and AVX-512 kernel variants agree bit for bit")
     func variantsAgree() {
         let configuration = Fixtures.shortM1(durationMs: 40)
-        let rows = Fixtures.priorRows(configuration.model, count: 16)
-        let kernelRows: [Double] = rows.chunks(13).flatMap { (row: [Double]) -> [Double] in row + [0.0] }
-        let p = configuration.protocol
-        let ends: [Int64] = p.segments.map { Int64($0.end) }
-        let fixed = p.segments.map(\.fixedPA), scales = p.segments.map(\.amplitudeScale)
-        var model = ionlink_hh_model(phi_hay: configuration.model.phiHay, phi_pospischil: configuration.model.phiPospischil,
-                                     e_na: 69, e_k: -98.4, e_ca: 127.2, channel_enabled: (1, 1, 1, 1, 1, 1))
-        let keys = (0..<16).map { UInt64($0) &* 977 }
-        var outputs: [[Double]] = []
-        for variant in 1...3 {
-            var trace = [Double](repeating: 0, count: 16 * p.sampleCount)
-            var valid = [UInt8](repeating: 0, count: 16)
-            let ran = ends.withUnsafeBufferPointer { e in fixed.withUnsafeBufferPointer { f in scales.withUnsafeBufferPointer { s in
-                var protocolValue = ionlink_hh_protocol(dt_ms: p.dtMs, steps: Int64(p.sampleCount), segment_count: Int64(ends.count),
-                                                        end_step: e.baseAddress, fixed_pa: f.baseAddress, amplitude_scale: s.baseAddress,
-                                                        noise_sd_pa: 10)
-                return ionlink_hh_simulate_block_variant(Int32(variant), &model, &protocolValue, 16, kernelRows, keys, &trace, p.sampleCount, &valid)
-            } } }
-            if ran != 0 { outputs.append(trace) }
+        let rows = Fixtures.priorRows(configuration.model, count: 20)
+        let outputs = BatchSimulator.KernelVariant.allCases.filter(BatchSimulator.supports).map { variant in
+            BatchSimulator(configuration: configuration, threads: 2, kernel: variant).traces(parameters: rows, rowCount: 20, seed: 9).traces
         }
-        #expect(outputs.count >= 1)
+        #expect(outputs.count >= 2)
         for o in outputs.dropFirst() { #expect(o == outputs[0]) }
     }
 
@@ -157,11 +141,5 @@ import Testing
         // Lag-1 correlation ~ 0.
         let lag = zip(draws, draws.dropFirst()).map { $0 * $1 }.reduce(0, +) / n
         #expect(abs(lag) < 0.01)
-    }
-}
-
-extension Array {
-    func chunks(_ size: Int) -> [[Element]] {
-        stride(from: 0, to: count, by: size).map { Array(self[$0 ..< Swift.min($0 + size, count)]) }
     }
 }

@@ -8,13 +8,40 @@ public struct BatchSimulator: Sendable {
     /// Neurons per kernel call.
     public static let blockSize = Int(IONLINK_HH_LANES)
 
+    /// Which compiled variant of the kernel runs. All give bit-identical results; `automatic` picks the
+    /// fastest this CPU supports.
+    public enum KernelVariant: String, CaseIterable, Sendable {
+        case automatic, baseline, avx2, avx512
+
+        var code: Int32 {
+            switch self {
+            case .automatic: 0
+            case .baseline: 1
+            case .avx2: 2
+            case .avx512: 3
+            }
+        }
+    }
+
     public let configuration: SimulationConfiguration
     /// Worker threads.
     public var threads: Int
+    /// The kernel variant (for benchmarks and tests; results do not depend on it).
+    public var kernel: KernelVariant
 
-    public init(configuration: SimulationConfiguration, threads: Int = availableCores) {
+    public init(configuration: SimulationConfiguration, threads: Int = availableCores, kernel: KernelVariant = .automatic) {
         self.configuration = configuration
         self.threads = max(1, threads)
+        self.kernel = kernel
+    }
+
+    /// Whether this CPU can run `variant`.
+    public static func supports(_ variant: KernelVariant) -> Bool {
+        switch variant {
+        case .automatic, .baseline: true
+        case .avx2: instructionSet != "baseline"
+        case .avx512: instructionSet == "avx512"
+        }
     }
 
     /// Samples per trace.
@@ -64,6 +91,7 @@ public struct BatchSimulator: Sendable {
         kernelModel.channel_enabled = (enabled[0], enabled[1], enabled[2], enabled[3], enabled[4], enabled[5])
         let modelValue = kernelModel
         let blockSize = Self.blockSize
+        let variant = Self.supports(kernel) ? kernel.code : 0
         let blocks = (rowCount + blockSize - 1) / blockSize
 
         parallelFor(blocks, threads: threads) { b in
@@ -82,9 +110,14 @@ public struct BatchSimulator: Sendable {
                             amplitude_scale: scalePointer.baseAddress, noise_sd_pa: stimulus.noisePA)
                         var kernelModel = modelValue
                         rows.withUnsafeBufferPointer { rowPointer in
-                            ionlink_hh_simulate_block(&kernelModel, &kernelProtocol, Int32(lanes),
-                                                      rowPointer.baseAddress! + first * slots, keys,
-                                                      traces.baseAddress, samples, &flags)
+                            let start = rowPointer.baseAddress! + first * slots
+                            if variant == 0 {
+                                ionlink_hh_simulate_block(&kernelModel, &kernelProtocol, Int32(lanes), start, keys,
+                                                          traces.baseAddress, samples, &flags)
+                            } else {
+                                _ = ionlink_hh_simulate_block_variant(variant, &kernelModel, &kernelProtocol, Int32(lanes), start,
+                                                                      keys, traces.baseAddress, samples, &flags)
+                            }
                         }
                     }
                 }

@@ -1,0 +1,135 @@
+import Foundation
+import Testing
+
+/// Runs the built `ionlink` executable as a user would.
+struct IonLinkProcess {
+    static var executable: String {
+        let testBinary = URL(fileURLWithPath: CommandLine.arguments[0])
+        var folder = testBinary.deletingLastPathComponent()
+        while !FileManager.default.fileExists(atPath: folder.appendingPathComponent("ionlink").path) && folder.path != "/" {
+            folder = folder.deletingLastPathComponent()
+        }
+        return folder.appendingPathComponent("ionlink").path
+    }
+
+    static func start(_ arguments: [String]) throws -> (Process, Pipe, Pipe) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        return (process, out, err)
+    }
+
+    /// Runs to completion: (exit status, stdout, stderr).
+    static func run(_ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
+        let (process, out, err) = try start(arguments)
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+    }
+}
+
+func temporaryFolder() -> String {
+    let path = NSTemporaryDirectory() + "ionlink-cli-" + UUID().uuidString
+    try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+}
+
+let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+
+@Suite struct CommandLineTests {
+    @Test("--help explains every subcommand")
+    func help() throws {
+        let top = try IonLinkProcess.run(["--help"])
+        #expect(top.status == 0)
+        for word in ["simulate", "bank", "bench", "Hodgkin–Huxley"] { #expect(top.out.contains(word), "\(word)") }
+        let simulate = try IonLinkProcess.run(["simulate", "--help"])
+        for word in ["--params", "--traces", "--count", "--out", "--shard", "--seed", "--threads", "--noise-pa", "--config", "resume"] {
+            #expect(simulate.out.contains(word), "\(word)")
+        }
+        #expect(try IonLinkProcess.run(["bank", "merge", "--help"]).out.contains("byte-identical"))
+        #expect(try IonLinkProcess.run(["bench", "simulate", "--help"]).out.contains("simulations/s per"))
+    }
+
+    @Test("simulate --params writes [rows, 20000] float64 traces; a row outside the prior is a clear error")
+    func simulateParams() throws {
+        let folder = temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let header = "id,C,R_input,tau,gNat,gNa,gKd,gM,gKv31,gL,E_leak,tau_max,VT,r_SS\n"
+        let good = "a,9.537584,272.99161,21.443249,93.058479,36.26632,10.740511,0.880451,27.365699,0.912325,-85.184921,413.258078,-54.367571,1.655731\n"
+        try (header + good).write(toFile: folder + "/p.csv", atomically: true, encoding: .utf8)
+        let ok = try IonLinkProcess.run(["simulate", "--params", folder + "/p.csv", "--noise-pa", "0", "--traces", folder + "/t.npy"])
+        #expect(ok.status == 0, "\(ok.err)")
+        let data = try #require(FileManager.default.contents(atPath: folder + "/t.npy"))
+        #expect(String(decoding: data.prefix(128), as: UTF8.self).contains("'descr': '<f8', 'fortran_order': False, 'shape': (1, 20000)"))
+        #expect(data.count == 128 + 20000 * 8)
+
+        try (header + good + "b,1,200,10,100,50,10,1,50,1,-70,500,-60,5\n").write(toFile: folder + "/bad.csv", atomically: true, encoding: .utf8)
+        let bad = try IonLinkProcess.run(["simulate", "--params", folder + "/bad.csv", "--traces", folder + "/bad.npy"])
+        #expect(bad.status != 0)
+        #expect(bad.err.contains("bad.csv (row 2 (id b), column r_SS)"), "\(bad.err)")
+        #expect(!FileManager.default.fileExists(atPath: folder + "/bad.npy"))
+    }
+
+    @Test("A bank killed with SIGKILL and rerun equals an uninterrupted one; shards merge to it")
+    func killAndResume() throws {
+        let folder = temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let config = """
+        {"model": {"name": "M1, short protocol", "temperature_celsius": 25, "E_Na": 69.0, "E_K": -98.4, "E_Ca": 127.2,
+          "parameters": [{"name": "C", "low": 0.1, "high": 15}, {"name": "R_input", "low": 20, "high": 1000},
+            {"name": "tau", "low": 0.1, "high": 70}, {"name": "gNat", "low": 0, "high": 250}, {"name": "gNa", "low": 0, "high": 100},
+            {"name": "gKd", "low": 0, "high": 30}, {"name": "gM", "low": 0, "high": 3}, {"name": "gKv31", "low": 0, "high": 250},
+            {"name": "gL", "low": 0, "high": 3}, {"name": "E_leak", "low": -130, "high": -50}, {"name": "tau_max", "low": 50, "high": 4000},
+            {"name": "VT", "low": -90, "high": -35}, {"name": "r_SS", "low": 0.1, "high": 3}]},
+         "protocol": {"dt_ms": 0.04, "duration_ms": 100, "noise_pa": 10, "steps": [{"from_ms": 20, "to_ms": 80, "current_pa": 300}]}}
+        """
+        try config.write(toFile: folder + "/short.json", atomically: true, encoding: .utf8)
+        let common = ["simulate", "--config", folder + "/short.json", "--count", "2400", "--seed", "11", "--chunk-size", "100",
+                      "--keep-traces", "150", "--threads", "2", "--quiet"]
+        let whole = try IonLinkProcess.run(common + ["--out", folder + "/whole"])
+        #expect(whole.status == 0, "\(whole.err)")
+
+        let (process, _, _) = try IonLinkProcess.start(common + ["--out", folder + "/killed"])
+        let chunks = folder + "/killed/chunks"
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: chunks)) ?? []
+            if names.filter({ $0.count == 6 }).count >= 3 { break }
+            usleep(2_000)
+        }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        #expect(process.terminationReason == .uncaughtSignal, "the run finished before it could be killed; make it longer")
+        #expect(!FileManager.default.fileExists(atPath: folder + "/killed/theta.npy"))
+        let resumed = try IonLinkProcess.run(common + ["--out", folder + "/killed"])
+        #expect(resumed.status == 0, "\(resumed.err)")
+
+        for i in 0..<2 {
+            let part = try IonLinkProcess.run(common + ["--out", folder + "/part\(i)", "--shard", "\(i)/2", "--threads", "1"])
+            #expect(part.status == 0, "\(part.err)")
+        }
+        let merged = try IonLinkProcess.run(["bank", "merge", folder + "/part1", folder + "/part0", "--out", folder + "/merged"])
+        #expect(merged.status == 0, "\(merged.err)")
+
+        for file in ["manifest.json", "theta.npy", "valid.npy", "spike_count.npy", "traces.npy"] {
+            let reference = FileManager.default.contents(atPath: folder + "/whole/" + file)
+            #expect(reference != nil)
+            #expect(FileManager.default.contents(atPath: folder + "/killed/" + file) == reference, "\(file) after kill -9 and resume")
+            #expect(FileManager.default.contents(atPath: folder + "/merged/" + file) == reference, "\(file) merged from shards")
+        }
+        let info = try IonLinkProcess.run(["bank", "info", folder + "/whole"])
+        #expect(info.out.contains("complete:    yes"))
+    }
+
+    @Test("The shipped V1 configuration runs from the command line")
+    func v1Config() throws {
+        let out = try IonLinkProcess.run(["simulate", "--config", repository + "/configs/v1.json", "--print-config"])
+        #expect(out.status == 0)
+        #expect(out.out.contains("\"I\""))
+    }
+}
