@@ -5,7 +5,7 @@ let package = Package(
     name: "IonLink",
     products: [
         .executable(name: "ionlink", targets: ["IonLinkCLI"]),
-        .library(name: "IonLink", targets: ["IonLinkCore", "IonLinkBiophysics"]),
+        .library(name: "IonLink", targets: ["IonLinkCore", "IonLinkBiophysics", "IonLinkElectrophysiology"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -18,6 +18,7 @@ let package = Package(
         // MARK: - Library modules
         .target(name: "IonLinkCore"),
         .target(name: "IonLinkBiophysics", dependencies: ["IonLinkCore", "CHHKernel"]),
+        .target(name: "IonLinkElectrophysiology", dependencies: ["IonLinkCore"]),
 
         // MARK: - Command-line tool
         .executableTarget(
@@ -28,12 +29,16 @@ let package = Package(
             ]
         ),
 
+        // MARK: - Test support
+        /// Golden reference files and helpers shared by the test targets.
+        .target(name: "IonLinkTestSupport", dependencies: ["IonLinkCore"], resources: [.copy("Golden")]),
+
         // MARK: - Tests
         .testTarget(name: "IonLinkCoreTests", dependencies: ["IonLinkCore"]),
+        .testTarget(name: "IonLinkBiophysicsTests", dependencies: ["IonLinkBiophysics", "IonLinkCore", "IonLinkTestSupport"]),
         .testTarget(
-            name: "IonLinkBiophysicsTests",
-            dependencies: ["IonLinkBiophysics", "IonLinkCore", "CHHKernel"],
-            resources: [.copy("Golden")]
+            name: "IonLinkElectrophysiologyTests",
+            dependencies: ["IonLinkElectrophysiology", "IonLinkCore", "IonLinkTestSupport"]
         ),
         .testTarget(name: "IonLinkCLITests", dependencies: ["IonLinkCLI"]),
     ]

@@ -1,7 +1,7 @@
-import CHHKernel
 import Foundation
 import IonLinkBiophysics
 import IonLinkCore
+import IonLinkTestSupport
 import Testing
 
 @Suite struct BatchSimulatorTests {
@@ -11,22 +11,17 @@ import Testing
         return c
     }(), threads: 2)
 
-    @Test("Golden traces of the authors' Brian2 simulator: max|ΔV| ≤ 1e-3 mV (prior_11: same spike count)")
+    @Test("Golden traces of the authors' Brian2 simulator: max|ΔV| ≤ 1e-3 mV on all 29 sets (prior_11: same spike count)")
     func goldenTraces() throws {
         let table = try ParameterTable.read(Fixtures.golden + "/sim_params.csv", model: .paperM1)
-        let ids = try String(contentsOfFile: Fixtures.golden + "/sim_traces_f64_subset_ids.txt", encoding: .utf8)
-            .split(separator: "\n").map(String.init)
-        let reference = try NPYArray.read(Fixtures.golden + "/sim_traces_f64_subset.npy")
-        let rows = ids.map { table.ids.firstIndex(of: $0)! }
-        let parameters = rows.flatMap { Array(table.values[$0 * 13 ..< ($0 + 1) * 13]) }
-        let result = paper.traces(parameters: parameters, rowCount: rows.count, seed: 1)
+        let reference = try Golden.traces()
+        let result = paper.traces(parameters: table.values, rowCount: table.ids.count, seed: 1)
         let n = paper.sampleCount
-        #expect(reference.shape == [ids.count, n])
-        for (i, id) in ids.enumerated() {
+        let window = SimulationConfiguration.paperM1.protocol.stimulusWindow
+        for (i, id) in table.ids.enumerated() {
             let ours = Array(result.traces[i * n ..< (i + 1) * n])
-            let theirs = Array(reference.values[i * n ..< (i + 1) * n])
+            let theirs = reference[i]
             let maxDifference = zip(ours, theirs).map { abs($0 - $1) }.max()!
-            let window = SimulationConfiguration.paperM1.protocol.stimulusWindow
             let ourSpikes = ours.withUnsafeBufferPointer { SpikeCount.upwardCrossings($0, window: window) }
             let theirSpikes = theirs.withUnsafeBufferPointer { SpikeCount.upwardCrossings($0, window: window) }
             #expect(ourSpikes == theirSpikes, "\(id)")
@@ -127,8 +122,7 @@ import Testing
 
     @Test("Current noise: standard normal draws (mean 0, variance 1, kurtosis 3)")
     func noiseStatistics() {
-        var draws = [Double](repeating: 0, count: 400_000)
-        ionlink_hh_normal_stream(12345, draws.count, &draws)
+        let draws = BatchSimulator.noiseDraws(seed: 12345, index: 3, count: 400_000)
         let n = Double(draws.count)
         let mean = draws.reduce(0, +) / n
         let variance = draws.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / n

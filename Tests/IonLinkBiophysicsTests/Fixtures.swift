@@ -1,21 +1,13 @@
 import Foundation
 import IonLinkBiophysics
 import IonLinkCore
+import IonLinkTestSupport
 
 /// Paths of the test fixtures and of repository files.
 enum Fixtures {
-    static var golden: String { Bundle.module.resourcePath! + "/Golden" }
-    /// The repository root (for configs/).
-    static var repository: String {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
-    }
-
-    /// A fresh temporary folder, removed by the caller.
-    static func temporaryFolder() -> String {
-        let path = NSTemporaryDirectory() + "ionlink-test-" + UUID().uuidString
-        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        return path
-    }
+    static var golden: String { Golden.folder }
+    static var repository: String { Golden.repository }
+    static func temporaryFolder() -> String { IonLinkTestSupport.temporaryFolder() }
 
     /// The M1 configuration with a shorter protocol (fast in debug builds): `duration` ms, step 20 ms → end − 20 ms.
     static func shortM1(durationMs: Double = 60, noisePA: Double = 10) -> SimulationConfiguration {

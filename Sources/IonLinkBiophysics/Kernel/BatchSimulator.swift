@@ -50,6 +50,14 @@ public struct BatchSimulator: Sendable {
     /// The instruction set of the kernel clone selected on this CPU.
     public static var instructionSet: String { String(cString: ionlink_hh_instruction_set()) }
 
+    /// The standard-normal draws behind the current noise of sample `index` under `seed`, one per step
+    /// (the kernel multiplies them by the noise SD).
+    public static func noiseDraws(seed: UInt64, index: UInt64, count: Int) -> [Double] {
+        var draws = [Double](repeating: 0, count: count)
+        ionlink_hh_normal_stream(StreamKey.key(seed: seed, purpose: .currentNoise, index: index), count, &draws)
+        return draws
+    }
+
     /// One simulated block, handed to the caller while its traces are still in memory.
     public struct Block {
         /// Rows of the input that this block holds.

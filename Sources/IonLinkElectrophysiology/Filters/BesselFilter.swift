@@ -1,0 +1,148 @@
+import Foundation
+
+/// The 4-pole digital Bessel low-pass filter used for dV/dt, designed and applied exactly as SciPy does
+/// (`scipy.signal.bessel(4, Wn, 'low')` with `norm='phase'`, bilinear transform with pre-warping;
+/// `filtfilt` with odd padding of 15 samples and steady-state initial conditions), so that spike
+/// detection at its margins agrees with the reference extractor.
+public struct BesselFilter: Sendable {
+    /// Numerator b[0…4] and denominator a[0…4] (a[0] = 1).
+    public let b: [Double]
+    public let a: [Double]
+    /// Steady-state initial conditions for a unit step (`scipy.signal.lfilter_zi`).
+    public let zi: [Double]
+
+    /// Poles of the 4th-order analog Bessel prototype normalised by phase (scipy `besselap(4, norm='phase')`),
+    /// in SciPy's order.
+    static let prototypePoles: [(re: Double, im: Double)] = [
+        (-0.6572111716718827, 0.830161435004873), (-0.9047587967882447, 0.27091873300387465),
+        (-0.9047587967882447, -0.27091873300387465), (-0.6572111716718827, -0.830161435004873),
+    ]
+
+    /// Designs the filter for a normalised cutoff `wn` = cutoff / Nyquist, 0 < wn < 1.
+    public init(normalizedCutoff wn: Double) {
+        precondition(wn > 0 && wn < 1, "normalised cutoff \(wn) outside (0, 1)")
+        let fs = 2.0
+        let warped = 2 * fs * tan(Double.pi * wn / fs)
+        let fs2 = 2 * fs
+        // Analog poles scaled to the warped cutoff, then mapped by the bilinear transform.
+        var gain = pow(warped, 4) // k · wo^degree with k = 1
+        var numeratorProduct = Complex(1, 0), denominatorProduct = Complex(1, 0)
+        var digitalPoles: [Complex] = []
+        for pole in Self.prototypePoles {
+            let p = Complex(pole.re * warped, pole.im * warped)
+            digitalPoles.append((Complex(fs2, 0) + p) / (Complex(fs2, 0) - p))
+            denominatorProduct = denominatorProduct * (Complex(fs2, 0) - p)
+        }
+        numeratorProduct = Complex(1, 0)
+        gain = gain * (numeratorProduct / denominatorProduct).re
+        // b = k · poly([-1, -1, -1, -1]); a = real(poly(poles)), expanded in SciPy's order.
+        b = [1, 4, 6, 4, 1].map { gain * $0 }
+        var polynomial: [Complex] = [Complex(1, 0)]
+        for root in digitalPoles {
+            var next = [Complex](repeating: Complex(0, 0), count: polynomial.count + 1)
+            for (i, c) in polynomial.enumerated() {
+                next[i] = next[i] + c
+                next[i + 1] = next[i + 1] - c * root
+            }
+            polynomial = next
+        }
+        a = polynomial.map(\.re)
+        zi = Self.steadyState(b: b, a: a)
+    }
+
+    /// The filter of the reference extractor for a sampling interval `dt` (s) and cutoff in kHz:
+    /// Wn = (cutoff·1e3) / ((1/dt) / 2).
+    public init?(cutoffKHz: Double, dt: Double) {
+        let wn = (cutoffKHz * 1e3) / ((1.0 / dt) / 2.0)
+        guard wn > 0 && wn < 1 else { return nil }
+        self.init(normalizedCutoff: wn)
+    }
+
+    /// Solves (I − Aᵀ) zi = b[1:] − a[1:]·b[0] with A the companion matrix of a (as `lfilter_zi`).
+    static func steadyState(b: [Double], a: [Double]) -> [Double] {
+        let n = a.count - 1
+        // companion(a): first row −a[1:]/a[0], subdiagonal ones. IminusA = I − companion(a)ᵀ.
+        var m = [[Double]](repeating: [Double](repeating: 0, count: n), count: n)
+        for i in 0..<n {
+            for j in 0..<n {
+                let companionTransposed: Double = j == 0 ? -a[i + 1] / a[0] : (i == j - 1 ? 1 : 0)
+                m[i][j] = (i == j ? 1 : 0) - companionTransposed
+            }
+        }
+        var rhs = (0..<n).map { b[$0 + 1] - a[$0 + 1] * b[0] }
+        // Gaussian elimination with partial pivoting (LAPACK gesv's choice of pivots).
+        for column in 0..<n {
+            let pivot = (column..<n).max { abs(m[$0][column]) < abs(m[$1][column]) }!
+            if pivot != column { m.swapAt(pivot, column); rhs.swapAt(pivot, column) }
+            for row in (column + 1)..<n {
+                let factor = m[row][column] / m[column][column]
+                for k in column..<n { m[row][k] -= factor * m[column][k] }
+                rhs[row] -= factor * rhs[column]
+            }
+        }
+        var x = [Double](repeating: 0, count: n)
+        for row in stride(from: n - 1, through: 0, by: -1) {
+            var s = rhs[row]
+            for k in (row + 1)..<n { s -= m[row][k] * x[k] }
+            x[row] = s / m[row][row]
+        }
+        return x
+    }
+
+    /// Zero-phase filtering of `x` (forward and backward), SciPy `filtfilt` with its defaults.
+    public func filtfilt(_ x: ArraySlice<Double>) -> [Double] {
+        let edge = 15 // 3 · max(len(a), len(b))
+        let n = x.count
+        guard n > edge else { return Array(x) } // SciPy raises here; the detector never filters so little
+        let first = x[x.startIndex], last = x[x.endIndex - 1]
+        var extended = [Double]()
+        extended.reserveCapacity(n + 2 * edge)
+        for i in stride(from: edge, to: 0, by: -1) { extended.append(2 * first - x[x.startIndex + i]) }
+        extended.append(contentsOf: x)
+        for i in 0..<edge { extended.append(2 * last - x[x.endIndex - 2 - i]) }
+        var y = lfilter(extended, initial: extended[0])
+        y.reverse()
+        var z = lfilter(y, initial: y[0])
+        z.reverse()
+        return Array(z[edge ..< edge + n])
+    }
+
+    /// Direct form II transposed, in SciPy's order of operations, starting from zi · `initial`.
+    func lfilter(_ x: [Double], initial: Double) -> [Double] {
+        var z0 = zi[0] * initial, z1 = zi[1] * initial, z2 = zi[2] * initial, z3 = zi[3] * initial
+        let b0 = b[0], b1 = b[1], b2 = b[2], b3 = b[3], b4 = b[4]
+        let a1 = a[1], a2 = a[2], a3 = a[3], a4 = a[4]
+        var y = [Double](repeating: 0, count: x.count)
+        for (i, xn) in x.enumerated() {
+            let yn = z0 + b0 * xn
+            z0 = z1 + xn * b1 - yn * a1
+            z1 = z2 + xn * b2 - yn * a2
+            z2 = z3 + xn * b3 - yn * a3
+            z3 = xn * b4 - yn * a4
+            y[i] = yn
+        }
+        return y
+    }
+}
+
+/// Minimal complex arithmetic for the filter design (NumPy's formulas).
+struct Complex {
+    var re, im: Double
+    init(_ re: Double, _ im: Double) { self.re = re; self.im = im }
+    static func + (l: Complex, r: Complex) -> Complex { Complex(l.re + r.re, l.im + r.im) }
+    static func - (l: Complex, r: Complex) -> Complex { Complex(l.re - r.re, l.im - r.im) }
+    static func * (l: Complex, r: Complex) -> Complex { Complex(l.re * r.re - l.im * r.im, l.re * r.im + l.im * r.re) }
+    /// Smith's algorithm with NumPy's scaling, as NumPy divides complex numbers.
+    static func / (l: Complex, r: Complex) -> Complex {
+        if abs(r.re) >= abs(r.im) {
+            if r.re == 0 && r.im == 0 { return Complex(l.re / abs(r.re), l.im / abs(r.re)) }
+            let ratio = r.im / r.re
+            let scale = 1.0 / (r.re + r.im * ratio)
+            return Complex((l.re + l.im * ratio) * scale, (l.im - l.re * ratio) * scale)
+        } else {
+            let ratio = r.re / r.im
+            let scale = 1.0 / (r.im + r.re * ratio)
+            return Complex((l.re * ratio + l.im) * scale, (l.im * ratio - l.re) * scale)
+        }
+    }
+}

@@ -1,0 +1,364 @@
+import Foundation
+
+/// One detected action potential: sample indexes into the trace and the values there.
+/// Voltages in mV, times in s, dV/dt in V/s, width in s. `nil` where undefined (e.g. the trough of a
+/// clipped last spike).
+public struct Spike: Sendable, Equatable {
+    public var thresholdIndex: Int
+    public var peakIndex: Int
+    public var upstrokeIndex: Int
+    public var troughIndex: Int?
+    public var downstrokeIndex: Int?
+    public var fastTroughIndex: Int?
+    public var thresholdTime: Double
+    public var thresholdVoltage: Double
+    public var peakTime: Double
+    public var peakVoltage: Double
+    public var troughVoltage: Double?
+    public var fastTroughVoltage: Double?
+    /// Maximal dV/dt of the upstroke, V/s.
+    public var upstroke: Double
+    /// Minimal dV/dt of the downstroke, V/s.
+    public var downstroke: Double?
+    /// Full width at half height (height = peak − threshold), s; sample-quantised.
+    public var width: Double?
+    /// True if the spike is cut off by the end of the window (it never repolarised, or no fast trough).
+    public var clipped: Bool
+
+    /// Peak − threshold, mV.
+    public var height: Double { peakVoltage - thresholdVoltage }
+}
+
+/// The spikes of one sweep and how they were found.
+public struct SpikeTrain: Sendable {
+    public var spikes: [Spike]
+    /// Whether the third-derivative threshold fallback ran (first threshold before the window start).
+    public var usedThirdDerivative: Bool
+
+    public static let empty = SpikeTrain(spikes: [], usedThirdDerivative: false)
+}
+
+/// The AllenSDK-style spike detector as the authors of Bernaerts et al. (2025) use it (their modified
+/// copy of the pre-IPFX AllenSDK ephys extractor): filtered dV/dt, putative spikes at 20 V/s, peaks,
+/// threshold at 5% of the mean upstroke, the 5 ms threshold-to-peak rule, clipping, troughs, fast troughs
+/// and widths relative to threshold. Defaults are the reference's; see docs/reference/features.md.
+public struct SpikeDetector: Sendable {
+    /// Bessel low-pass cutoff for dV/dt, kHz.
+    public var filterKHz: Double = 10
+    /// Putative-spike dV/dt level, V/s.
+    public var dvCutoff: Double = 20
+    /// Minimum peak − threshold, mV.
+    public var minHeight: Double = 2
+    /// Minimum peak voltage, mV.
+    public var minPeak: Double = -30
+    /// Threshold = this fraction of the mean upstroke dV/dt.
+    public var thresholdFraction: Double = 0.05
+    /// Maximum threshold-to-peak interval, s.
+    public var maxInterval: Double = 0.005
+    /// The last spike is clipped unless V returns to threshold + this, mV.
+    public var clippingTolerance: Double = 1
+    /// Fast trough: where dV/dt recovers to this fraction of the downstroke.
+    public var fastTroughFraction: Double = 0.003
+    /// Cutoff (kHz) for the third-derivative threshold fallback (the reference hard-codes 10 kHz; for
+    /// sampling rates where that is impossible the sweep's own cutoff is used).
+    public var thirdDerivativeFilterKHz: Double? = nil
+
+    public init() {}
+
+    /// The reference's filter rule for recordings: 10 kHz, or fs/2 − 0.5 kHz when the sampling rate is at most
+    /// 20 kHz (at exactly 20 kHz the literal rule would put the cutoff at Nyquist).
+    public static func filterKHz(forSamplingRate fs: Double) -> Double {
+        fs <= 20_000 ? fs / 2 / 1e3 - 0.5 : 10
+    }
+
+    /// dV/dt in V/s (length count − 1): 1e-3 · diff(filtfilt(V)) / diff(t); unfiltered if the cutoff is not
+    /// below Nyquist.
+    public static func derivative(_ v: ArraySlice<Double>, time t: ArraySlice<Double>, filterKHz: Double?) -> [Double] {
+        let n = v.count
+        guard n >= 2 else { return [] }
+        var smoothed = Array(v)
+        if let filterKHz, let filter = BesselFilter(cutoffKHz: filterKHz, dt: t[t.startIndex + 1] - t[t.startIndex]) {
+            smoothed = filter.filtfilt(v)
+        }
+        var d = [Double](repeating: 0, count: n - 1)
+        let t0 = t.startIndex
+        for i in 0..<(n - 1) {
+            d[i] = 1e-3 * (smoothed[i + 1] - smoothed[i]) / (t[t0 + i + 1] - t[t0 + i])
+        }
+        return d
+    }
+
+    /// Detects the spikes of `trace` in its window [start, end].
+    public func spikes(in trace: Trace) -> SpikeTrain {
+        guard trace.count > 20, let startIndex = trace.index(atOrAfter: trace.start),
+              let endIndex = trace.index(atOrAfter: trace.end), endIndex > startIndex + 16 else { return .empty }
+        let v = trace.voltage, t = trace.time
+        let dvdt = Self.derivative(v[...], time: t[...], filterKHz: filterKHz)
+        return detect(v: v, t: t, dvdt: dvdt, startIndex: startIndex, endIndex: endIndex, start: trace.start) ?? .empty
+    }
+
+    // MARK: - The steps (each mirrors one function of the reference extractor)
+
+    private func detect(v: [Double], t: [Double], dvdt: [Double], startIndex: Int, endIndex: Int, start: Double) -> SpikeTrain? {
+        // 1. Putative spikes: dV/dt of the window alone crosses the cutoff upwards.
+        let windowDvdt = Self.derivative(v[startIndex...endIndex], time: t[startIndex...endIndex], filterKHz: filterKHz)
+        guard !windowDvdt.isEmpty else { return nil }
+        var crossings: [Int] = []
+        if windowDvdt[0] > dvCutoff { crossings.append(0) }
+        for i in 0..<(windowDvdt.count - 1) where !(windowDvdt[i] >= dvCutoff) && windowDvdt[i + 1] >= dvCutoff {
+            crossings.append(i)
+        }
+        var putative: [Int]
+        if crossings.count <= 1 {
+            putative = crossings
+        } else {
+            putative = [crossings[0]]
+            for i in 1..<crossings.count where windowDvdt[crossings[i - 1]..<crossings[i]].contains(where: { $0 < 0 }) {
+                putative.append(crossings[i])
+            }
+        }
+        putative = putative.map { $0 + startIndex }
+        guard !putative.isEmpty else { return nil }
+
+        // 2. Peaks: the maximum between consecutive putative spikes (the last one: up to the window end).
+        var peaks: [Int] = []
+        for (k, spike) in putative.enumerated() {
+            let next = k + 1 < putative.count ? putative[k + 1] : endIndex
+            guard next > spike else { return nil }
+            peaks.append(argmax(v, spike..<next))
+        }
+
+        // 3. Drop events where V does not fall between a peak and the next spike, low peaks, small heights.
+        var mask: [Bool] = []
+        for k in 0..<(putative.count - 1) {
+            let lower = clamped(peaks[k], dvdt.count), upper = clamped(putative[k + 1], dvdt.count)
+            mask.append(lower < upper && dvdt[lower ..< upper].contains { $0 < 0 })
+        }
+        var spikes = zip(putative, [true] + mask).filter(\.1).map(\.0)
+        peaks = zip(peaks, mask + [true]).filter(\.1).map(\.0)
+        var keep = peaks.map { v[$0] >= minPeak }
+        spikes = zip(spikes, keep).filter(\.1).map(\.0)
+        peaks = zip(peaks, keep).filter(\.1).map(\.0)
+        keep = zip(spikes, peaks).map { v[$0.1] - v[$0.0] >= minHeight }
+        spikes = zip(spikes, keep).filter(\.1).map(\.0)
+        peaks = zip(peaks, keep).filter(\.1).map(\.0)
+        guard !spikes.isEmpty else { return nil }
+
+        // 4. Upstrokes and thresholds.
+        guard var upstrokes = upstrokeIndexes(dvdt, spikes, peaks) else { return nil }
+        var thresholds = refineThresholds(dvdt, upstrokes)
+        var usedThirdDerivative = false
+        if t[thresholds[0]] < start {
+            usedThirdDerivative = true
+            let alternative = thirdDerivativeThresholds(v: v, t: t, dvdt: dvdt, peaks: peaks, upstrokes: upstrokes)
+            if let alternative, t[alternative[0]] > t[thresholds[0]] { thresholds = alternative }
+        }
+        if t[thresholds[0]] > t[peaks[0]] { return SpikeTrain(spikes: [], usedThirdDerivative: usedThirdDerivative) }
+
+        // 5. Overlaps, threshold-to-peak intervals, clipping of the last spike.
+        guard var checked = checkThresholdsAndPeaks(v: v, t: t, dvdt: dvdt, thresholds: thresholds, peaks: peaks,
+                                                    upstrokes: upstrokes, endIndex: endIndex),
+              !checked.thresholds.isEmpty, t[checked.thresholds[0]] <= t[checked.peaks[0]] else {
+            return SpikeTrain(spikes: [], usedThirdDerivative: usedThirdDerivative)
+        }
+        guard let newUpstrokes = upstrokeIndexes(dvdt, checked.thresholds, checked.peaks) else {
+            return SpikeTrain(spikes: [], usedThirdDerivative: usedThirdDerivative)
+        }
+        upstrokes = newUpstrokes
+
+        // 6. Troughs; drop events whose peak is its trough.
+        var troughs: [Int?] = []
+        for k in 0..<checked.thresholds.count {
+            if k + 1 < checked.thresholds.count {
+                let range = checked.peaks[k] ..< checked.thresholds[k + 1]
+                guard !range.isEmpty else { return SpikeTrain(spikes: [], usedThirdDerivative: usedThirdDerivative) }
+                troughs.append(argmin(v, range))
+            } else if checked.clipped[k] {
+                troughs.append(nil)
+            } else {
+                let range = checked.peaks[k] ..< endIndex
+                guard !range.isEmpty else { return SpikeTrain(spikes: [], usedThirdDerivative: usedThirdDerivative) }
+                troughs.append(argmin(v, range))
+            }
+        }
+        let distinct = zip(checked.peaks, troughs).map { $0.1 == nil || $0.0 != $0.1! }
+        func select<T>(_ a: [T]) -> [T] { zip(a, distinct).filter(\.1).map(\.0) }
+        checked.thresholds = select(checked.thresholds)
+        checked.peaks = select(checked.peaks)
+        checked.clipped = select(checked.clipped)
+        upstrokes = select(upstrokes)
+        troughs = select(troughs)
+        guard !checked.thresholds.isEmpty else { return SpikeTrain(spikes: [], usedThirdDerivative: usedThirdDerivative) }
+
+        // 7. Downstrokes (between peak and trough), fast troughs (dV/dt recovery after the downstroke).
+        let count = checked.thresholds.count
+        var downstrokes = [Int?](repeating: nil, count: count)
+        for k in 0..<count where !checked.clipped[k] {
+            guard let trough = troughs[k], trough > checked.peaks[k] else { continue }
+            downstrokes[k] = argmin(dvdt, checked.peaks[k] ..< min(trough, dvdt.count))
+        }
+        var fastTroughs = [Int?](repeating: nil, count: count)
+        let valid = (0..<count).filter { !checked.clipped[$0] }
+        for (j, k) in valid.enumerated() {
+            let peak = checked.peaks[k]
+            let next = j + 1 < valid.count ? checked.thresholds[valid[j + 1]] : endIndex
+            let upper = min(next, dvdt.count)
+            guard upper > peak else { checked.clipped[k] = true; continue }
+            let downstroke = argmin(dvdt, peak ..< upper)
+            let target = fastTroughFraction * dvdt[downstroke]
+            if let terminated = (downstroke ..< upper).first(where: { dvdt[$0] >= target }) {
+                fastTroughs[k] = terminated
+            } else {
+                checked.clipped[k] = true
+            }
+        }
+
+        // 8. Widths at half height relative to threshold, between the rising edge and the fast trough.
+        var result: [Spike] = []
+        for k in 0..<count {
+            let threshold = checked.thresholds[k], peak = checked.peaks[k]
+            var width: Double? = nil
+            if !checked.clipped[k], let fastTrough = fastTroughs[k] {
+                let level = (v[peak] - v[threshold]) / 2 + v[threshold]
+                let rising = stride(from: peak, to: threshold, by: -1).first { v[$0] <= level }
+                let falling = (peak ..< fastTrough).first { v[$0] <= level }
+                if let rising, let falling { width = t[falling] - t[rising] }
+            }
+            result.append(Spike(
+                thresholdIndex: threshold, peakIndex: peak, upstrokeIndex: upstrokes[k], troughIndex: troughs[k],
+                downstrokeIndex: downstrokes[k], fastTroughIndex: fastTroughs[k],
+                thresholdTime: t[threshold], thresholdVoltage: v[threshold], peakTime: t[peak], peakVoltage: v[peak],
+                troughVoltage: troughs[k].map { v[$0] }, fastTroughVoltage: fastTroughs[k].map { v[$0] },
+                upstroke: dvdt[upstrokes[k]], downstroke: downstrokes[k].map { dvdt[$0] }, width: width,
+                clipped: checked.clipped[k]))
+        }
+        return SpikeTrain(spikes: result, usedThirdDerivative: usedThirdDerivative)
+    }
+
+    private func upstrokeIndexes(_ dvdt: [Double], _ spikes: [Int], _ peaks: [Int]) -> [Int]? {
+        var result: [Int] = []
+        for (spike, peak) in zip(spikes, peaks) {
+            let upper = min(peak, dvdt.count)
+            guard upper > spike else { return nil }
+            result.append(argmax(dvdt, spike ..< upper))
+        }
+        return result
+    }
+
+    /// Threshold: searching back from each upstroke (to the previous upstroke), the first dV/dt ≤ 5% of
+    /// the mean upstroke.
+    private func refineThresholds(_ dvdt: [Double], _ upstrokes: [Int]) -> [Int] {
+        let target = upstrokes.map { dvdt[$0] }.reduce(0, +) / Double(upstrokes.count) * thresholdFraction
+        var result: [Int] = []
+        var previous = 0
+        for upstroke in upstrokes {
+            let found = stride(from: upstroke, to: previous, by: -1).first { dvdt[$0] <= target }
+            result.append(found ?? previous)
+            previous = upstroke
+        }
+        return result
+    }
+
+    /// The reference's fallback: the maximum of the (filtered) third derivative between the upstroke and
+    /// the voltage minimum after the previous peak.
+    private func thirdDerivativeThresholds(v: [Double], t: [Double], dvdt: [Double], peaks: [Int], upstrokes: [Int]) -> [Int]? {
+        let cutoff = thirdDerivativeFilterKHz ?? 10
+        let second = Self.derivative(dvdt[...], time: t[..<(t.count - 1)], filterKHz: cutoff)
+        let third = Self.derivative(second[...], time: t[..<(t.count - 2)], filterKHz: cutoff)
+        guard !third.isEmpty else { return nil }
+        var result: [Int] = []
+        var previousPeak = 0
+        for (k, upstroke) in upstrokes.enumerated() {
+            guard upstroke > previousPeak else { return nil }
+            let stop = previousPeak + (argmin(v, previousPeak ..< upstroke) - previousPeak)
+            let from = min(upstroke, third.count - 1)
+            guard from > stop else { return nil }
+            var best = from
+            for i in stride(from: from, to: stop, by: -1) where third[i] > third[best] { best = i }
+            result.append(upstroke - (from - best)) // the reference's index arithmetic, also when `from` was clamped
+            previousPeak = peaks[k]
+        }
+        return result
+    }
+
+    private struct Checked {
+        var thresholds: [Int]
+        var peaks: [Int]
+        var upstrokes: [Int]
+        var clipped: [Bool]
+    }
+
+    private func checkThresholdsAndPeaks(v: [Double], t: [Double], dvdt: [Double], thresholds: [Int], peaks: [Int],
+                                         upstrokes: [Int], endIndex: Int) -> Checked? {
+        var thresholds = thresholds, peaks = peaks, upstrokes = upstrokes
+        // Merge spikes whose threshold overlaps the previous peak.
+        let overlaps = (0..<max(0, thresholds.count - 1)).filter { thresholds[$0 + 1] <= peaks[$0] + 1 }
+        if !overlaps.isEmpty {
+            let dropThreshold = Set(overlaps.map { $0 + 1 }), dropOther = Set(overlaps)
+            thresholds = thresholds.enumerated().filter { !dropThreshold.contains($0.offset) }.map(\.element)
+            peaks = peaks.enumerated().filter { !dropOther.contains($0.offset) }.map(\.element)
+            upstrokes = upstrokes.enumerated().filter { !dropOther.contains($0.offset) }.map(\.element)
+        }
+        // Threshold-to-peak intervals of 5 ms or more: re-find the threshold, else the peak, else drop.
+        let tooLong = (0..<thresholds.count).filter { t[peaks[$0]] - t[thresholds[$0]] >= maxInterval }
+        if !tooLong.isEmpty {
+            let target = upstrokes.map { dvdt[$0] }.reduce(0, +) / Double(upstrokes.count) * thresholdFraction
+            var drop: [Int] = []
+            for i in tooLong {
+                let peak = peaks[i]
+                let t0 = firstIndex(t, atOrAfter: t[peak] - maxInterval)
+                if let below = stride(from: upstrokes[i], to: t0, by: -1).first(where: { dvdt[$0] <= target }) {
+                    thresholds[i] = below
+                } else {
+                    let spike = thresholds[i]
+                    let t1 = firstIndex(t, atOrAfter: t[spike] + 2 * maxInterval)
+                    guard t1 > spike else { drop.append(i); continue }
+                    let newPeak = argmax(v, spike ..< t1)
+                    if t[newPeak] - t[spike] < maxInterval && (i == thresholds.count - 1 || t[newPeak] < t[thresholds[i + 1]]) {
+                        peaks[i] = newPeak
+                    } else {
+                        drop.append(i)
+                    }
+                }
+            }
+            if !drop.isEmpty {
+                let dropped = Set(drop)
+                thresholds = thresholds.enumerated().filter { !dropped.contains($0.offset) }.map(\.element)
+                peaks = peaks.enumerated().filter { !dropped.contains($0.offset) }.map(\.element)
+                upstrokes = upstrokes.enumerated().filter { !dropped.contains($0.offset) }.map(\.element)
+            }
+        }
+        var clipped = [Bool](repeating: false, count: thresholds.count)
+        if let lastPeak = peaks.last, let lastThreshold = thresholds.last {
+            let level = v[lastThreshold] + clippingTolerance
+            let upper = min(endIndex + 1, v.count)
+            if lastPeak >= upper || !v[lastPeak ..< upper].contains(where: { $0 <= level }) { clipped[clipped.count - 1] = true }
+        }
+        return Checked(thresholds: thresholds, peaks: peaks, upstrokes: upstrokes, clipped: clipped)
+    }
+
+    // MARK: - Helpers (first occurrence, as NumPy's argmax/argmin)
+
+    private func argmax(_ x: [Double], _ range: Range<Int>) -> Int {
+        var best = range.lowerBound
+        for i in range where x[i] > x[best] { best = i }
+        return best
+    }
+
+    private func argmin(_ x: [Double], _ range: Range<Int>) -> Int {
+        var best = range.lowerBound
+        for i in range where x[i] < x[best] { best = i }
+        return best
+    }
+
+    private func clamped(_ i: Int, _ count: Int) -> Int { min(max(i, 0), count) }
+
+    private func firstIndex(_ t: [Double], atOrAfter value: Double) -> Int {
+        var low = 0, high = t.count
+        while low < high {
+            let mid = (low + high) / 2
+            if t[mid] >= value { high = mid } else { low = mid + 1 }
+        }
+        return min(low, t.count - 1)
+    }
+}

@@ -1,0 +1,91 @@
+import Foundation
+import IonLinkCore
+import IonLinkElectrophysiology
+import IonLinkTestSupport
+import Testing
+
+@Suite struct PaperFeaturesTests {
+    static func goldenTraces(float32: Bool) throws -> [Trace] {
+        try Golden.traces(float32: float32).map { Trace(voltage: $0, dtMs: 0.04, startMs: 100, endMs: 700) }
+    }
+
+    /// Same NaN pattern; values within 1e-3 (absolute, or relative above 1).
+    static func compare(_ ours: [Double], _ theirs: [Double], id: String) {
+        for (j, (x, y)) in zip(ours, theirs).enumerated() {
+            let name = PaperFeatures.names[j]
+            if y.isNaN { #expect(x.isNaN, "\(id) \(name): expected NaN, got \(x)"); continue }
+            if y.isInfinite { #expect(x == y, "\(id) \(name): expected \(y), got \(x)"); continue }
+            let tolerance = 1e-3 * max(1, abs(y))
+            #expect(abs(x - y) <= tolerance, "\(id) \(name): \(x) vs \(y)")
+        }
+    }
+
+    @Test("The time axis equals the golden one bit for bit")
+    func timeAxis() throws {
+        let reference = try NPYArray.read(Golden.path("sim_time_ms.npy")).values
+        let ours = Trace.uniformTime(count: reference.count, dtMs: 0.04)
+        #expect(zip(ours, reference).allSatisfy { $0.0 == $0.1 / 1e3 })
+    }
+
+    @Test("The 23 features of the 29 golden float64 traces equal the reference", arguments: [false, true])
+    func goldenFeatures(float32: Bool) throws {
+        let table = try CSVTable.read(Golden.path(float32 ? "sim_features_from_f32_traces.csv" : "sim_features.csv"))
+        let traces = try Self.goldenTraces(float32: float32)
+        #expect(table.rows.count == traces.count)
+        for (i, trace) in traces.enumerated() {
+            let spikes = SpikeDetector().spikes(in: trace)
+            let ours = PaperFeatures.values(for: trace, spikes: spikes)
+            let theirs = (1...23).map { Double(table.rows[i][$0]) ?? .nan } // pandas writes NaN as an empty field
+            Self.compare(ours, theirs, id: table.rows[i][0])
+        }
+    }
+
+    @Test("Spike counts, clipping and the third-derivative fallback match sim_spikes.csv")
+    func goldenSpikeSummary() throws {
+        let table = try CSVTable.read(Golden.path("sim_spikes.csv"))
+        let count = try table.column("n_spikes_extractor"), clipped = try table.column("n_clipped_extractor")
+        let third = try table.column("third_deriv_refinement_called")
+        let traces = try Self.goldenTraces(float32: false)
+        for (i, trace) in traces.enumerated() {
+            let train = SpikeDetector().spikes(in: trace)
+            let id = table.rows[i][0]
+            #expect(Double(train.spikes.count) == (try table.number(row: i, column: count)), "\(id)")
+            #expect(Double(train.spikes.filter(\.clipped).count) == (try table.number(row: i, column: clipped)), "\(id)")
+            #expect(train.usedThirdDerivative == (table.rows[i][third] == "True"), "\(id)")
+        }
+    }
+
+    @Test("Spike by spike: thresholds, peaks, troughs, fast troughs, upstrokes, downstrokes, widths")
+    func goldenSpikes() throws {
+        let table = try CSVTable.read(Golden.path("sim_extractor_spikes.csv"))
+        let ids = try Golden.ids()
+        let traces = try Self.goldenTraces(float32: false)
+        let trains = traces.map { SpikeDetector().spikes(in: $0) }
+        let c = { (name: String) in try table.column(name) }
+        let columns = try (id: c("id"), spike: c("spike"), threshold: c("threshold_index"), peak: c("peak_index"),
+                           trough: c("trough_index"), fastTrough: c("fast_trough_index"), upstroke: c("upstroke_index"),
+                           downstroke: c("downstroke_index"), width: c("width"), clipped: c("clipped"))
+        var compared = 0
+        for r in 0..<table.rows.count {
+            let row = table.rows[r]
+            let train = trains[ids.firstIndex(of: row[columns.id])!]
+            let k = Int(row[columns.spike])!
+            guard k < train.spikes.count else { Issue.record("\(row[columns.id]) spike \(k) missing"); continue }
+            let s = train.spikes[k]
+            func index(_ column: Int) -> Int? { Double(row[column]).flatMap { $0.isNaN ? nil : Int($0) } }
+            let place = "\(row[columns.id]) spike \(k)"
+            #expect(s.thresholdIndex == index(columns.threshold), "\(place) threshold")
+            #expect(s.peakIndex == index(columns.peak), "\(place) peak")
+            #expect(s.troughIndex == index(columns.trough), "\(place) trough")
+            #expect(s.fastTroughIndex == index(columns.fastTrough), "\(place) fast trough")
+            #expect(s.upstrokeIndex == index(columns.upstroke), "\(place) upstroke")
+            #expect(s.downstrokeIndex == index(columns.downstroke), "\(place) downstroke")
+            #expect(s.clipped == (row[columns.clipped] == "True"), "\(place) clipped")
+            let width = Double(row[columns.width]) ?? .nan
+            if width.isNaN { #expect(s.width == nil, "\(place) width") } else { #expect(abs((s.width ?? .nan) - width) < 1e-12, "\(place) width") }
+            compared += 1
+        }
+        #expect(compared == table.rows.count)
+        #expect(trains.map(\.spikes.count).reduce(0, +) == table.rows.count)
+    }
+}
