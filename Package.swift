@@ -14,17 +14,19 @@ let package = Package(
         // MARK: - C kernels
         /// The fused Hodgkin–Huxley batch kernel (C, `target_clones` for AVX-512 / AVX2 / baseline x86-64).
         .target(name: "CHHKernel"),
+        /// Batched zero-phase filtering and differentiation of voltage traces (C, SIMD across traces).
+        .target(name: "CSignalKernel"),
 
         // MARK: - Library modules
         .target(name: "IonLinkCore"),
         .target(name: "IonLinkBiophysics", dependencies: ["IonLinkCore", "CHHKernel"]),
-        .target(name: "IonLinkElectrophysiology", dependencies: ["IonLinkCore"]),
+        .target(name: "IonLinkElectrophysiology", dependencies: ["IonLinkCore", "IonLinkBiophysics", "CSignalKernel"]),
 
         // MARK: - Command-line tool
         .executableTarget(
             name: "IonLinkCLI",
             dependencies: [
-                "IonLinkCore", "IonLinkBiophysics",
+                "IonLinkCore", "IonLinkBiophysics", "IonLinkElectrophysiology", "CSignalKernel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -2,12 +2,52 @@ import ArgumentParser
 import Foundation
 import IonLinkBiophysics
 import IonLinkCore
+import IonLinkElectrophysiology
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure IonLink's speed (build with -c release for meaningful numbers).",
-        subcommands: [SimulateBench.self]
+        subcommands: [SimulateBench.self, FeaturesBench.self]
     )
+
+    struct FeaturesBench: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "features",
+            abstract: "Time the 23-feature extraction on simulated paper-protocol traces (noise on), one thread.",
+            discussion: "Simulates --count traces from the prior (or reads --traces), then extracts features --repeats times. The last line is `<number> µs per trace`."
+        )
+        @Option(help: "Traces to simulate from the prior.") var count = 512
+        @Option(help: ArgumentHelp("Use these traces instead (NPY [rows, samples], dt 0.04 ms, step 100–700 ms).", valueName: "T.npy"))
+        var traces: String?
+        @Option(help: "Repeats (the median is reported).") var repeats = 5
+
+        func run() throws {
+            let configuration = SimulationConfiguration.paperM1
+            var matrix: [Double]
+            var rows: Int
+            if let traces {
+                let array = try NPYArray.read(traces)
+                matrix = array.values
+                rows = array.shape[0]
+            } else {
+                let theta = (0..<count).flatMap { configuration.model.priorDraw(seed: 1, index: UInt64($0)) }
+                matrix = BatchSimulator(configuration: configuration).traces(parameters: theta, rowCount: count, seed: 1).traces
+                rows = count
+            }
+            let extractor = FeatureExtractor(dtMs: 0.04, startMs: 100, endMs: 700)
+            var perTrace: [Double] = []
+            for r in 0..<repeats {
+                let start = Date()
+                let values = extractor.features(ofRows: matrix, rows: rows, threads: 1)
+                let seconds = Date().timeIntervalSince(start)
+                perTrace.append(seconds / Double(rows) * 1e6)
+                let defined = (0..<rows).filter { i in (0..<23).allSatisfy { values[i * 23 + $0].isFinite } }.count
+                print(String(format: "repeat %d: %.3f s for %d traces, %.1f µs per trace (%d with all 23 features defined)", r + 1, seconds, rows, perTrace.last!, defined))
+            }
+            let median = perTrace.sorted()[perTrace.count / 2]
+            print(String(format: "%.1f µs per trace", median))
+        }
+    }
 
     struct SimulateBench: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -22,6 +62,7 @@ struct Bench: ParsableCommand {
         @Option(help: "Model and protocol: a JSON configuration file or a preset (m1, v1).") var config = "m1"
         @Option(help: "Kernel variant: automatic, baseline, avx2, avx512 (results are identical; speed is not).")
         var kernel: BatchSimulator.KernelVariant = .automatic
+        @Flag(help: "Also compute the 23 features of every trace inline, as a bank does.") var features = false
 
         func run() throws {
             var configuration = try SimulationConfiguration.load(config)
@@ -33,7 +74,9 @@ struct Bench: ParsableCommand {
             let simulator = BatchSimulator(configuration: configuration, threads: threads, kernel: kernel)
             let window = configuration.protocol.stimulusWindow
             let samples = simulator.sampleCount
-            print("kernel: \(kernel == .automatic ? BatchSimulator.instructionSet : kernel.rawValue); \(count) simulations × \(samples) steps, \(threads) thread(s), noise \(noisePa) pA")
+            print("kernel: \(kernel == .automatic ? BatchSimulator.instructionSet : kernel.rawValue); \(count) simulations × \(samples) steps, \(threads) thread(s), noise \(noisePa) pA\(features ? ", 23 features inline" : "")")
+            let summary: PaperFeatureSummary? = features ? PaperFeatureSummary() : nil
+            let stimulus = configuration.protocol
             var rates = [Double]()
             for r in 0..<repeats {
                 let start = Date()
@@ -44,6 +87,7 @@ struct Bench: ParsableCommand {
                         total += SpikeCount.upwardCrossings(UnsafeBufferPointer(rebasing: block.traces[j * samples ..< (j + 1) * samples]), window: window)
                     }
                     spikes.add(total)
+                    if let summary { _ = summary.values(ofBlock: block.traces, count: block.rows.count, protocol: stimulus) }
                 }
                 let seconds = Date().timeIntervalSince(start)
                 rates.append(Double(count) / seconds / Double(threads))

@@ -1,8 +1,14 @@
 import ArgumentParser
+import CSignalKernel
 import IonLinkCore
 
 @main
 struct IonLink: ParsableCommand {
+    static func main() {
+        ionlink_keep_large_buffers_on_heap()
+        Self.main(nil)
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "ionlink",
         abstract: "Link Patch-seq firing to ion-channel genes through a Hodgkin–Huxley model.",

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import IonLinkBiophysics
 import IonLinkCore
+import IonLinkElectrophysiology
 
 struct Simulate: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -30,8 +31,14 @@ struct Simulate: ParsableCommand {
     @Option(help: ArgumentHelp("With --params: write the traces here (float64 NPY [rows, samples], mV).", valueName: "OUT.npy"))
     var traces: String?
 
+    @Option(help: ArgumentHelp("With --params: also write `id` + the 23 paper features of each trace here.", valueName: "OUT.csv"))
+    var features: String?
+
     @Option(help: "Draw this many parameter sets from the prior and build a bank (needs --out).")
     var count: Int?
+
+    @Flag(help: "With --count: do not compute the 23 features per sample (faster; the bank then cannot train a posterior).")
+    var noFeatures = false
 
     @Option(help: ArgumentHelp("With --count: the bank folder (created, or resumed if it holds a partial bank).", valueName: "DIR"))
     var out: String?
@@ -56,7 +63,7 @@ struct Simulate: ParsableCommand {
     func validate() throws {
         if printConfig { return }
         guard (params == nil) != (count == nil) else { throw ValidationError("Give exactly one of --params or --count.") }
-        if params != nil && traces == nil { throw ValidationError("--params needs --traces OUT.npy.") }
+        if params != nil && traces == nil && features == nil { throw ValidationError("--params needs --traces OUT.npy and/or --features OUT.csv.") }
         if let count {
             guard count >= 1 else { throw ValidationError("--count must be at least 1.") }
             guard out != nil else { throw ValidationError("--count needs --out DIR.") }
@@ -83,20 +90,30 @@ struct Simulate: ParsableCommand {
             print(String(decoding: configuration.encoded(), as: UTF8.self))
             return
         }
-        if let params, let traces {
+        if let params {
             let table = try ParameterTable.read(params, model: configuration.model)
             let simulator = BatchSimulator(configuration: configuration, threads: compute.threads)
             let result = simulator.traces(parameters: table.values, rowCount: table.ids.count, seed: compute.seed)
-            try NPYWriter.write(result.traces, shape: [table.ids.count, simulator.sampleCount], element: .float64, to: traces)
             let invalid = zip(table.ids, result.valid).filter { !$0.1 }.map(\.0)
             if !invalid.isEmpty {
-                FileHandle.standardError.write(Data("warning: \(invalid.count) simulation(s) became non-finite (NaN rows in \(traces)): \(invalid.prefix(10).joined(separator: ", "))\n".utf8))
+                FileHandle.standardError.write(Data("warning: \(invalid.count) simulation(s) became non-finite (NaN rows): \(invalid.prefix(10).joined(separator: ", "))\n".utf8))
             }
-            if !compute.quiet { print("wrote \(table.ids.count) traces × \(simulator.sampleCount) samples to \(traces)") }
+            if let traces {
+                try NPYWriter.write(result.traces, shape: [table.ids.count, simulator.sampleCount], element: .float64, to: traces)
+                if !compute.quiet { print("wrote \(table.ids.count) traces × \(simulator.sampleCount) samples to \(traces)") }
+            }
+            if let features {
+                let window = configuration.protocol.stimulusWindowMs
+                let extractor = FeatureExtractor(dtMs: configuration.protocol.dtMs, startMs: window.start, endMs: window.end)
+                let values = extractor.features(ofRows: result.traces, rows: table.ids.count, threads: compute.threads)
+                try FeatureTable(ids: table.ids, values: values).write(to: features)
+                if !compute.quiet { print("wrote the 23 features of \(table.ids.count) traces to \(features)") }
+            }
         } else if let count, let out {
             let shard = try parsedShard()
             let bank = try SimulationBank(folder: out, configuration: configuration, count: count, seed: compute.seed,
                                           shard: shard.index, of: shard.count, chunkSize: chunkSize, keptTraces: keepTraces,
+                                          summary: noFeatures ? nil : PaperFeatureSummary(),
                                           threads: compute.threads, showProgress: !compute.quiet)
             let manifest = try bank.make()
             if !compute.quiet {

@@ -95,13 +95,22 @@ public struct CSVTable: Sendable {
         return value
     }
 
+    /// A field quoted for CSV if it contains a separator, quote or line break.
+    public static func quoted(_ s: String) -> String {
+        s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+    }
+
+    /// A number as written in IonLink's tables: shortest round-trip digits, `NaN`, `inf`, `-inf` (pandas reads all).
+    public static func formatNumber(_ x: Double) -> String {
+        if x.isNaN { return "NaN" }
+        if x.isInfinite { return x > 0 ? "inf" : "-inf" }
+        return "\(x)"
+    }
+
     /// Formats a table as CSV text (fields with separators or quotes are quoted).
     public static func format(header: [String], rows: [[String]]) -> String {
-        func quote(_ s: String) -> String {
-            s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
-        }
-        var out = header.map(quote).joined(separator: ",") + "\n"
-        for row in rows { out += row.map(quote).joined(separator: ",") + "\n" }
+        var out = header.map(quoted).joined(separator: ",") + "\n"
+        for row in rows { out += row.map(quoted).joined(separator: ",") + "\n" }
         return out
     }
 }

@@ -29,13 +29,15 @@ import Testing
         for (x, y) in zip(filter.zi, r.zi) { #expect(abs(x - y) <= 1e-15 * abs(y), "zi \(x) vs \(y)") }
     }
 
-    @Test("filtfilt passes a constant unchanged and removes a Nyquist oscillation")
+    @Test("The filtered derivative of a ramp is its slope; a Nyquist oscillation is removed")
     func behaviour() {
-        let filter = BesselFilter(normalizedCutoff: 0.4)
-        let constant = filter.filtfilt([Double](repeating: -65, count: 200)[...])
-        #expect(constant.allSatisfy { abs($0 + 65) < 1e-12 })
+        let time = Trace.uniformTime(count: 400, dtMs: 0.1)
+        let ramp = (0..<400).map { -65 + 0.5 * Double($0) } // 0.5 mV per 0.1 ms = 5 V/s
+        let slope = SpikeDetector.derivative(ramp[...], time: time[...], filterKHz: 2)
+        #expect(slope.count == 399)
+        #expect(slope[50..<350].allSatisfy { abs($0 - 5) < 1e-9 }) // away from the edge transients
         let alternating = (0..<400).map { $0 % 2 == 0 ? 1.0 : -1.0 }
-        let out = filter.filtfilt(alternating[...])
-        #expect(out[100..<300].allSatisfy { abs($0) < 1e-6 })
+        let flat = SpikeDetector.derivative(alternating[...], time: time[...], filterKHz: 2)
+        #expect(flat[100..<300].allSatisfy { abs($0) < 1e-6 })
     }
 }

@@ -25,6 +25,9 @@ public struct BankManifest: Codable, Equatable, Sendable {
     public var keptTraces: Int
     /// Free parameters, the columns of `theta.npy`.
     public var parameterNames: [String]
+    /// The per-sample summary stored in `features.npy` (nil: none), and its columns.
+    public var summary: String?
+    public var featureNames: [String]?
     /// True once the consolidated files below are in place.
     public var complete: Bool
     /// Samples whose simulation stayed finite (set when complete).
@@ -37,13 +40,14 @@ public struct BankManifest: Codable, Equatable, Sendable {
         case formatVersion = "format_version", ionlinkVersion = "ionlink_version"
         case shardIndex = "shard_index", shardCount = "shard_count", firstIndex = "first_index"
         case chunkSize = "chunk_size", keptTraces = "kept_traces", parameterNames = "parameter_names"
-        case validCount = "valid_count"
+        case validCount = "valid_count", summary, featureNames = "feature_names"
     }
 
     public static let fileDescriptions: [String: String] = [
         "theta.npy": "float64 [rows, parameters]: the free parameters of each sample, in parameter_names order",
         "valid.npy": "uint8 [rows]: 1 if the simulation stayed finite, else 0",
         "spike_count.npy": "int32 [rows]: upward 0-mV crossings during the stimulus window",
+        "features.npy": "float64 [rows, features]: the per-sample summary (feature_names order), NaN where undefined",
         "traces.npy": "float32 [kept rows, samples]: V (mV) of the samples with global index < kept_traces, sample k = V(k·dt)",
     ]
 

@@ -6,25 +6,28 @@ import IonLinkCore
 /// the last complete chunk; the finished bank equals that of an uninterrupted run.
 ///
 /// Layout of a folder: `manifest.json`; while running `chunks/NNNNNN/` (each renamed into place only
-/// when all its files are written); when complete `theta.npy`, `valid.npy`, `spike_count.npy` and, if
-/// traces are kept, `traces.npy` (see `BankManifest.fileDescriptions`).
+/// when all its files are written); when complete `theta.npy`, `valid.npy`, `spike_count.npy`, with a
+/// summary `features.npy`, and if traces are kept `traces.npy` (see `BankManifest.fileDescriptions`).
 public struct SimulationBank {
     public let folder: String
     public let manifest: BankManifest
     public var threads: Int
     public var showProgress: Bool
+    /// Computes the per-sample features (must match the manifest's `summary`).
+    public let summary: (any TraceSummary)?
 
     /// Prepares (or reopens, to resume) the bank in `folder` for shard `shard` of `shardCount`.
     /// Throws if the folder holds a bank made with other settings.
     public init(folder: String, configuration: SimulationConfiguration, count: Int, seed: UInt64,
                 shard: Int = 0, of shardCount: Int = 1, chunkSize: Int = 10_000, keptTraces: Int = 0,
-                threads: Int = availableCores, showProgress: Bool = true) throws {
+                summary: (any TraceSummary)? = nil, threads: Int = availableCores, showProgress: Bool = true) throws {
         precondition(count >= 1 && shardCount >= 1 && (0..<shardCount).contains(shard) && chunkSize >= 1)
         let range = BankManifest.shardRange(count: count, index: shard, of: shardCount)
         let wanted = BankManifest(
             configuration: configuration, seed: seed, count: count, shardIndex: shard, shardCount: shardCount,
             firstIndex: range.lowerBound, rows: range.count, chunkSize: chunkSize, keptTraces: keptTraces,
-            parameterNames: configuration.model.parameterNames, complete: false)
+            parameterNames: configuration.model.parameterNames, summary: summary?.name, featureNames: summary?.columns,
+            complete: false)
         let fm = FileManager.default
         if fm.fileExists(atPath: folder + "/manifest.json") {
             var existing = try BankManifest.read(folder: folder)
@@ -34,7 +37,7 @@ public struct SimulationBank {
             existing.validCount = nil
             guard existing == wanted else {
                 throw InputError(file: folder + "/manifest.json",
-                                 "this folder holds a bank made with other settings (seed \(existing.seed), count \(existing.count), shard \(existing.shardIndex)/\(existing.shardCount), chunk size \(existing.chunkSize), kept traces \(existing.keptTraces), model '\(existing.configuration.model.name)'); rerun with the same arguments to resume it, or choose another --out")
+                                 "this folder holds a bank made with other settings (seed \(existing.seed), count \(existing.count), shard \(existing.shardIndex)/\(existing.shardCount), chunk size \(existing.chunkSize), kept traces \(existing.keptTraces), features \(existing.summary ?? "none"), model '\(existing.configuration.model.name)'); rerun with the same arguments to resume it, or choose another --out")
             }
             existing.complete = complete
             existing.validCount = validCount
@@ -49,6 +52,7 @@ public struct SimulationBank {
         self.folder = folder
         self.threads = threads
         self.showProgress = showProgress
+        self.summary = summary
     }
 
     var chunkFolder: String { folder + "/chunks" }
@@ -105,7 +109,10 @@ public struct SimulationBank {
         let samples = simulator.sampleCount
         let keep = max(0, min(local.count, manifest.keptTraces - first))
         let window = manifest.configuration.protocol.stimulusWindow
-        let output = ChunkOutput(rows: local.count, keptTraceValues: keep * samples)
+        let featureCount = summary?.columns.count ?? 0
+        let output = ChunkOutput(rows: local.count, keptTraceValues: keep * samples, featureValues: local.count * featureCount)
+        let summary = self.summary
+        let stimulus = manifest.configuration.protocol
         simulator.simulate(parameters: theta, rowCount: local.count, seed: manifest.seed, firstIndex: UInt64(first)) { block in
             for (j, row) in block.rows.enumerated() {
                 let trace = UnsafeBufferPointer(rebasing: block.traces[j * samples ..< (j + 1) * samples])
@@ -114,6 +121,11 @@ public struct SimulationBank {
                 if row < keep {
                     for k in 0..<samples { output.traces[row * samples + k] = Float(trace[k]) }
                 }
+
+            }
+            if let summary {
+                let values = summary.values(ofBlock: block.traces, count: block.rows.count, protocol: stimulus)
+                for (i, value) in values.enumerated() { output.features[block.rows.lowerBound * featureCount + i] = value }
             }
             progress.advance(by: block.rows.count)
         }
@@ -128,6 +140,9 @@ public struct SimulationBank {
         if keep > 0 {
             try NPYWriter.write(output.traceArray.map(Double.init), shape: [keep, samples], element: .float32, to: temporary + "/traces.npy")
         }
+        if featureCount > 0 {
+            try NPYWriter.write(output.featureArray, shape: [local.count, featureCount], element: .float64, to: temporary + "/features.npy")
+        }
         guard rename(temporary, final) == 0 else {
             throw InputError(file: final, "cannot move the finished chunk into place (\(String(cString: strerror(errno))))")
         }
@@ -141,6 +156,10 @@ public struct SimulationBank {
                                   element: .float64, shape: [manifest.rows, manifest.parameterNames.count])
         try BankFiles.concatenate(chunks.map { $0 + "/valid.npy" }, into: folder + "/valid.npy", element: .uint8, shape: [manifest.rows])
         try BankFiles.concatenate(chunks.map { $0 + "/spike_count.npy" }, into: folder + "/spike_count.npy", element: .int32, shape: [manifest.rows])
+        if let names = manifest.featureNames {
+            try BankFiles.concatenate(chunks.map { $0 + "/features.npy" }, into: folder + "/features.npy",
+                                      element: .float64, shape: [manifest.rows, names.count])
+        }
         if manifest.keptRows > 0 {
             let withTraces = chunks.filter { FileManager.default.fileExists(atPath: $0 + "/traces.npy") }
             try BankFiles.concatenate(withTraces.map { $0 + "/traces.npy" }, into: folder + "/traces.npy",
@@ -163,6 +182,7 @@ public struct SimulationBank {
         for (path, m) in zip(shards, manifests) {
             guard m.complete else { throw InputError(file: path + "/manifest.json", "shard is not complete; rerun its `ionlink simulate` command to finish it") }
             guard m.configuration == reference.configuration, m.seed == reference.seed, m.count == reference.count,
+                  m.summary == reference.summary, m.featureNames == reference.featureNames,
                   m.shardCount == reference.shardCount, m.chunkSize == reference.chunkSize, m.keptTraces == reference.keptTraces else {
                 throw InputError(file: path + "/manifest.json", "shard belongs to another bank than \(shards[0]) (configuration, seed, count, shard count, chunk size or kept traces differ)")
             }
@@ -186,6 +206,10 @@ public struct SimulationBank {
                                   element: .float64, shape: [merged.rows, merged.parameterNames.count])
         try BankFiles.concatenate(folders.map { $0 + "/valid.npy" }, into: folder + "/valid.npy", element: .uint8, shape: [merged.rows])
         try BankFiles.concatenate(folders.map { $0 + "/spike_count.npy" }, into: folder + "/spike_count.npy", element: .int32, shape: [merged.rows])
+        if let names = merged.featureNames {
+            try BankFiles.concatenate(folders.map { $0 + "/features.npy" }, into: folder + "/features.npy",
+                                      element: .float64, shape: [merged.rows, names.count])
+        }
         if merged.keptRows > 0 {
             let withTraces = zip(folders, order.map(\.1)).filter { $0.1.keptRows > 0 }.map { $0.0 + "/traces.npy" }
             try BankFiles.concatenate(withTraces, into: folder + "/traces.npy", element: .float32, shape: [merged.keptRows, samples])
@@ -200,17 +224,22 @@ final class ChunkOutput: @unchecked Sendable {
     let valid: UnsafeMutablePointer<UInt8>
     let spikes: UnsafeMutablePointer<Int32>
     let traces: UnsafeMutablePointer<Float>
+    let features: UnsafeMutablePointer<Double>
     let rows: Int
     let traceValues: Int
-    init(rows: Int, keptTraceValues: Int) {
+    let featureValues: Int
+    init(rows: Int, keptTraceValues: Int, featureValues: Int) {
         self.rows = rows
         self.traceValues = keptTraceValues
+        self.featureValues = featureValues
         valid = .allocate(capacity: max(1, rows)); valid.initialize(repeating: 0, count: max(1, rows))
         spikes = .allocate(capacity: max(1, rows)); spikes.initialize(repeating: 0, count: max(1, rows))
         traces = .allocate(capacity: max(1, keptTraceValues))
+        features = .allocate(capacity: max(1, featureValues)); features.initialize(repeating: .nan, count: max(1, featureValues))
     }
+    var featureArray: [Double] { Array(UnsafeBufferPointer(start: features, count: featureValues)) }
     var validArray: [UInt8] { Array(UnsafeBufferPointer(start: valid, count: rows)) }
     var spikeArray: [Int32] { Array(UnsafeBufferPointer(start: spikes, count: rows)) }
     var traceArray: [Float] { Array(UnsafeBufferPointer(start: traces, count: traceValues)) }
-    deinit { valid.deallocate(); spikes.deallocate(); traces.deallocate() }
+    deinit { valid.deallocate(); spikes.deallocate(); traces.deallocate(); features.deallocate() }
 }

@@ -12,6 +12,12 @@ public enum SpikeCount {
 }
 
 extension StimulusProtocol {
+    /// The stimulus window in ms: start of the first step to end of the last (the whole run without steps).
+    public var stimulusWindowMs: (start: Double, end: Double) {
+        guard let first = steps.map(\.fromMs).min(), let last = steps.map(\.toMs).max() else { return (0, durationMs) }
+        return (first, min(last, durationMs))
+    }
+
     /// Samples from the start of the first step to the end of the last (the whole trace without steps):
     /// the window in which spikes are counted.
     public var stimulusWindow: Range<Int> {

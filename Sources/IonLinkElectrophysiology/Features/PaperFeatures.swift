@@ -83,21 +83,29 @@ public enum PaperFeatures {
             }
         }
         // Voltage statistics: rest before (or outside) the step; mean, variance and skewness inside it.
-        var rest: [Double] = []
-        var inside: [Double] = []
-        rest.reserveCapacity(trace.count / 4)
-        inside.reserveCapacity(trace.count)
-        for (t, v) in zip(trace.time, trace.voltage) {
-            if t > start && t < end { inside.append(v) }
-            if t < start || (settings.restWindow == .outsideStep && t > end) { rest.append(v) }
+        // Time is increasing, so each window is a contiguous range of samples.
+        let time = trace.time, voltage = trace.voltage
+        let beforeEnd = time.partitioningIndex(where: { $0 >= start })          // t < start
+        let insideStart = time.partitioningIndex(where: { $0 > start })         // t > start
+        let insideEnd = time.partitioningIndex(where: { $0 >= end })            // t < end
+        let afterStart = time.partitioningIndex(where: { $0 > end })            // t > end
+        var restSum = 0.0, restCount = 0
+        for k in 0..<beforeEnd { restSum += voltage[k] }
+        restCount += beforeEnd
+        if settings.restWindow == .outsideStep {
+            for k in afterStart..<time.count { restSum += voltage[k] }
+            restCount += time.count - afterStart
         }
-        x[19] = rest.isEmpty ? .nan : mean(rest)
-        if !inside.isEmpty {
-            let m = mean(inside)
+        x[19] = restCount == 0 ? .nan : restSum / Double(restCount)
+        if insideEnd > insideStart {
+            let count = Double(insideEnd - insideStart)
+            var sum = 0.0
+            for k in insideStart..<insideEnd { sum += voltage[k] }
+            let m = sum / count
             var m2 = 0.0, m3 = 0.0
-            for v in inside { let d = v - m; m2 += d * d; m3 += d * d * d }
-            m2 /= Double(inside.count)
-            m3 /= Double(inside.count)
+            for k in insideStart..<insideEnd { let d = voltage[k] - m; m2 += d * d; m3 += d * d * d }
+            m2 /= count
+            m3 /= count
             x[20] = m
             x[21] = m2
             x[22] = m3 / pow(m2.squareRoot(), 3)
@@ -111,5 +119,17 @@ public enum PaperFeatures {
     static func standardDeviation(_ x: [Double]) -> Double {
         let m = mean(x)
         return (x.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(x.count)).squareRoot()
+    }
+}
+
+extension Array where Element == Double {
+    /// The first index where `predicate` holds, for a predicate that is false then true along the array.
+    func partitioningIndex(where predicate: (Double) -> Bool) -> Int {
+        var low = 0, high = count
+        while low < high {
+            let mid = (low + high) / 2
+            if predicate(self[mid]) { high = mid } else { low = mid + 1 }
+        }
+        return low
     }
 }

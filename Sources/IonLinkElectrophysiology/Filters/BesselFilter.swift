@@ -3,8 +3,12 @@ import Foundation
 /// The 4-pole digital Bessel low-pass filter used for dV/dt, designed and applied exactly as SciPy does
 /// (`scipy.signal.bessel(4, Wn, 'low')` with `norm='phase'`, bilinear transform with pre-warping;
 /// `filtfilt` with odd padding of 15 samples and steady-state initial conditions), so that spike
-/// detection at its margins agrees with the reference extractor.
+/// detection at its margins agrees with the reference extractor. The filtering itself runs in the C
+/// kernel `ionlink_filtered_derivative` (several traces at once).
 public struct BesselFilter: Sendable {
+    /// Odd-extension length of SciPy's filtfilt: 3 · max(len(a), len(b)).
+    public static let padding = 15
+
     /// Numerator b[0…4] and denominator a[0…4] (a[0] = 1).
     public let b: [Double]
     public let a: [Double]
@@ -87,41 +91,6 @@ public struct BesselFilter: Sendable {
             x[row] = s / m[row][row]
         }
         return x
-    }
-
-    /// Zero-phase filtering of `x` (forward and backward), SciPy `filtfilt` with its defaults.
-    public func filtfilt(_ x: ArraySlice<Double>) -> [Double] {
-        let edge = 15 // 3 · max(len(a), len(b))
-        let n = x.count
-        guard n > edge else { return Array(x) } // SciPy raises here; the detector never filters so little
-        let first = x[x.startIndex], last = x[x.endIndex - 1]
-        var extended = [Double]()
-        extended.reserveCapacity(n + 2 * edge)
-        for i in stride(from: edge, to: 0, by: -1) { extended.append(2 * first - x[x.startIndex + i]) }
-        extended.append(contentsOf: x)
-        for i in 0..<edge { extended.append(2 * last - x[x.endIndex - 2 - i]) }
-        var y = lfilter(extended, initial: extended[0])
-        y.reverse()
-        var z = lfilter(y, initial: y[0])
-        z.reverse()
-        return Array(z[edge ..< edge + n])
-    }
-
-    /// Direct form II transposed, in SciPy's order of operations, starting from zi · `initial`.
-    func lfilter(_ x: [Double], initial: Double) -> [Double] {
-        var z0 = zi[0] * initial, z1 = zi[1] * initial, z2 = zi[2] * initial, z3 = zi[3] * initial
-        let b0 = b[0], b1 = b[1], b2 = b[2], b3 = b[3], b4 = b[4]
-        let a1 = a[1], a2 = a[2], a3 = a[3], a4 = a[4]
-        var y = [Double](repeating: 0, count: x.count)
-        for (i, xn) in x.enumerated() {
-            let yn = z0 + b0 * xn
-            z0 = z1 + xn * b1 - yn * a1
-            z1 = z2 + xn * b2 - yn * a2
-            z2 = z3 + xn * b3 - yn * a3
-            z3 = xn * b4 - yn * a4
-            y[i] = yn
-        }
-        return y
     }
 }
 

@@ -1,3 +1,4 @@
+import CSignalKernel
 import Foundation
 
 /// One detected action potential: sample indexes into the trace and the values there.
@@ -76,32 +77,91 @@ public struct SpikeDetector: Sendable {
     public static func derivative(_ v: ArraySlice<Double>, time t: ArraySlice<Double>, filterKHz: Double?) -> [Double] {
         let n = v.count
         guard n >= 2 else { return [] }
-        var smoothed = Array(v)
-        if let filterKHz, let filter = BesselFilter(cutoffKHz: filterKHz, dt: t[t.startIndex + 1] - t[t.startIndex]) {
-            smoothed = filter.filtfilt(v)
-        }
         var d = [Double](repeating: 0, count: n - 1)
-        let t0 = t.startIndex
+        if n > BesselFilter.padding, let filterKHz, let filter = BesselFilter(cutoffKHz: filterKHz, dt: t[t.startIndex + 1] - t[t.startIndex]) {
+            let status = v.withUnsafeBufferPointer { x in
+                t.withUnsafeBufferPointer { time in
+                    d.withUnsafeMutableBufferPointer { out in
+                        ionlink_filtered_derivative(filter.b, filter.a, filter.zi, Int32(BesselFilter.padding), x.baseAddress!, n,
+                                                    time.baseAddress!, n, 1, out.baseAddress!, n - 1)
+                    }
+                }
+            }
+            if status == 0 { return d }
+        }
+        let t0 = t.startIndex, v0 = v.startIndex
         for i in 0..<(n - 1) {
-            d[i] = 1e-3 * (smoothed[i + 1] - smoothed[i]) / (t[t0 + i + 1] - t[t0 + i])
+            d[i] = 1e-3 * (v[v0 + i + 1] - v[v0 + i]) / (t[t0 + i + 1] - t[t0 + i])
         }
         return d
     }
 
+    /// The sample range [start index, end index] of the analysis window, or nil if the trace is too short.
+    public func window(of trace: Trace) -> ClosedRange<Int>? {
+        guard trace.count > 20, let startIndex = trace.index(atOrAfter: trace.start),
+              let endIndex = trace.index(atOrAfter: trace.end), endIndex > startIndex + 16 else { return nil }
+        return startIndex...endIndex
+    }
+
     /// Detects the spikes of `trace` in its window [start, end].
     public func spikes(in trace: Trace) -> SpikeTrain {
-        guard trace.count > 20, let startIndex = trace.index(atOrAfter: trace.start),
-              let endIndex = trace.index(atOrAfter: trace.end), endIndex > startIndex + 16 else { return .empty }
+        guard let window = window(of: trace) else { return .empty }
         let v = trace.voltage, t = trace.time
         let dvdt = Self.derivative(v[...], time: t[...], filterKHz: filterKHz)
-        return detect(v: v, t: t, dvdt: dvdt, startIndex: startIndex, endIndex: endIndex, start: trace.start) ?? .empty
+        let windowDvdt = Self.derivative(v[window], time: t[window], filterKHz: filterKHz)
+        return spikes(in: trace, derivative: dvdt, windowDerivative: windowDvdt)
+    }
+
+    /// Detects spikes given the filtered dV/dt of the whole trace and of the window alone (as the reference
+    /// computes them; see `derivative`), e.g. computed for many traces at once. `thirdDerivative` supplies
+    /// the filtered third derivative when the threshold fallback needs it (by default it is computed here).
+    public func spikes(in trace: Trace, derivative dvdt: [Double], windowDerivative: [Double],
+                       thirdDerivative: (() -> [Double]?)? = nil) -> SpikeTrain {
+        guard let window = window(of: trace) else { return .empty }
+        let provider = thirdDerivative ?? { Self.thirdDerivatives(of: [dvdt], time: trace.time, filterKHz: thirdDerivativeCutoff)[0] }
+        return detect(v: trace.voltage, t: trace.time, dvdt: dvdt, windowDvdt: windowDerivative, third: provider,
+                      startIndex: window.lowerBound, endIndex: window.upperBound, start: trace.start) ?? .empty
+    }
+
+    /// The cutoff used for the third-derivative fallback, kHz.
+    public var thirdDerivativeCutoff: Double { thirdDerivativeFilterKHz ?? 10 }
+
+    /// Filtered third derivatives (length count − 3 of the trace) from filtered first derivatives, as the
+    /// reference's fallback computes them (derivative of the derivative, each filtered), 16 at a time.
+    public static func thirdDerivatives(of derivatives: [[Double]], time: [Double], filterKHz: Double) -> [[Double]] {
+        guard let length = derivatives.first?.count, length > BesselFilter.padding + 2 else { return derivatives.map { _ in [] } }
+        func step(_ signals: [[Double]], _ n: Int) -> [[Double]] {
+            var result: [[Double]] = []
+            let lanes = Int(IONLINK_SIGNAL_LANES)
+            for first in stride(from: 0, to: signals.count, by: lanes) {
+                let group = Array(signals[first ..< min(first + lanes, signals.count)])
+                guard let filter = BesselFilter(cutoffKHz: filterKHz, dt: time[1] - time[0]) else {
+                    result += group.map { Self.derivative($0[..<n], time: time[..<n], filterKHz: nil) }
+                    continue
+                }
+                let packed = group.flatMap { $0.prefix(n) }
+                var out = [Double](repeating: 0, count: group.count * (n - 1))
+                _ = packed.withUnsafeBufferPointer { x in
+                    time.withUnsafeBufferPointer { t in
+                        out.withUnsafeMutableBufferPointer { o in
+                            ionlink_filtered_derivative(filter.b, filter.a, filter.zi, Int32(BesselFilter.padding), x.baseAddress!, n,
+                                                        t.baseAddress!, n, Int32(group.count), o.baseAddress!, n - 1)
+                        }
+                    }
+                }
+                result += (0..<group.count).map { Array(out[$0 * (n - 1) ..< ($0 + 1) * (n - 1)]) }
+            }
+            return result
+        }
+        let second = step(derivatives, length)
+        return step(second, length - 1)
     }
 
     // MARK: - The steps (each mirrors one function of the reference extractor)
 
-    private func detect(v: [Double], t: [Double], dvdt: [Double], startIndex: Int, endIndex: Int, start: Double) -> SpikeTrain? {
+    private func detect(v: [Double], t: [Double], dvdt: [Double], windowDvdt: [Double], third: () -> [Double]?,
+                        startIndex: Int, endIndex: Int, start: Double) -> SpikeTrain? {
         // 1. Putative spikes: dV/dt of the window alone crosses the cutoff upwards.
-        let windowDvdt = Self.derivative(v[startIndex...endIndex], time: t[startIndex...endIndex], filterKHz: filterKHz)
         guard !windowDvdt.isEmpty else { return nil }
         var crossings: [Int] = []
         if windowDvdt[0] > dvCutoff { crossings.append(0) }
@@ -150,7 +210,8 @@ public struct SpikeDetector: Sendable {
         var usedThirdDerivative = false
         if t[thresholds[0]] < start {
             usedThirdDerivative = true
-            let alternative = thirdDerivativeThresholds(v: v, t: t, dvdt: dvdt, peaks: peaks, upstrokes: upstrokes)
+            guard let thirdDerivative = third() else { return nil }
+            let alternative = thirdDerivativeThresholds(v: v, third: thirdDerivative, peaks: peaks, upstrokes: upstrokes)
             if let alternative, t[alternative[0]] > t[thresholds[0]] { thresholds = alternative }
         }
         if t[thresholds[0]] > t[peaks[0]] { return SpikeTrain(spikes: [], usedThirdDerivative: usedThirdDerivative) }
@@ -261,10 +322,7 @@ public struct SpikeDetector: Sendable {
 
     /// The reference's fallback: the maximum of the (filtered) third derivative between the upstroke and
     /// the voltage minimum after the previous peak.
-    private func thirdDerivativeThresholds(v: [Double], t: [Double], dvdt: [Double], peaks: [Int], upstrokes: [Int]) -> [Int]? {
-        let cutoff = thirdDerivativeFilterKHz ?? 10
-        let second = Self.derivative(dvdt[...], time: t[..<(t.count - 1)], filterKHz: cutoff)
-        let third = Self.derivative(second[...], time: t[..<(t.count - 2)], filterKHz: cutoff)
+    private func thirdDerivativeThresholds(v: [Double], third: [Double], peaks: [Int], upstrokes: [Int]) -> [Int]? {
         guard !third.isEmpty else { return nil }
         var result: [Int] = []
         var previousPeak = 0

@@ -1,0 +1,33 @@
+// Batched zero-phase IIR filtering and differentiation for spike detection (IonLinkElectrophysiology).
+#ifndef IONLINK_SIGNAL_KERNEL_H
+#define IONLINK_SIGNAL_KERNEL_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Signals processed together by one call.
+#define IONLINK_SIGNAL_LANES 16
+
+/// For each of `lanes` (1 … IONLINK_SIGNAL_LANES) signals of `n` samples, computes
+/// 1e-3 · diff(filtfilt(x)) / diff(t) with the 4th-order filter (b, a), SciPy's filtfilt conventions (odd
+/// padding of `pad` samples at both ends, initial state zi · first sample of each pass) and SciPy's order
+/// of floating-point operations, so that each lane equals the scalar computation bit for bit.
+/// Signal l starts at x + l·x_stride; its derivative (n − 1 values) is written at out + l·out_stride.
+/// Returns 0, or −1 if n ≤ pad or memory could not be allocated.
+int ionlink_filtered_derivative(const double b[5], const double a[5], const double zi[4], int pad,
+                                const double *x, size_t x_stride, const double *t, size_t n, int lanes,
+                                double *out, size_t out_stride);
+
+/// Makes glibc serve allocations up to 256 MiB from its reused heap instead of fresh mmaps: with the
+/// default 128 KiB threshold every trace-sized array costs page faults (~20% of feature extraction).
+/// Process-wide; called by the `ionlink` executable at start.
+void ionlink_keep_large_buffers_on_heap(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
