@@ -11,6 +11,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
+        // MARK: - System libraries
+        .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
+
         // MARK: - C kernels
         /// The fused Hodgkin–Huxley batch kernel (C, `target_clones` for AVX-512 / AVX2 / baseline x86-64).
         .target(name: "CHHKernel"),
@@ -18,7 +21,7 @@ let package = Package(
         .target(name: "CSignalKernel"),
 
         // MARK: - Library modules
-        .target(name: "IonLinkCore"),
+        .target(name: "IonLinkCore", dependencies: ["CHDF5"]),
         .target(name: "IonLinkBiophysics", dependencies: ["IonLinkCore", "CHHKernel"]),
         .target(name: "IonLinkElectrophysiology", dependencies: ["IonLinkCore", "IonLinkBiophysics", "CSignalKernel"]),
 

@@ -58,12 +58,12 @@ public enum PaperFeatures {
             if spikes.contains(where: { !$0.clipped }) {
                 let heights = spikes.map(\.height)
                 let isis = zip(times.dropFirst(), times).map { $0.0 - $0.1 }
-                if isis.count > 1 { x[17] = log(standardDeviation(isis) / mean(isis)) }
+                if isis.count > 1 { x[17] = log(Statistics.standardDeviation(isis) / Statistics.mean(isis)) }
                 if n >= 2 {
-                    x[15] = log(standardDeviation(heights) / mean(heights))
+                    x[15] = log(Statistics.standardDeviation(heights) / Statistics.mean(heights))
                     x[13] = log(heights[1] / heights[0])
                     let ratios = zip(heights.dropFirst(), heights).map { $0.0 / $0.1 }
-                    x[14] = 1 / (1 + exp(-50 * (mean(ratios) - 1)))
+                    x[14] = 1 / (1 + exp(-50 * (Statistics.mean(ratios) - 1)))
                 }
                 let first = spikes[0]
                 x[0] = first.thresholdVoltage
@@ -111,14 +111,6 @@ public enum PaperFeatures {
             x[22] = m3 / pow(m2.squareRoot(), 3)
         }
         return x
-    }
-
-    static func mean(_ x: [Double]) -> Double { x.reduce(0, +) / Double(x.count) }
-
-    /// Population standard deviation (ddof 0), as NumPy's `std`.
-    static func standardDeviation(_ x: [Double]) -> Double {
-        let m = mean(x)
-        return (x.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(x.count)).squareRoot()
     }
 }
 
