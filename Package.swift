@@ -5,7 +5,7 @@ let package = Package(
     name: "IonLink",
     products: [
         .executable(name: "ionlink", targets: ["IonLinkCLI"]),
-        .library(name: "IonLink", targets: ["IonLinkCore", "IonLinkBiophysics", "IonLinkElectrophysiology"]),
+        .library(name: "IonLink", targets: ["IonLinkCore", "IonLinkBiophysics", "IonLinkElectrophysiology", "IonLinkReport"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -13,6 +13,7 @@ let package = Package(
     targets: [
         // MARK: - System libraries
         .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
+        .systemLibrary(name: "CCairo", pkgConfig: "cairo", providers: [.apt(["libcairo2-dev", "fonts-dejavu-core"])]),
 
         // MARK: - C kernels
         /// The fused Hodgkin–Huxley batch kernel (C, `target_clones` for AVX-512 / AVX2 / baseline x86-64).
@@ -24,12 +25,13 @@ let package = Package(
         .target(name: "IonLinkCore", dependencies: ["CHDF5"]),
         .target(name: "IonLinkBiophysics", dependencies: ["IonLinkCore", "CHHKernel"]),
         .target(name: "IonLinkElectrophysiology", dependencies: ["IonLinkCore", "IonLinkBiophysics", "CSignalKernel"]),
+        .target(name: "IonLinkReport", dependencies: ["IonLinkCore", "IonLinkElectrophysiology", "CCairo"]),
 
         // MARK: - Command-line tool
         .executableTarget(
             name: "IonLinkCLI",
             dependencies: [
-                "IonLinkCore", "IonLinkBiophysics", "IonLinkElectrophysiology", "CSignalKernel",
+                "IonLinkCore", "IonLinkBiophysics", "IonLinkElectrophysiology", "IonLinkReport", "CSignalKernel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -45,6 +47,7 @@ let package = Package(
             name: "IonLinkElectrophysiologyTests",
             dependencies: ["IonLinkElectrophysiology", "IonLinkCore", "IonLinkTestSupport"]
         ),
+        .testTarget(name: "IonLinkReportTests", dependencies: ["IonLinkReport", "IonLinkElectrophysiology", "IonLinkTestSupport"]),
         .testTarget(name: "IonLinkCLITests", dependencies: ["IonLinkCLI"]),
     ]
 )

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import IonLinkCore
 import IonLinkElectrophysiology
+import IonLinkReport
 
 struct Features: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -33,6 +34,9 @@ struct Features: ParsableCommand {
 
     @Option(help: ArgumentHelp("Also write one row per sweep and step window here.", valueName: "SWEEPS.csv"))
     var sweepTable: String?
+
+    @Option(help: ArgumentHelp("Also draw each recording's sweeps with the detected spikes marked, one PNG per file, into this folder.", valueName: "DIR"))
+    var plots: String?
 
     @Option(help: "Liquid-junction potential subtracted from recorded voltages, mV (the paper: 15.4 for M1, 14 for V1).")
     var ljpMv: Double = 0
@@ -97,6 +101,11 @@ struct Features: ParsableCommand {
             let recording = try Recording.read(file, hints: hints)
             let analyses = recording.sweeps.flatMap { SweepAnalysis.analyse($0, file: file, ljpMV: ljpMv) }
             sweepRows += analyses.map(\.row)
+            if let plots {
+                try FileManager.default.createDirectory(atPath: plots, withIntermediateDirectories: true)
+                let name = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
+                try SweepFigure.write(analyses, title: "\(name) — \(recording.sweeps.count) sweeps", to: plots + "/" + name + ".png")
+            }
             cells.append(CellFeatures.compute(file: file, analyses: analyses, targetPA: targetPa).row)
             progress.advance(by: 1)
         }

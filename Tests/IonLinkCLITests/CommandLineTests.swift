@@ -133,3 +133,46 @@ let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().del
         #expect(out.out.contains("\"I\""))
     }
 }
+
+@Suite struct FeaturesCommandTests {
+    @Test("features --traces writes id + 23 features per row, matching the golden features")
+    func tracesMode() throws {
+        let folder = temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let golden = repository + "/Sources/IonLinkTestSupport/Golden"
+        let run = try IonLinkProcess.run(["features", "--traces", golden + "/sim_traces_f64.npy", "--dt-ms", "0.04", "--current-pa", "300",
+                                          "--step-start-ms", "100", "--step-end-ms", "700", "--out", folder + "/f.csv", "--quiet"])
+        #expect(run.status == 0, "\(run.err)")
+        let ours = try String(contentsOfFile: folder + "/f.csv", encoding: .utf8).split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false) }
+        let theirs = try String(contentsOfFile: golden + "/sim_features.csv", encoding: .utf8).split(whereSeparator: \.isNewline).map { $0.split(separator: ",", omittingEmptySubsequences: false) }
+        #expect(ours.count == 30)
+        #expect(Array(ours[0].dropFirst()) == Array(theirs[0].dropFirst()))
+        for r in 1..<30 {
+            for c in 1...23 {
+                let x = Double(ours[r][c]) ?? .nan, y = Double(theirs[r][c]) ?? .nan
+                #expect(x.isNaN == y.isNaN && (x.isNaN || x == y || abs(x - y) <= 1e-3 * max(1, abs(y))), "row \(r) column \(c)")
+            }
+        }
+    }
+
+    @Test("features on recordings writes cells, sweeps and plots; a bad file is a clear error")
+    func recordingsMode() throws {
+        let folder = temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let b95 = repository + "/data/recordings/bluepyefe/B95_IDRest.csv"
+        let run = try IonLinkProcess.run(["features", b95, "--out", folder + "/cells.csv", "--sweep-table", folder + "/sweeps.csv",
+                                          "--plots", folder + "/plots", "--quiet"])
+        #expect(run.status == 0, "\(run.err)")
+        let sweeps = try String(contentsOfFile: folder + "/sweeps.csv", encoding: .utf8).split(separator: "\n")
+        #expect(sweeps.count == 2)
+        #expect(sweeps[0].hasPrefix("file,sweep,window,stimulus_pa,"))
+        #expect(sweeps[1].contains(",107,0,37.5,") && sweeps[1].contains(",9,0,"))
+        #expect(FileManager.default.fileExists(atPath: folder + "/plots/B95_IDRest.png"))
+        let cells = try String(contentsOfFile: folder + "/cells.csv", encoding: .utf8)
+        #expect(cells.hasPrefix("cell_id,file,sweeps,rheobase_pa,"))
+        try "not an abf".write(toFile: folder + "/bad.abf", atomically: true, encoding: .utf8)
+        let bad = try IonLinkProcess.run(["features", folder + "/bad.abf", "--out", folder + "/x.csv"])
+        #expect(bad.status != 0 && bad.err.contains("bad.abf") && bad.err.contains("not an ABF file"), "\(bad.err)")
+        #expect(!FileManager.default.fileExists(atPath: folder + "/x.csv"))
+    }
+}
