@@ -5,13 +5,16 @@ let package = Package(
     name: "IonLink",
     products: [
         .executable(name: "ionlink", targets: ["IonLinkCLI"]),
-        .library(name: "IonLink", targets: ["IonLinkCore", "IonLinkBiophysics", "IonLinkElectrophysiology", "IonLinkReport"]),
+        .library(name: "IonLink", targets: ["IonLinkCore", "IonLinkBiophysics", "IonLinkElectrophysiology", "IonLinkRegression",
+                                           "IonLinkPatchSeq", "IonLinkReport"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
         // MARK: - System libraries
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
         .systemLibrary(name: "CCairo", pkgConfig: "cairo", providers: [.apt(["libcairo2-dev", "fonts-dejavu-core"])]),
 
@@ -22,16 +25,19 @@ let package = Package(
         .target(name: "CSignalKernel"),
 
         // MARK: - Library modules
-        .target(name: "IonLinkCore", dependencies: ["CHDF5"]),
+        .target(name: "IonLinkCore", dependencies: ["CHDF5", "CZlib", "CBLAS"]),
         .target(name: "IonLinkBiophysics", dependencies: ["IonLinkCore", "CHHKernel"]),
         .target(name: "IonLinkElectrophysiology", dependencies: ["IonLinkCore", "IonLinkBiophysics", "CSignalKernel"]),
-        .target(name: "IonLinkReport", dependencies: ["IonLinkCore", "IonLinkElectrophysiology", "CCairo"]),
+        .target(name: "IonLinkRegression", dependencies: ["IonLinkCore"]),
+        .target(name: "IonLinkPatchSeq", dependencies: ["IonLinkCore", "IonLinkRegression"]),
+        .target(name: "IonLinkReport", dependencies: ["IonLinkCore", "IonLinkElectrophysiology", "IonLinkRegression", "IonLinkPatchSeq", "CCairo"]),
 
         // MARK: - Command-line tool
         .executableTarget(
             name: "IonLinkCLI",
             dependencies: [
-                "IonLinkCore", "IonLinkBiophysics", "IonLinkElectrophysiology", "IonLinkReport", "CSignalKernel",
+                "IonLinkCore", "IonLinkBiophysics", "IonLinkElectrophysiology", "IonLinkRegression", "IonLinkPatchSeq",
+                "IonLinkReport", "CSignalKernel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -47,6 +53,8 @@ let package = Package(
             name: "IonLinkElectrophysiologyTests",
             dependencies: ["IonLinkElectrophysiology", "IonLinkCore", "IonLinkTestSupport"]
         ),
+        .testTarget(name: "IonLinkRegressionTests", dependencies: ["IonLinkRegression", "IonLinkCore", "IonLinkTestSupport"]),
+        .testTarget(name: "IonLinkPatchSeqTests", dependencies: ["IonLinkPatchSeq", "IonLinkRegression", "IonLinkCore", "IonLinkTestSupport"]),
         .testTarget(name: "IonLinkReportTests", dependencies: ["IonLinkReport", "IonLinkElectrophysiology", "IonLinkTestSupport"]),
         .testTarget(name: "IonLinkCLITests", dependencies: ["IonLinkCLI"]),
     ]

@@ -14,11 +14,9 @@ public struct CSVTable: Sendable {
         self.rows = rows
     }
 
-    /// Reads and parses the file at `path`.
+    /// Reads and parses the file at `path` (gzip-compressed files are decompressed).
     public static func read(_ path: String, separator: Character = ",") throws -> CSVTable {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw InputError(file: path, "cannot read the file (does it exist?)")
-        }
+        let data = try Gzip.contents(of: path)
         guard let text = String(data: data, encoding: .utf8) else {
             throw InputError(file: path, "not UTF-8 text")
         }

@@ -25,6 +25,8 @@ public struct NPYHeader: Equatable, Sendable {
     public var shape: [Int]
     /// Offset of the first data byte.
     public var dataOffset: Int
+    /// Whether the values are stored column-major (NumPy `fortran_order`).
+    public var fortranOrder = false
 
     public var count: Int { shape.reduce(1, *) }
 
@@ -77,9 +79,7 @@ public struct NPYHeader: Equatable, Sendable {
         guard let element = NPYElement(rawValue: normalised) else {
             throw InputError(file: file, location: "header", "unsupported element type '\(descr)' (expected one of \(NPYElement.allCases.map(\.rawValue).joined(separator: ", ")), little-endian)")
         }
-        if let fortran = value(of: "fortran_order"), fortran.hasPrefix("True") {
-            throw InputError(file: file, location: "header", "Fortran-ordered arrays are not supported; save with np.ascontiguousarray")
-        }
+        let fortranOrder = value(of: "fortran_order")?.hasPrefix("True") ?? false
         guard let shapePart = value(of: "shape"), shapePart.first == "(", let close = shapePart.firstIndex(of: ")") else {
             throw InputError(file: file, location: "header", "no 'shape' entry")
         }
@@ -93,7 +93,7 @@ public struct NPYHeader: Equatable, Sendable {
             }
             shape.append(n)
         }
-        return NPYHeader(element: element, shape: shape, dataOffset: start + headerLength)
+        return NPYHeader(element: element, shape: shape, dataOffset: start + headerLength, fortranOrder: fortranOrder)
     }
 }
 
@@ -135,7 +135,23 @@ public struct NPYArray: Sendable {
                 }
             }
         }
-        return NPYArray(shape: header.shape, element: header.element, values: values)
+        guard header.fortranOrder, header.shape.count > 1 else {
+            return NPYArray(shape: header.shape, element: header.element, values: values)
+        }
+        // Column-major on disk: reorder to C order.
+        let shape = header.shape
+        var strides = [Int](repeating: 1, count: shape.count)
+        for d in 1..<shape.count { strides[d] = strides[d - 1] * shape[d - 1] }
+        var reordered = [Double](repeating: 0, count: values.count)
+        var index = [Int](repeating: 0, count: shape.count)
+        for position in 0..<values.count {
+            var offset = 0
+            for d in 0..<shape.count { offset += index[d] * strides[d] }
+            reordered[position] = values[offset]
+            var d = shape.count - 1
+            while d >= 0 { index[d] += 1; if index[d] < shape[d] { break }; index[d] = 0; d -= 1 }
+        }
+        return NPYArray(shape: shape, element: header.element, values: reordered)
     }
 }
 

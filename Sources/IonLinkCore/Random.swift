@@ -58,3 +58,59 @@ public struct StreamKey: Sendable {
         Xoshiro256(seed: key(seed: seed, purpose: purpose, index: index))
     }
 }
+
+/// The Mersenne Twister MT19937 with NumPy's legacy `RandomState` seeding and permutation, so that
+/// cross-validation folds drawn "after np.random.seed(s)" are exactly the reference's.
+public struct LegacyNumPyRandom {
+    private var state = [UInt32](repeating: 0, count: 624)
+    private var index = 624
+
+    /// `np.random.seed(seed)` for an integer seed.
+    public init(seed: UInt32) {
+        state[0] = seed
+        for i in 1..<624 {
+            state[i] = 1_812_433_253 &* (state[i - 1] ^ (state[i - 1] >> 30)) &+ UInt32(i)
+        }
+    }
+
+    /// The next 32-bit output (genrand_int32).
+    public mutating func nextUInt32() -> UInt32 {
+        if index >= 624 {
+            for i in 0..<624 {
+                let y = (state[i] & 0x8000_0000) | (state[(i + 1) % 624] & 0x7FFF_FFFF)
+                state[i] = state[(i + 397) % 624] ^ (y >> 1) ^ (y & 1 == 0 ? 0 : 0x9908_B0DF)
+            }
+            index = 0
+        }
+        var y = state[index]
+        index += 1
+        y ^= y >> 11
+        y ^= (y << 7) & 0x9D2C_5680
+        y ^= (y << 15) & 0xEFC6_0000
+        y ^= y >> 18
+        return y
+    }
+
+    /// A uniform integer in 0…max by masked rejection (NumPy's legacy `random_interval`), max < 2³².
+    public mutating func interval(_ max: UInt32) -> UInt32 {
+        if max == 0 { return 0 }
+        var mask = max
+        mask |= mask >> 1; mask |= mask >> 2; mask |= mask >> 4; mask |= mask >> 8; mask |= mask >> 16
+        while true {
+            let value = nextUInt32() & mask
+            if value <= max { return value }
+        }
+    }
+
+    /// `np.random.permutation(n)`: Fisher–Yates from the end.
+    public mutating func permutation(_ n: Int) -> [Int] {
+        var a = Array(0..<n)
+        var i = n - 1
+        while i >= 1 {
+            let j = Int(interval(UInt32(i)))
+            a.swapAt(i, j)
+            i -= 1
+        }
+        return a
+    }
+}

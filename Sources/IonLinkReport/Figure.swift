@@ -21,7 +21,8 @@ public final class Figure {
         public static let red = Color(0.84, 0.15, 0.16)
         public static let purple = Color(0.58, 0.40, 0.74)
         /// A qualitative palette for series.
-        public static let palette = [blue, orange, green, red, purple, Color(0.55, 0.34, 0.29), Color(0.89, 0.47, 0.76), gray]
+        public static let palette = [blue, orange, green, red, purple, Color(0.55, 0.34, 0.29), Color(0.89, 0.47, 0.76), gray,
+                                     Color(0.74, 0.74, 0.13), Color(0.09, 0.75, 0.81), Color(0.2, 0.2, 0.5), Color(0.5, 0.8, 0.4)]
     }
 
     public init(width: Int, height: Int) {

@@ -1,0 +1,64 @@
+import Foundation
+import IonLinkCore
+import IonLinkPatchSeq
+import IonLinkTestSupport
+import Testing
+
+@Suite struct PatchSeqDatasetTests {
+    static let data = Golden.repository + "/data/m1"
+    static let fixtures = Golden.repository + "/Tests/IonLinkRegressionTests/Fixtures"
+
+    @Test("Cell ids normalise across the tables' spellings")
+    func cellIDs() {
+        #expect(CellID.normalized("20180918sample1") == "20180918_sample_1")
+        #expect(CellID.normalized("20180918_sample_01") == "20180918_sample_1")
+        #expect(CellID.normalized(" 20180918_Sample_12 ") == "20180918_sample_12")
+        #expect(CellID.normalized("cellA") == "cellA")
+    }
+
+    @Test("Shipped data: 942 of 955 fitted cells joined, 59 genes, X and Y equal the Python reference's")
+    func shippedData() throws {
+        let responses = try ResponseTable.read(Self.data + "/npe_n_map_parameters.csv.gz")
+        let counts = try GeneCounts.read(Self.data + "/gene_counts.csv.gz", knownCells: Set(responses.cells))
+        #expect(counts.cells.count == 1213 && counts.genes.count == 1000)
+        let dataset = try PatchSeqDataset.join(counts: counts, responses: responses,
+                                               preprocessing: GenePreprocessing(geneList: GeneSets.ionChannels))
+        #expect(dataset.report.matched == 942)
+        #expect(dataset.report.onlyInResponses.count == 13)
+        let genes = try String(contentsOfFile: Self.fixtures + "/genes.txt", encoding: .utf8).split(separator: "\n").map(String.init)
+        #expect(dataset.genes == genes)
+        let x = try NPYArray.read(Self.fixtures + "/X.npy").values, y = try NPYArray.read(Self.fixtures + "/Y.npy").values
+        #expect(zip(dataset.x.values, x).map { abs($0 - $1) }.max()! < 1e-9)
+        #expect(zip(dataset.y.values, y).map { abs($0 - $1) }.max()! < 1e-9)
+    }
+
+    @Test("The embedded GO list equals the shipped file")
+    func geneList() throws {
+        #expect(try GenePreprocessing.readGeneList(Self.data + "/ion_channel_gene_symbols_GO.txt") == GeneSets.ionChannels)
+        #expect(GeneSets.ionChannels.count == 434)
+    }
+
+    @Test("Bad input: duplicated ids, no overlap, non-numeric counts, constant outputs are clear errors")
+    func badInput() throws {
+        let folder = temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        func write(_ name: String, _ text: String) -> String {
+            let path = folder + "/" + name
+            _ = FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
+            return path
+        }
+        let counts = write("counts.csv", "gene,c1,c2,c3,c4\nPvalb,10,0,5,3\nVip,0,20,1,9\n")
+        let table = try GeneCounts.read(counts)
+        let preprocessing = GenePreprocessing(geneList: nil, minimumTotalCounts: 1)
+        let duplicated = try ResponseTable.read(write("dup.csv", "cell_id,a\nc1,1\nc1,2\nc2,3\n"))
+        #expect { try PatchSeqDataset.join(counts: table, responses: duplicated, preprocessing: preprocessing) } throws: { "\($0)".contains("appears twice") }
+        let disjoint = try ResponseTable.read(write("none.csv", "cell_id,a\nx1,1\nx2,2\nx3,3\n"))
+        #expect { try PatchSeqDataset.join(counts: table, responses: disjoint, preprocessing: preprocessing) } throws: { "\($0)".contains("only 0 cells match") }
+        let constant = try ResponseTable.read(write("const.csv", "cell_id,a\nc1,1\nc2,1\nc3,1\nc4,1\n"))
+        #expect { try PatchSeqDataset.join(counts: table, responses: constant, preprocessing: preprocessing) } throws: { "\($0)".contains("same value") }
+        #expect { try GeneCounts.read(write("bad.csv", "gene,c1,c2\nPvalb,1,x\n")) } throws: { "\($0)".contains("row 1, column c2") }
+        let missing = try ResponseTable.read(write("nan.csv", "cell_id,a\nc1,1\nc2,NaN\nc3,3\nc4,5\n"))
+        let joined = try PatchSeqDataset.join(counts: table, responses: missing, preprocessing: preprocessing)
+        #expect(joined.report.droppedForMissingValues == ["c2"] && joined.report.matched == 3)
+    }
+}
