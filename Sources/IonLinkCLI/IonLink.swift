@@ -6,6 +6,7 @@ import IonLinkCore
 struct IonLink: ParsableCommand {
     static func main() {
         ionlink_keep_large_buffers_on_heap()
+        BLAS.setThreads(1)
         Self.main(nil)
     }
 

@@ -129,3 +129,11 @@ public struct Matrix: Equatable, Sendable {
         return (u, s, vt)
     }
 }
+
+/// Process-wide BLAS settings.
+public enum BLAS {
+    /// Sets OpenBLAS's thread count. IonLink parallelises over folds, blocks and batches itself and its
+    /// matrices are small, so one BLAS thread avoids oversubscription (measured: ~45% of a CV run spent in
+    /// OpenBLAS threads yielding).
+    public static func setThreads(_ n: Int) { openblas_set_num_threads(Int32(n)) }
+}

@@ -33,39 +33,47 @@ public struct MultiTaskElasticNet: Sendable {
         let columnNorms = (0..<p).map { j in xt.values[j * n ..< (j + 1) * n].reduce(0) { $0 + $1 * $1 } }
         let l1 = lambda * alpha * Double(n), l2 = lambda * (1 - alpha) * Double(n)
         var old = [Double](repeating: 0, count: k), tmp = [Double](repeating: 0, count: k)
-        for _ in 0..<maxIterations {
-            var maxChange = 0.0, maxWeight = 0.0
-            for j in 0..<p where columnNorms[j] > 0 {
-                for t in 0..<k { old[t] = w.values[j * k + t] }
-                // tmp = X_jᵀ R + ‖X_j‖² W_j
-                for t in 0..<k { tmp[t] = columnNorms[j] * old[t] }
-                let xj = j * n
-                for i in 0..<n {
-                    let xi = xt.values[xj + i]
-                    if xi == 0 { continue }
-                    for t in 0..<k { tmp[t] += xi * residual.values[i * k + t] }
-                }
-                var norm = 0.0
-                for t in 0..<k { norm += tmp[t] * tmp[t] }
-                norm = norm.squareRoot()
-                let shrink = norm > 0 ? max(0, 1 - l1 / norm) / (columnNorms[j] + l2) : 0
-                var changed = false
-                for t in 0..<k {
-                    let new = tmp[t] * shrink
-                    w.values[j * k + t] = new
-                    if new != old[t] { changed = true }
-                    maxChange = max(maxChange, abs(new - old[t]))
-                    maxWeight = max(maxWeight, abs(new))
-                }
-                if changed {
-                    for i in 0..<n {
-                        let xi = xt.values[xj + i]
-                        if xi == 0 { continue }
-                        for t in 0..<k { residual.values[i * k + t] -= xi * (w.values[j * k + t] - old[t]) }
+        w.values.withUnsafeMutableBufferPointer { wp in
+            residual.values.withUnsafeMutableBufferPointer { rp in
+                xt.values.withUnsafeBufferPointer { xp in
+                    for _ in 0..<maxIterations {
+                        var maxChange = 0.0, maxWeight = 0.0
+                        for j in 0..<p where columnNorms[j] > 0 {
+                            let xj = xp.baseAddress! + j * n
+                            for t in 0..<k { old[t] = wp[j * k + t]; tmp[t] = columnNorms[j] * old[t] }
+                            // tmp = X_jᵀ R + ‖X_j‖² W_j
+                            for i in 0..<n {
+                                let xi = xj[i]
+                                if xi == 0 { continue }
+                                let row = rp.baseAddress! + i * k
+                                for t in 0..<k { tmp[t] += xi * row[t] }
+                            }
+                            var norm = 0.0
+                            for t in 0..<k { norm += tmp[t] * tmp[t] }
+                            norm = norm.squareRoot()
+                            let shrink = norm > 0 ? max(0, 1 - l1 / norm) / (columnNorms[j] + l2) : 0
+                            var changed = false
+                            for t in 0..<k {
+                                let new = tmp[t] * shrink
+                                wp[j * k + t] = new
+                                if new != old[t] { changed = true }
+                                maxChange = max(maxChange, abs(new - old[t]))
+                                maxWeight = max(maxWeight, abs(new))
+                                tmp[t] = new - old[t]
+                            }
+                            if changed {
+                                for i in 0..<n {
+                                    let xi = xj[i]
+                                    if xi == 0 { continue }
+                                    let row = rp.baseAddress! + i * k
+                                    for t in 0..<k { row[t] -= xi * tmp[t] }
+                                }
+                            }
+                        }
+                        if maxWeight == 0 || maxChange / maxWeight < tolerance { break }
                     }
                 }
             }
-            if maxWeight == 0 || maxChange / maxWeight < tolerance { break }
         }
         return w
     }

@@ -176,3 +176,34 @@ let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().del
         #expect(!FileManager.default.fileExists(atPath: folder + "/x.csv"))
     }
 }
+
+@Suite struct RegressCommandTests {
+    @Test("regress on the shipped M1 data writes the CV table, genes, loadings, per-output R² and a bi-plot")
+    func regress() throws {
+        let folder = temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let data = repository + "/data/m1"
+        let run = try IonLinkProcess.run(["regress", "--counts", data + "/gene_counts.csv.gz", "--params", data + "/npe_n_map_parameters.csv.gz",
+                                          "--out", folder, "--lambdas", "0.2,0.6", "--folds", "5", "--quiet"])
+        #expect(run.status == 0, "\(run.err)")
+        let cv = try String(contentsOfFile: folder + "/cv.csv", encoding: .utf8).split(separator: "\n")
+        #expect(cv[0].hasPrefix("rank,lambda,alpha,fold,n_genes,r2_test,r2_test_relaxed,r2_train"))
+        #expect(cv.count == 1 + 2 * 5)
+        let genes = try String(contentsOfFile: folder + "/genes.csv", encoding: .utf8).split(separator: "\n")
+        #expect(genes[0] == "gene,w1,w2" && genes.count > 5)
+        #expect(genes.contains { $0.hasPrefix("Pvalb,") })
+        let loadings = try String(contentsOfFile: folder + "/loadings.csv", encoding: .utf8).split(separator: "\n")
+        #expect(loadings.count == 14 && loadings[0] == "output,v1,v2")
+        #expect(FileManager.default.fileExists(atPath: folder + "/biplot.png"))
+        #expect(try String(contentsOfFile: folder + "/report.txt", encoding: .utf8).contains("942 cells matched"))
+    }
+
+    @Test("regress with ids that match nothing says so")
+    func noOverlap() throws {
+        let folder = temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try "cell_id,a\nx,1\ny,2\nz,3\n".write(toFile: folder + "/p.csv", atomically: true, encoding: .utf8)
+        let run = try IonLinkProcess.run(["regress", "--counts", repository + "/data/m1/gene_counts.csv.gz", "--params", folder + "/p.csv", "--out", folder + "/r"])
+        #expect(run.status != 0 && run.err.contains("p.csv") && run.err.contains("match"), "\(run.err)")
+    }
+}

@@ -62,3 +62,13 @@ import Testing
         #expect(joined.report.droppedForMissingValues == ["c2"] && joined.report.matched == 3)
     }
 }
+
+@Suite struct AnnDataTests {
+    @Test("AnnData .h5ad with CSR and dense X: the same counts, obs and var names", arguments: ["counts_csr.h5ad", "counts_dense.h5ad"])
+    func read(name: String) throws {
+        let table = try GeneCounts.read(Golden.repository + "/Tests/IonLinkPatchSeqTests/Fixtures/" + name)
+        #expect(table.cells == ["20180918_sample_1", "20180918_sample_2", "20180918_sample_3", "20180918_sample_4"])
+        #expect(table.genes == ["Pvalb", "Vip", "Sst"])
+        #expect(table.counts.values == [1, 0, 3, 0, 5, 0, 7, 0, 9, 2, 4, 0])
+    }
+}
