@@ -5,7 +5,7 @@ let package = Package(
     name: "IonLink",
     products: [
         .executable(name: "ionlink", targets: ["IonLinkCLI"]),
-        .library(name: "IonLink", targets: ["IonLinkCore", "IonLinkBiophysics", "IonLinkElectrophysiology", "IonLinkRegression",
+        .library(name: "IonLink", targets: ["IonLinkCore", "IonLinkBiophysics", "IonLinkElectrophysiology", "IonLinkInference", "IonLinkRegression",
                                            "IonLinkPatchSeq", "IonLinkReport"]),
     ],
     dependencies: [
@@ -28,6 +28,7 @@ let package = Package(
         .target(name: "IonLinkCore", dependencies: ["CHDF5", "CZlib", "CBLAS"]),
         .target(name: "IonLinkBiophysics", dependencies: ["IonLinkCore", "CHHKernel"]),
         .target(name: "IonLinkElectrophysiology", dependencies: ["IonLinkCore", "IonLinkBiophysics", "CSignalKernel"]),
+        .target(name: "IonLinkInference", dependencies: ["IonLinkCore"]),
         .target(name: "IonLinkRegression", dependencies: ["IonLinkCore"]),
         .target(name: "IonLinkPatchSeq", dependencies: ["IonLinkCore", "IonLinkRegression"]),
         .target(name: "IonLinkReport", dependencies: ["IonLinkCore", "IonLinkElectrophysiology", "IonLinkRegression", "IonLinkPatchSeq", "CCairo"]),
@@ -36,8 +37,8 @@ let package = Package(
         .executableTarget(
             name: "IonLinkCLI",
             dependencies: [
-                "IonLinkCore", "IonLinkBiophysics", "IonLinkElectrophysiology", "IonLinkRegression", "IonLinkPatchSeq",
-                "IonLinkReport", "CSignalKernel",
+                "IonLinkCore", "IonLinkBiophysics", "IonLinkElectrophysiology", "IonLinkInference", "IonLinkRegression",
+                "IonLinkPatchSeq", "IonLinkReport", "CSignalKernel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -53,6 +54,7 @@ let package = Package(
             name: "IonLinkElectrophysiologyTests",
             dependencies: ["IonLinkElectrophysiology", "IonLinkCore", "IonLinkTestSupport"]
         ),
+        .testTarget(name: "IonLinkInferenceTests", dependencies: ["IonLinkInference", "IonLinkCore", "IonLinkTestSupport"]),
         .testTarget(name: "IonLinkRegressionTests", dependencies: ["IonLinkRegression", "IonLinkCore", "IonLinkTestSupport"]),
         .testTarget(name: "IonLinkPatchSeqTests", dependencies: ["IonLinkPatchSeq", "IonLinkRegression", "IonLinkCore", "IonLinkTestSupport"]),
         .testTarget(name: "IonLinkReportTests", dependencies: ["IonLinkReport", "IonLinkElectrophysiology", "IonLinkTestSupport"]),
