@@ -234,3 +234,48 @@ public final class NPYWriter {
         do { try writer.append(values); try writer.finish() } catch { writer.cancel(); throw error }
     }
 }
+
+/// Reads rows of a 2-d (or 1-d) `.npy` file without loading it whole.
+public final class NPYRowReader {
+    public let path: String
+    public let header: NPYHeader
+    private let handle: FileHandle
+
+    public init(path: String) throws {
+        self.path = path
+        guard let handle = FileHandle(forReadingAtPath: path) else { throw InputError(file: path, "cannot read the file (does it exist?)") }
+        self.handle = handle
+        let head = try handle.read(upToCount: 65_536) ?? Data()
+        header = try NPYHeader.decode(head, file: path)
+        guard !header.fortranOrder else { throw InputError(file: path, "Fortran-ordered arrays cannot be read in rows; save with np.ascontiguousarray") }
+        let size = try handle.seekToEnd()
+        let needed = UInt64(header.dataOffset + header.count * header.element.size)
+        guard size >= needed else { throw InputError(file: path, "truncated: shape \(header.shape) needs \(needed) bytes, the file has \(size)") }
+    }
+
+    deinit { try? handle.close() }
+
+    public var rows: Int { header.shape.first ?? 1 }
+    public var columns: Int { header.shape.count > 1 ? header.shape.dropFirst().reduce(1, *) : 1 }
+
+    /// Rows `range` as a matrix of doubles.
+    public func read(_ range: Range<Int>) throws -> Matrix {
+        let c = columns, size = header.element.size
+        try handle.seek(toOffset: UInt64(header.dataOffset + range.lowerBound * c * size))
+        guard let data = try handle.read(upToCount: range.count * c * size), data.count == range.count * c * size else {
+            throw InputError(file: path, "truncated while reading rows \(range)")
+        }
+        let values: [Double] = data.withUnsafeBytes { raw in
+            (0..<(range.count * c)).map { i in
+                switch header.element {
+                case .float64: return Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self)))
+                case .float32: return Double(Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self))))
+                case .int64: return Double(Int64(littleEndian: raw.loadUnaligned(fromByteOffset: i * 8, as: Int64.self)))
+                case .int32: return Double(Int32(littleEndian: raw.loadUnaligned(fromByteOffset: i * 4, as: Int32.self)))
+                case .uint8, .bool: return Double(raw[i])
+                }
+            }
+        }
+        return Matrix(rows: range.count, columns: c, values: values)
+    }
+}

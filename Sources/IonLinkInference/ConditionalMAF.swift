@@ -6,7 +6,9 @@ import IonLinkCore
 ///
 /// Each MADE (Germain et al. 2015, non-residual as in nflows): h₀ = M₀W₀ u + b₀ + W_c x + b_c, then two masked
 /// `hidden × hidden` layers each followed by tanh, then a masked output layer giving an unconstrained scale s
-/// and a shift m per dimension; y = u · (sigmoid(s + 2) + 1e-3) + m. Degrees follow nflows' natural order.
+/// and a shift m per dimension; y = u · (softplus(s) + 1e-3) + m (nflows ≥ 0.13; the older sigmoid(s + 2) + 1e-3
+/// caps the scale at 1, so the data→noise direction can never expand and narrow posteriors cannot be fitted —
+/// measured on the linear-Gaussian test). Degrees follow nflows' natural order.
 /// All parameters live in one flat vector (`parameters`) so optimisers treat them uniformly; forward and
 /// backward passes are hand-written over BLAS.
 public struct ConditionalMAF: Sendable, Codable {
@@ -89,8 +91,8 @@ public struct ConditionalMAF: Sendable, Codable {
         var input: Matrix      // u (B × D)
         var a0: Matrix         // pre-activation of block 1 input (B × H)
         var h1: Matrix, h2: Matrix
-        var sigmoid: Matrix    // sigmoid(s + 2) (B × D)
-        var scale: Matrix      // sigmoid + 1e-3
+        var sigmoid: Matrix    // sigmoid(s) = d softplus(s)/ds (B × D)
+        var scale: Matrix      // softplus(s) + 1e-3
     }
 
     func maskedWeights(_ layer: Layer) -> Matrix {
@@ -141,9 +143,8 @@ public struct ConditionalMAF: Sendable, Codable {
             for i in 0..<b {
                 for j in 0..<d {
                     let s = out[i, j], shift = out[i, d + j]
-                    let g = 1 / (1 + exp(-(s + 2)))
-                    sig[i, j] = g
-                    scale[i, j] = g + 1e-3
+                    sig[i, j] = 1 / (1 + exp(-s))               // d softplus / ds
+                    scale[i, j] = Self.softplus(s) + 1e-3
                     y[i, j] = u[i, j] * scale[i, j] + shift
                     logDet[i] += log(scale[i, j])
                 }
@@ -191,7 +192,7 @@ public struct ConditionalMAF: Sendable, Codable {
                 for j in 0..<d {
                     let scale = cache.scale[i, j], g = cache.sigmoid[i, j]
                     let dScale = dy[i, j] * cache.input[i, j] + dLogDet / scale
-                    dMade[i, j] = dScale * g * (1 - g)
+                    dMade[i, j] = dScale * g
                     dMade[i, d + j] = dy[i, j]
                     du[i, j] = dy[i, j] * scale
                 }
@@ -238,7 +239,7 @@ public struct ConditionalMAF: Sendable, Codable {
             for j in 0..<d {
                 let out = made(t, u, context).out
                 for i in 0..<n {
-                    let scale = 1 / (1 + exp(-(out[i, j] + 2))) + 1e-3
+                    let scale = Self.softplus(out[i, j]) + 1e-3
                     u[i, j] = (unpermuted[i, j] - out[i, d + j]) / scale
                 }
             }
@@ -247,6 +248,9 @@ public struct ConditionalMAF: Sendable, Codable {
         for i in 0..<n { for j in 0..<d { y[i, j] = y[i, j] * thetaScale[j] + thetaShift[j] } }
         return y
     }
+
+    /// log(1 + eˢ), without overflow.
+    static func softplus(_ s: Double) -> Double { s > 30 ? s : log1p(exp(s)) }
 
     /// A standard normal draw (Box–Muller).
     static func normal(_ g: inout Xoshiro256) -> Double {

@@ -1,0 +1,124 @@
+import Foundation
+import IonLinkCore
+
+/// A trained posterior: the flow, the parameter names and the uniform prior box. Samples outside the box are
+/// rejected and log-probabilities are corrected for the flow's mass outside it (leakage), as sbi does:
+/// log p̂(θ|x) = log q(θ|x) − log P_q(θ ∈ box | x), the acceptance rate estimated from 10 000 draws.
+public struct Posterior: Sendable, Codable {
+    public var format = "ionlink-estimator"
+    public var formatVersion = 1
+    public var estimator = "maf"
+    public var parameterNames: [String]
+    public var featureNames: [String]
+    public var low: [Double]
+    public var high: [Double]
+    public var flow: ConditionalMAF
+
+    public init(flow: ConditionalMAF, parameterNames: [String], featureNames: [String], low: [Double], high: [Double]) {
+        self.flow = flow
+        self.parameterNames = parameterNames
+        self.featureNames = featureNames
+        self.low = low
+        self.high = high
+    }
+
+    public func inside(_ theta: [Double]) -> Bool {
+        zip(theta, zip(low, high)).allSatisfy { $0.0 >= $0.1.0 && $0.0 <= $0.1.1 }
+    }
+
+    /// Result of sampling one observation.
+    public struct Draws: Sendable {
+        public var samples: Matrix
+        public var logProbs: [Double]
+        /// Fraction of flow samples inside the prior box.
+        public var acceptance: Double
+    }
+
+    /// `n` samples inside the prior box for x, with their leakage-corrected log-probabilities.
+    /// Gives up (acceptance 0, no samples) if fewer than 1 in `maxTries` flow samples land in the box.
+    public func sample(_ n: Int, given x: [Double], seed: UInt64, index: UInt64 = 0, maxTries: Int = 1_000_000) -> Draws {
+        var generator = StreamKey.generator(seed: seed, purpose: .network, index: index &+ 1)
+        var kept: [Double] = []
+        var tried = 0, accepted = 0
+        while accepted < n && tried < maxTries {
+            let batch = min(max(2 * (n - accepted), 1000), 100_000)
+            let draws = flow.sample(batch, given: x, using: &generator)
+            tried += batch
+            for i in 0..<batch {
+                let row = draws.row(i)
+                guard inside(row) else { continue }
+                accepted += 1
+                if kept.count < n * flow.dimension { kept += row }
+            }
+            if tried >= 100_000 && accepted == 0 { break }
+        }
+        let count = kept.count / flow.dimension
+        let samples = Matrix(rows: count, columns: flow.dimension, values: kept)
+        let acceptance = tried > 0 ? Double(accepted) / Double(tried) : 0
+        let correction = acceptance > 0 ? log(acceptance) : 0
+        let context = Matrix(rows: count, columns: flow.contextDimension, values: Array(repeating: x, count: count).flatMap { $0 })
+        let logProbs = count > 0 ? flow.logProbability(samples, given: context).map { $0 - correction } : []
+        return Draws(samples: samples, logProbs: logProbs, acceptance: acceptance)
+    }
+
+    /// The best of the samples by log-probability (the paper's "MAP"), optionally refined by gradient ascent on
+    /// log q(θ|x) inside the box (projected, with backtracking).
+    public func map(from draws: Draws, given x: [Double], refine: Bool) -> [Double] {
+        guard let best = draws.logProbs.indices.max(by: { draws.logProbs[$0] < draws.logProbs[$1] }) else {
+            return [Double](repeating: .nan, count: flow.dimension)
+        }
+        var theta = draws.samples.row(best)
+        guard refine else { return theta }
+        let context = flow.standardizedContext(Matrix(rows: 1, columns: x.count, values: x))
+        var value = flow.forward(Matrix(rows: 1, columns: theta.count, values: theta), context, keepCache: false).logProb[0]
+        var step = 0.01
+        for _ in 0..<200 {
+            let gradient = thetaGradient(theta, context: context)
+            let norm = gradient.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            guard norm > 1e-12 else { break }
+            var improved = false
+            while step > 1e-8 {
+                let candidate = (0..<theta.count).map { j in min(high[j], max(low[j], theta[j] + step * gradient[j] / norm * (high[j] - low[j]))) }
+                let v = flow.forward(Matrix(rows: 1, columns: candidate.count, values: candidate), context, keepCache: false).logProb[0]
+                if v > value { theta = candidate; value = v; improved = true; step *= 1.5; break }
+                step /= 2
+            }
+            if !improved { break }
+        }
+        return theta
+    }
+
+    /// ∂ log q(θ|x) / ∂θ by central differences in the flow's standardised units.
+    func thetaGradient(_ theta: [Double], context: Matrix) -> [Double] {
+        (0..<theta.count).map { j in
+            let h = 1e-5 * flow.thetaScale[j]
+            var plus = theta, minus = theta
+            plus[j] += h; minus[j] -= h
+            let both = Matrix(rows: 2, columns: theta.count, values: plus + minus)
+            let c = Matrix(rows: 2, columns: context.columns, values: context.values + context.values)
+            let lp = flow.forward(both, c, keepCache: false).logProb
+            return (lp[0] - lp[1]) / (2 * h) * (high[j] - low[j])
+        }
+    }
+
+    // MARK: - File
+
+    /// Writes the estimator as JSON (versioned; exact doubles), atomically.
+    public func write(to path: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        try AtomicFile.write(try encoder.encode(self), to: path)
+    }
+
+    public static func read(_ path: String) throws -> Posterior {
+        guard let data = FileManager.default.contents(atPath: path) else { throw InputError(file: path, "cannot read the estimator file") }
+        let posterior: Posterior
+        do { posterior = try JSONDecoder().decode(Posterior.self, from: data) } catch {
+            throw InputError(file: path, "not an IonLink estimator file (\(error))")
+        }
+        guard posterior.format == "ionlink-estimator", posterior.formatVersion == 1 else {
+            throw InputError(file: path, "unsupported estimator format \(posterior.format) v\(posterior.formatVersion)")
+        }
+        return posterior
+    }
+}
