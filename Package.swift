@@ -23,12 +23,14 @@ let package = Package(
         .target(name: "CHHKernel"),
         /// Batched zero-phase filtering and differentiation of voltage traces (C, SIMD across traces).
         .target(name: "CSignalKernel"),
+        /// Vectorised elementary functions (tanh) for the flows.
+        .target(name: "CMathKernel"),
 
         // MARK: - Library modules
         .target(name: "IonLinkCore", dependencies: ["CHDF5", "CZlib", "CBLAS"]),
         .target(name: "IonLinkBiophysics", dependencies: ["IonLinkCore", "CHHKernel"]),
         .target(name: "IonLinkElectrophysiology", dependencies: ["IonLinkCore", "IonLinkBiophysics", "CSignalKernel"]),
-        .target(name: "IonLinkInference", dependencies: ["IonLinkCore"]),
+        .target(name: "IonLinkInference", dependencies: ["IonLinkCore", "CMathKernel"]),
         .target(name: "IonLinkRegression", dependencies: ["IonLinkCore"]),
         .target(name: "IonLinkPatchSeq", dependencies: ["IonLinkCore", "IonLinkRegression"]),
         .target(name: "IonLinkReport", dependencies: ["IonLinkCore", "IonLinkElectrophysiology", "IonLinkRegression", "IonLinkPatchSeq", "CCairo"]),
@@ -58,6 +60,6 @@ let package = Package(
         .testTarget(name: "IonLinkRegressionTests", dependencies: ["IonLinkRegression", "IonLinkCore", "IonLinkTestSupport"]),
         .testTarget(name: "IonLinkPatchSeqTests", dependencies: ["IonLinkPatchSeq", "IonLinkRegression", "IonLinkCore", "IonLinkTestSupport"]),
         .testTarget(name: "IonLinkReportTests", dependencies: ["IonLinkReport", "IonLinkElectrophysiology", "IonLinkTestSupport"]),
-        .testTarget(name: "IonLinkCLITests", dependencies: ["IonLinkCLI"]),
+        .testTarget(name: "IonLinkCLITests", dependencies: ["IonLinkCLI", "IonLinkCore"]),
     ]
 )

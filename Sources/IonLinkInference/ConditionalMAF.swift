@@ -1,3 +1,4 @@
+import CMathKernel
 import Foundation
 import IonLinkCore
 
@@ -110,15 +111,15 @@ public struct ConditionalMAF: Sendable, Codable {
 
     /// The MADE outputs (B × 2D: D unconstrained scales then D shifts) for inputs u and standardised context c,
     /// with the hidden activations.
-    func made(_ t: Int, _ u: Matrix, _ c: Matrix) -> (out: Matrix, a0: Matrix, h1: Matrix, h2: Matrix) {
+    func made(_ t: Int, _ u: Matrix, _ c: Matrix, contextTerm: Matrix? = nil) -> (out: Matrix, a0: Matrix, h1: Matrix, h2: Matrix) {
         let l = layout(t)
         var a0 = apply(l.input, u)
-        let ctx = apply(l.context, c)
+        let ctx = contextTerm ?? apply(l.context, c)
         for k in 0..<a0.values.count { a0.values[k] += ctx.values[k] }
         var h1 = apply(l.hidden1, a0)
-        for k in 0..<h1.values.count { h1.values[k] = tanh(h1.values[k]) }
+        h1.values.withUnsafeMutableBufferPointer { ionlink_tanh($0.baseAddress, $0.count) }
         var h2 = apply(l.hidden2, h1)
-        for k in 0..<h2.values.count { h2.values[k] = tanh(h2.values[k]) }
+        h2.values.withUnsafeMutableBufferPointer { ionlink_tanh($0.baseAddress, $0.count) }
         return (apply(l.output, h2), a0, h1, h2)
     }
 
@@ -236,8 +237,9 @@ public struct ConditionalMAF: Sendable, Codable {
             var unpermuted = Matrix(rows: n, columns: d)
             for i in 0..<n { for j in 0..<d { unpermuted[i, p[j]] = y[i, j] } }
             var u = Matrix(rows: n, columns: d)
+            let contextTerm = apply(layout(t).context, context) // the same for all d passes
             for j in 0..<d {
-                let out = made(t, u, context).out
+                let out = made(t, u, context, contextTerm: contextTerm).out
                 for i in 0..<n {
                     let scale = Self.softplus(out[i, j]) + 1e-3
                     u[i, j] = (unpermuted[i, j] - out[i, d + j]) / scale

@@ -1,4 +1,5 @@
 import Foundation
+import IonLinkCore
 import Testing
 
 /// Runs the built `ionlink` executable as a user would.
@@ -205,5 +206,45 @@ let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().del
         try "cell_id,a\nx,1\ny,2\nz,3\n".write(toFile: folder + "/p.csv", atomically: true, encoding: .utf8)
         let run = try IonLinkProcess.run(["regress", "--counts", repository + "/data/m1/gene_counts.csv.gz", "--params", folder + "/p.csv", "--out", folder + "/r"])
         #expect(run.status != 0 && run.err.contains("p.csv") && run.err.contains("match"), "\(run.err)")
+    }
+}
+
+@Suite struct InferenceCommandTests {
+    @Test("train on NPY pairs, infer on observations, diagnose: files of the documented shapes")
+    func trainInferDiagnose() throws {
+        let folder = temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        // θ ~ U(0, 1)², x = (θ₁ + θ₂, θ₁ − θ₂) + noise.
+        var theta: [Double] = [], x: [Double] = []
+        var state: UInt64 = 12345
+        func uniform() -> Double { state = state &* 6364136223846793005 &+ 1442695040888963407; return Double(state >> 11) / Double(1 << 53) }
+        for _ in 0..<600 {
+            let a = uniform(), b = uniform()
+            theta += [a, b]
+            x += [a + b + 0.05 * (uniform() - 0.5), a - b + 0.05 * (uniform() - 0.5)]
+        }
+        try NPYWriter.write(theta, shape: [600, 2], element: .float64, to: folder + "/theta.npy")
+        try NPYWriter.write(x, shape: [600, 2], element: .float32, to: folder + "/x.npy")
+        let train = try IonLinkProcess.run(["train", "--theta", folder + "/theta.npy", "--x", folder + "/x.npy", "--prior-low", "0,0",
+                                            "--prior-high", "1,1", "--out", folder + "/model.json", "--max-epochs", "3", "--hidden", "8",
+                                            "--transforms", "2"])
+        #expect(train.status == 0, "\(train.err)")
+        #expect(train.out.contains("epoch 1: train log-prob") && train.out.contains("validation log-prob"))
+        try "id,x_1,x_2\ncellA,1.0,0.2\ncellB,0.5,-0.1\ncellC,NaN,0\n".write(toFile: folder + "/obs.csv", atomically: true, encoding: .utf8)
+        let infer = try IonLinkProcess.run(["infer", "--model", folder + "/model.json", "--observed", folder + "/obs.csv", "--out", folder + "/fit",
+                                            "--samples", "100", "--quiet"])
+        #expect(infer.status == 0, "\(infer.err)")
+        let map = try String(contentsOfFile: folder + "/fit/map.csv", encoding: .utf8).split(separator: "\n")
+        #expect(map.count == 4 && map[0] == "id,theta_1,theta_2" && map[3].hasPrefix("cellC,NaN"))
+        let samples = try #require(FileManager.default.contents(atPath: folder + "/fit/samples.npy"))
+        #expect(String(decoding: samples.prefix(100), as: UTF8.self).contains("'shape': (3, 100, 2)"))
+        let logProbs = try #require(FileManager.default.contents(atPath: folder + "/fit/log_probs.npy"))
+        #expect(String(decoding: logProbs.prefix(100), as: UTF8.self).contains("'shape': (3, 100)"))
+        #expect(FileManager.default.fileExists(atPath: folder + "/fit/posterior_mean.csv"))
+        let diagnose = try IonLinkProcess.run(["diagnose", "--model", folder + "/model.json", "--theta", folder + "/theta.npy", "--x", folder + "/x.npy",
+                                               "--cases", "20", "--samples", "50"])
+        #expect(diagnose.status == 0 && diagnose.out.contains("SBC") && diagnose.out.contains("expected coverage"), "\(diagnose.err)")
+        let bad = try IonLinkProcess.run(["infer", "--model", folder + "/obs.csv", "--observed", folder + "/obs.csv", "--out", folder + "/x"])
+        #expect(bad.status != 0 && bad.err.contains("not an IonLink estimator file"))
     }
 }
