@@ -170,9 +170,12 @@ public struct ConditionalMAF: Sendable, Codable {
     // MARK: - Backward
 
     /// Mean negative log-likelihood of the batch and its gradient with respect to `parameters`.
-    public func lossAndGradient(_ theta: Matrix, context standardized: Matrix) -> (loss: Double, gradient: [Double]) {
-        let b = theta.rows, d = dimension
+    /// - Parameter normalizer: the batch size the loss is averaged over (default: the rows given); a part of a
+    ///   batch passes the whole batch's size so that partial gradients add up.
+    public func lossAndGradient(_ theta: Matrix, context standardized: Matrix, normalizer: Int? = nil) -> (loss: Double, gradient: [Double]) {
+        let d = dimension, b = normalizer ?? theta.rows
         let (logProb, caches, z) = forward(theta, standardized, keepCache: true)
+        let rows = theta.rows
         let loss = -logProb.reduce(0, +) / Double(b)
         var gradient = [Double](repeating: 0, count: parameters.count)
         // dL/dz for the base density: L = −mean(−½‖z‖²  + …) → dL/dz = z / B.
@@ -182,14 +185,14 @@ public struct ConditionalMAF: Sendable, Codable {
         for t in stride(from: transforms - 1, through: 0, by: -1) {
             // Undo the permutation: dy[:, p[j]] = dpermuted[:, j].
             let p = permutations[t]
-            var dy = Matrix(rows: b, columns: d)
-            for i in 0..<b { for j in 0..<d { dy[i, p[j]] = dOut[i, j] } }
+            var dy = Matrix(rows: rows, columns: d)
+            for i in 0..<rows { for j in 0..<d { dy[i, p[j]] = dOut[i, j] } }
             let cache = caches[t]
             let l = layout(t)
             // Affine: y = u·scale + shift; logdet += Σ log scale.
-            var dMade = Matrix(rows: b, columns: 2 * d)
-            var du = Matrix(rows: b, columns: d)
-            for i in 0..<b {
+            var dMade = Matrix(rows: rows, columns: 2 * d)
+            var du = Matrix(rows: rows, columns: d)
+            for i in 0..<rows {
                 for j in 0..<d {
                     let scale = cache.scale[i, j], g = cache.sigmoid[i, j]
                     let dScale = dy[i, j] * cache.input[i, j] + dLogDet / scale

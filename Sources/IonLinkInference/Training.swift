@@ -38,15 +38,43 @@ struct Adam {
     mutating func update(_ parameters: inout [Double], gradient: [Double]) {
         step += 1
         let c1 = 1 - pow(beta1, Double(step)), c2 = 1 - pow(beta2, Double(step))
-        for k in 0..<parameters.count {
-            m[k] = beta1 * m[k] + (1 - beta1) * gradient[k]
-            v[k] = beta2 * v[k] + (1 - beta2) * gradient[k] * gradient[k]
-            parameters[k] -= learningRate * (m[k] / c1) / ((v[k] / c2).squareRoot() + epsilon)
+        let b1 = beta1, b2 = beta2, rate = learningRate, eps = epsilon
+        m.withUnsafeMutableBufferPointer { m in
+            v.withUnsafeMutableBufferPointer { v in
+                parameters.withUnsafeMutableBufferPointer { p in
+                    gradient.withUnsafeBufferPointer { g in
+                        for k in 0..<p.count {
+                            m[k] = b1 * m[k] + (1 - b1) * g[k]
+                            v[k] = b2 * v[k] + (1 - b2) * g[k] * g[k]
+                            p[k] -= rate * (m[k] / c1) / ((v[k] / c2).squareRoot() + eps)
+                        }
+                    }
+                }
+            }
         }
     }
 }
 
 extension ConditionalMAF {
+    /// Mean loss and gradient of a batch, computed as two halves on two threads and added in a fixed order, so
+    /// the result is the same whatever the machine's core count.
+    func batchGradient(theta: Matrix, context: Matrix, rows: [Int]) -> (Double, [Double]) {
+        let half = (rows.count + 1) / 2
+        let parts = [Array(rows[..<half]), Array(rows[half...])].filter { !$0.isEmpty }
+        let results = GradientParts(count: parts.count)
+        let flow = self
+        parallelFor(parts.count, threads: 2) { k in
+            let part = parts[k]
+            let r = flow.lossAndGradient(theta.selectingRows(part), context: context.selectingRows(part), normalizer: rows.count)
+            results.set(k, r.loss * Double(part.count) / Double(rows.count), r.gradient)
+        }
+        var gradient = results.gradients[0]
+        for k in 1..<parts.count {
+            gradient.withUnsafeMutableBufferPointer { g in results.gradients[k].withUnsafeBufferPointer { h in for i in 0..<g.count { g[i] += h[i] } } }
+        }
+        return (results.losses.reduce(0, +), gradient)
+    }
+
     /// Maximum-likelihood training on pairs (θᵢ, xᵢ): a seeded validation split and batch order, so a seed gives
     /// the same flow on any machine thread count (BLAS runs on one thread). `progress` receives one line per epoch.
     public mutating func train(theta: Matrix, x: Matrix, options: TrainingOptions, progress: ((String) -> Void)? = nil) -> TrainingHistory {
@@ -67,7 +95,7 @@ extension ConditionalMAF {
             var total = 0.0
             for first in stride(from: 0, to: shuffled.count, by: options.batchSize) {
                 let rows = Array(shuffled[first ..< min(first + options.batchSize, shuffled.count)])
-                var (loss, gradient) = lossAndGradient(theta.selectingRows(rows), context: context.selectingRows(rows))
+                var (loss, gradient) = batchGradient(theta: theta, context: context, rows: rows)
                 let norm = gradient.reduce(0) { $0 + $1 * $1 }.squareRoot()
                 if norm > options.clipNorm { let f = options.clipNorm / (norm + 1e-6); for k in 0..<gradient.count { gradient[k] *= f } }
                 adam.update(&parameters, gradient: gradient)
@@ -91,4 +119,12 @@ extension ConditionalMAF {
         history.seconds = Date().timeIntervalSince(start)
         return history
     }
+}
+
+/// Per-part results of a split batch.
+final class GradientParts: @unchecked Sendable {
+    var losses: [Double]
+    var gradients: [[Double]]
+    init(count: Int) { losses = Array(repeating: 0, count: count); gradients = Array(repeating: [], count: count) }
+    func set(_ k: Int, _ loss: Double, _ gradient: [Double]) { losses[k] = loss; gradients[k] = gradient }
 }
