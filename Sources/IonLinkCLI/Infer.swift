@@ -32,15 +32,15 @@ struct Infer: ParsableCommand {
         let table = try CSVTable.read(observed)
         let byName = posterior.featureNames.compactMap { table.header.firstIndex(of: $0) }
         let columns = byName.count == posterior.featureNames.count ? byName : Array(1..<table.header.count)
-        guard columns.count == posterior.flow.contextDimension else {
-            throw InputError(file: observed, location: "header", "expected \(posterior.flow.contextDimension) feature columns (\(posterior.featureNames.prefix(3).joined(separator: ", "))…), found \(columns.count)")
+        guard columns.count == posterior.density.contextDimension else {
+            throw InputError(file: observed, location: "header", "expected \(posterior.density.contextDimension) feature columns (\(posterior.featureNames.prefix(3).joined(separator: ", "))…), found \(columns.count)")
         }
         let ids = table.rows.map { $0[0] }
         let x = try (0..<table.rows.count).map { r in try columns.map { c -> Double in
             let text = table.rows[r][c].trimmingCharacters(in: .whitespaces)
             return text.isEmpty ? .nan : try table.number(row: r, column: c)
         } }
-        let d = posterior.flow.dimension
+        let d = posterior.density.dimension
         let results = ResultSlots(cells: ids.count, samples: samples, dimension: d)
         let progress = ProgressReporter("infer", total: ids.count, unit: "cells", enabled: !quiet)
         let samplesPerCell = samples, refine = refineMap, seed = self.seed

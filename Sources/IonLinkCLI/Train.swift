@@ -30,7 +30,8 @@ struct Train: ParsableCommand {
     @Option(help: "NPE-N: feature-noise scale eps (0 = none).") var noise = 0.1
     @Option(help: "NPE-N noise convention: paper (SD √(eps·SD_j), the reference code) or standard (SD eps·SD_j).")
     var noiseConvention: NeighbourSelection.NoiseConvention = .paper
-    @Option(help: "Density estimator: maf (nsf and mdn are not implemented yet).") var estimator = "maf"
+    @Option(help: "Density estimator: maf (sbi's default) or mdn (10-component full-covariance mixture); nsf is not implemented yet.") var estimator = "maf"
+    @Option(help: "MDN: mixture components.") var components = 10
     @Option(help: "Training batch size (the paper: 50; sbi ≥ 0.23: 200).") var batchSize = 50
     @Option(help: "Adam learning rate.") var learningRate = 5e-4
     @Option(help: "Stop after this many epochs without validation improvement.") var stopAfter = 20
@@ -43,7 +44,7 @@ struct Train: ParsableCommand {
     func validate() throws {
         guard (bank == nil) != (theta == nil) else { throw ValidationError("Give --bank DIR, or --theta with --x, --prior-low and --prior-high.") }
         if theta != nil, x == nil || priorLow == nil || priorHigh == nil { throw ValidationError("--theta needs --x, --prior-low and --prior-high.") }
-        guard estimator == "maf" else { throw ValidationError("--estimator \(estimator) is not implemented yet; use maf.") }
+        guard estimator == "maf" || estimator == "mdn" else { throw ValidationError("--estimator \(estimator) is not available; use maf or mdn (nsf is not implemented yet).") }
         guard neighbours >= 1, noise >= 0, batchSize >= 1, learningRate > 0 else { throw ValidationError("--neighbours, --batch-size ≥ 1; --noise ≥ 0; --learning-rate > 0.") }
     }
 
@@ -55,18 +56,30 @@ struct Train: ParsableCommand {
             let means = m.columnMeans
             return (0..<m.columns).map { j in ((0..<m.rows).reduce(0.0) { $0 + (m[$1, j] - means[j]) * (m[$1, j] - means[j]) } / Double(m.rows)).squareRoot() }
         }
-        var flow = ConditionalMAF(dimension: thetaMatrix.columns, contextDimension: xTrain.columns, hidden: hidden, transforms: transforms,
-                                  seed: seed, thetaMean: thetaMatrix.columnMeans, thetaSD: sds(thetaMatrix),
-                                  contextMean: xTrain.columnMeans, contextSD: sds(xTrain))
+        let thetaSD = sds(thetaMatrix), xSD = sds(xTrain)
         var options = TrainingOptions()
         options.batchSize = batchSize
         options.learningRate = learningRate
         options.stopAfterEpochs = stopAfter
         options.maxEpochs = maxEpochs
         options.seed = seed
-        if !quiet { print("training a MAF (\(flow.parameters.count) parameters) on \(thetaMatrix.rows) pairs (θ \(thetaMatrix.columns)-d, x \(xTrain.columns)-d)") }
-        let history = flow.train(theta: thetaMatrix, x: xTrain, options: options) { line in if !quiet { print(line) } }
-        let posterior = Posterior(flow: flow, parameterNames: names, featureNames: featureNames, low: low, high: high)
+        let log: (String) -> Void = { line in if !quiet { print(line) } }
+        let model: EstimatorModel
+        let history: TrainingHistory
+        if estimator == "mdn" {
+            var mdn = MixtureDensityNetwork(dimension: thetaMatrix.columns, contextDimension: xTrain.columns, hidden: hidden, components: components,
+                                            seed: seed, thetaMean: thetaMatrix.columnMeans, thetaSD: thetaSD, contextMean: xTrain.columnMeans, contextSD: xSD)
+            log("training an MDN (\(mdn.parameters.count) parameters) on \(thetaMatrix.rows) pairs (θ \(thetaMatrix.columns)-d, x \(xTrain.columns)-d)")
+            history = mdn.train(theta: thetaMatrix, x: xTrain, options: options, progress: log)
+            model = .mdn(mdn)
+        } else {
+            var flow = ConditionalMAF(dimension: thetaMatrix.columns, contextDimension: xTrain.columns, hidden: hidden, transforms: transforms,
+                                      seed: seed, thetaMean: thetaMatrix.columnMeans, thetaSD: thetaSD, contextMean: xTrain.columnMeans, contextSD: xSD)
+            log("training a MAF (\(flow.parameters.count) parameters) on \(thetaMatrix.rows) pairs (θ \(thetaMatrix.columns)-d, x \(xTrain.columns)-d)")
+            history = flow.train(theta: thetaMatrix, x: xTrain, options: options, progress: log)
+            model = .maf(flow)
+        }
+        let posterior = Posterior(model: model, parameterNames: names, featureNames: featureNames, low: low, high: high)
         try posterior.write(to: out)
         if !quiet {
             print(String(format: "best validation log-prob %.4f at epoch %d of %d (%.1f s); wrote %@", history.validationLogProb[history.bestEpoch],

@@ -162,10 +162,6 @@ public struct ConditionalMAF: Sendable, Codable {
         return (logProb, caches, u)
     }
 
-    /// log q(θ | x) per row of θ (n × D) and x (n × C, raw features).
-    public func logProbability(_ theta: Matrix, given x: Matrix) -> [Double] {
-        forward(theta, standardizedContext(x), keepCache: false).logProb
-    }
 
     // MARK: - Backward
 

@@ -7,15 +7,17 @@ import IonLinkCore
 public struct Posterior: Sendable, Codable {
     public var format = "ionlink-estimator"
     public var formatVersion = 1
-    public var estimator = "maf"
     public var parameterNames: [String]
     public var featureNames: [String]
     public var low: [Double]
     public var high: [Double]
-    public var flow: ConditionalMAF
+    public var model: EstimatorModel
 
-    public init(flow: ConditionalMAF, parameterNames: [String], featureNames: [String], low: [Double], high: [Double]) {
-        self.flow = flow
+    /// The trained density.
+    public var density: any ConditionalDensityEstimator { model.estimator }
+
+    public init(model: EstimatorModel, parameterNames: [String], featureNames: [String], low: [Double], high: [Double]) {
+        self.model = model
         self.parameterNames = parameterNames
         self.featureNames = featureNames
         self.low = low
@@ -42,22 +44,22 @@ public struct Posterior: Sendable, Codable {
         var tried = 0, accepted = 0
         while accepted < n && tried < maxTries {
             let batch = min(max(2 * (n - accepted), 1000), 100_000)
-            let draws = flow.sample(batch, given: x, using: &generator)
+            let draws = density.sample(batch, given: x, using: &generator)
             tried += batch
             for i in 0..<batch {
                 let row = draws.row(i)
                 guard inside(row) else { continue }
                 accepted += 1
-                if kept.count < n * flow.dimension { kept += row }
+                if kept.count < n * density.dimension { kept += row }
             }
             if tried >= 100_000 && accepted == 0 { break }
         }
-        let count = kept.count / flow.dimension
-        let samples = Matrix(rows: count, columns: flow.dimension, values: kept)
+        let count = kept.count / density.dimension
+        let samples = Matrix(rows: count, columns: density.dimension, values: kept)
         let acceptance = tried > 0 ? Double(accepted) / Double(tried) : 0
         let correction = acceptance > 0 ? log(acceptance) : 0
-        let context = Matrix(rows: count, columns: flow.contextDimension, values: Array(repeating: x, count: count).flatMap { $0 })
-        let logProbs = count > 0 ? flow.logProbability(samples, given: context).map { $0 - correction } : []
+        let context = Matrix(rows: count, columns: density.contextDimension, values: Array(repeating: x, count: count).flatMap { $0 })
+        let logProbs = count > 0 ? density.logProbability(samples, given: context).map { $0 - correction } : []
         return Draws(samples: samples, logProbs: logProbs, acceptance: acceptance)
     }
 
@@ -65,12 +67,12 @@ public struct Posterior: Sendable, Codable {
     /// log q(θ|x) inside the box (projected, with backtracking).
     public func map(from draws: Draws, given x: [Double], refine: Bool) -> [Double] {
         guard let best = draws.logProbs.indices.max(by: { draws.logProbs[$0] < draws.logProbs[$1] }) else {
-            return [Double](repeating: .nan, count: flow.dimension)
+            return [Double](repeating: .nan, count: density.dimension)
         }
         var theta = draws.samples.row(best)
         guard refine else { return theta }
-        let context = flow.standardizedContext(Matrix(rows: 1, columns: x.count, values: x))
-        var value = flow.forward(Matrix(rows: 1, columns: theta.count, values: theta), context, keepCache: false).logProb[0]
+        let context = density.standardizedContext(Matrix(rows: 1, columns: x.count, values: x))
+        var value = density.logProbability(Matrix(rows: 1, columns: theta.count, values: theta), standardizedContext: context)[0]
         var step = 0.01
         for _ in 0..<200 {
             let gradient = thetaGradient(theta, context: context)
@@ -79,7 +81,7 @@ public struct Posterior: Sendable, Codable {
             var improved = false
             while step > 1e-8 {
                 let candidate = (0..<theta.count).map { j in min(high[j], max(low[j], theta[j] + step * gradient[j] / norm * (high[j] - low[j]))) }
-                let v = flow.forward(Matrix(rows: 1, columns: candidate.count, values: candidate), context, keepCache: false).logProb[0]
+                let v = density.logProbability(Matrix(rows: 1, columns: candidate.count, values: candidate), standardizedContext: context)[0]
                 if v > value { theta = candidate; value = v; improved = true; step *= 1.5; break }
                 step /= 2
             }
@@ -88,15 +90,15 @@ public struct Posterior: Sendable, Codable {
         return theta
     }
 
-    /// ∂ log q(θ|x) / ∂θ by central differences in the flow's standardised units.
+    /// ∂ log q(θ|x) / ∂θ by central differences, in units of the prior box.
     func thetaGradient(_ theta: [Double], context: Matrix) -> [Double] {
         (0..<theta.count).map { j in
-            let h = 1e-5 * flow.thetaScale[j]
+            let h = 1e-6 * (high[j] - low[j])
             var plus = theta, minus = theta
             plus[j] += h; minus[j] -= h
             let both = Matrix(rows: 2, columns: theta.count, values: plus + minus)
             let c = Matrix(rows: 2, columns: context.columns, values: context.values + context.values)
-            let lp = flow.forward(both, c, keepCache: false).logProb
+            let lp = density.logProbability(both, standardizedContext: c)
             return (lp[0] - lp[1]) / (2 * h) * (high[j] - low[j])
         }
     }

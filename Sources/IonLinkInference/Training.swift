@@ -55,7 +55,7 @@ struct Adam {
     }
 }
 
-extension ConditionalMAF {
+extension ConditionalDensityEstimator {
     /// Mean loss and gradient of a batch, computed as two halves on two threads and added in a fixed order, so
     /// the result is the same whatever the machine's core count.
     func batchGradient(theta: Matrix, context: Matrix, rows: [Int]) -> (Double, [Double]) {
@@ -102,7 +102,7 @@ extension ConditionalMAF {
                 total += loss * Double(rows.count)
             }
             let trainLogProb = -total / Double(training.count)
-            let validationLogProb = forward(validationTheta, validationContext, keepCache: false).logProb.reduce(0, +) / Double(validation.count)
+            let validationLogProb = logProbability(validationTheta, standardizedContext: validationContext).reduce(0, +) / Double(validation.count)
             history.trainLogProb.append(trainLogProb)
             history.validationLogProb.append(validationLogProb)
             if validationLogProb > best {

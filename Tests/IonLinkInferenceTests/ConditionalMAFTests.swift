@@ -58,3 +58,50 @@ import Testing
         #expect(degreesOK)
     }
 }
+
+@Suite struct MixtureDensityNetworkTests {
+    @Test("Every MDN parameter's gradient agrees with central finite differences")
+    func gradientCheck() {
+        var g = Xoshiro256(seed: 9)
+        let mdn = MixtureDensityNetwork(dimension: 3, contextDimension: 2, hidden: 6, components: 3, seed: 4,
+                                        thetaMean: [0, 1, -1], thetaSD: [1, 2, 0.5], contextMean: [0, 0], contextSD: [1, 1])
+        let theta = Matrix(rows: 5, columns: 3, values: (0..<15).map { _ in g.nextUniform() * 2 - 1 })
+        let context = Matrix(rows: 5, columns: 2, values: (0..<10).map { _ in g.nextUniform() * 2 - 1 })
+        let gradient = mdn.lossAndGradient(theta, context: context, normalizer: nil).gradient
+        var worst = 0.0
+        for k in 0..<mdn.parameters.count {
+            var plus = mdn, minus = mdn
+            plus.parameters[k] += 1e-6
+            minus.parameters[k] -= 1e-6
+            let numeric = (plus.lossAndGradient(theta, context: context, normalizer: nil).loss - minus.lossAndGradient(theta, context: context, normalizer: nil).loss) / 2e-6
+            worst = max(worst, abs(numeric - gradient[k]) / max(1e-4, abs(numeric) + abs(gradient[k])))
+        }
+        #expect(worst < 1e-5, "worst relative gradient error \(worst)")
+    }
+
+    @Test("MDN samples follow its density: a one-component mixture's samples have the mean and covariance of its Gaussian")
+    func samplesMatchDensity() {
+        var mdn = MixtureDensityNetwork(dimension: 2, contextDimension: 1, hidden: 4, components: 1, seed: 5,
+                                        thetaMean: [0, 0], thetaSD: [1, 1], contextMean: [0], contextSD: [1])
+        // Zero hidden weights: outputs are the biases → mean (0.5, −1), U = [[e^0.2, 0.3], [0, e^−0.1]].
+        mdn.parameters = mdn.parameters.map { _ in 0 }
+        let o = mdn.layout.bo
+        mdn.parameters[o + mdn.meanIndex(0, 0)] = 0.5
+        mdn.parameters[o + mdn.meanIndex(0, 1)] = -1
+        mdn.parameters[o + mdn.diagonalIndex(0, 0)] = 0.2
+        mdn.parameters[o + mdn.diagonalIndex(0, 1)] = -0.1
+        mdn.parameters[o + mdn.offDiagonalIndex(0, 0, 1)] = 0.3
+        var g = Xoshiro256(seed: 1)
+        let s = mdn.sample(40_000, given: [0], using: &g)
+        let mean = s.columnMeans
+        #expect(abs(mean[0] - 0.5) < 0.02 && abs(mean[1] + 1) < 0.02)
+        // Σ = (UᵀU)⁻¹ = U⁻¹U⁻ᵀ
+        let a = exp(0.2), b = 0.3, c = exp(-0.1)
+        let inv = [[1 / a, -b / (a * c)], [0, 1 / c]]
+        let sigma = (0..<2).map { i in (0..<2).map { j in (0..<2).reduce(0) { $0 + inv[i][$1] * inv[j][$1] } } }
+        for i in 0..<2 { for j in 0..<2 {
+            let cov = (0..<s.rows).reduce(0.0) { $0 + (s[$1, i] - mean[i]) * (s[$1, j] - mean[j]) } / Double(s.rows)
+            #expect(abs(cov - sigma[i][j]) < 0.03, "Σ[\(i),\(j)] \(cov) vs \(sigma[i][j])")
+        } }
+    }
+}

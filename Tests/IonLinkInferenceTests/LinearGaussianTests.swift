@@ -34,25 +34,35 @@ import Testing
         return inverse
     }
 
-    static func trained(broken: Bool = false) -> Posterior {
+    static func trained(broken: Bool = false, mixture: Bool = false) -> Posterior {
         let (theta, x) = simulate(8000, seed: 1)
-        var flow = ConditionalMAF(dimension: 3, contextDimension: 5, hidden: 24, transforms: 3, seed: 2,
-                                  thetaMean: theta.columnMeans, thetaSD: [1, 1, 1], contextMean: x.columnMeans, contextSD: [1.2, 1.2, 1.2, 1.1, 0.8])
         var options = TrainingOptions()
         options.batchSize = 100
         options.learningRate = 2e-3
         options.stopAfterEpochs = 8
         options.maxEpochs = broken ? 1 : 80
-        _ = flow.train(theta: theta, x: x, options: options)
-        // Broken on purpose: every posterior shifted by half a prior SD.
-        if broken { flow.thetaShift = flow.thetaShift.map { $0 + 0.5 } }
-        return Posterior(flow: flow, parameterNames: ["a", "b", "c"], featureNames: (1...5).map { "x\($0)" },
+        let model: EstimatorModel
+        if mixture {
+            var mdn = MixtureDensityNetwork(dimension: 3, contextDimension: 5, hidden: 24, components: 3, seed: 2,
+                                            thetaMean: theta.columnMeans, thetaSD: [1, 1, 1], contextMean: x.columnMeans, contextSD: [1.2, 1.2, 1.2, 1.1, 0.8])
+            _ = mdn.train(theta: theta, x: x, options: options)
+            model = .mdn(mdn)
+        } else {
+            var flow = ConditionalMAF(dimension: 3, contextDimension: 5, hidden: 24, transforms: 3, seed: 2,
+                                      thetaMean: theta.columnMeans, thetaSD: [1, 1, 1], contextMean: x.columnMeans, contextSD: [1.2, 1.2, 1.2, 1.1, 0.8])
+            _ = flow.train(theta: theta, x: x, options: options)
+            // Broken on purpose: every posterior shifted by half a prior SD.
+            if broken { flow.thetaShift = flow.thetaShift.map { $0 + 0.5 } }
+            model = .maf(flow)
+        }
+        return Posterior(model: model, parameterNames: ["a", "b", "c"], featureNames: (1...5).map { "x\($0)" },
                          low: [-50, -50, -50], high: [50, 50, 50])
     }
 
-    @Test("The trained MAF recovers the analytic posterior mean and covariance; SBC ranks are uniform")
-    func recoversPosterior() throws {
-        let posterior = Self.trained()
+    @Test("The trained MAF and MDN recover the analytic posterior mean and covariance; SBC ranks are uniform",
+          arguments: [false, true])
+    func recoversPosterior(mixture: Bool) throws {
+        let posterior = Self.trained(mixture: mixture)
         let (heldTheta, heldX) = Self.simulate(6, seed: 99)
         for i in 0..<6 {
             let x = heldX.row(i)
