@@ -34,7 +34,7 @@ struct Diagnose: ParsableCommand {
         let keep = (0..<thetaMatrix.rows).filter { xMatrix.row($0).allSatisfy(\.isFinite) && posterior.inside(thetaMatrix.row($0)) }
         thetaMatrix = thetaMatrix.selectingRows(keep); xMatrix = xMatrix.selectingRows(keep)
         guard thetaMatrix.rows > 0 else { throw InputError(file: bank ?? x!, "no held-out case with all features defined inside the prior box") }
-        let logProbs = posterior.density.logProbability(thetaMatrix, given: xMatrix)
+        let logProbs = posterior.logProbability(thetaMatrix, given: xMatrix)
         print(String(format: "held-out log q(θ|x): %.4f (mean over %d pairs)", logProbs.reduce(0, +) / Double(logProbs.count), logProbs.count))
         let n = min(cases, thetaMatrix.rows)
         let subset = Array(0..<n)

@@ -13,8 +13,9 @@ struct Train: ParsableCommand {
         From simulations made elsewhere (float32/float64 NPY, rows = samples):
           ionlink train --theta THETA.npy --x X.npy --prior-low 0,0 --prior-high 1,1 --out model.json
 
-        The estimator is sbi's default MAF (5 MADE transforms of width 50, tanh, random permutations, z-scored θ \
-        and x); training as the paper: batch 50, Adam 5e-4, clipping at 5, 10% validation, stop after 20 epochs \
+        The default estimator is sbi's default MAF (5 MADE transforms of width 50, tanh, random permutations, \
+        z-scored θ and x); --estimator nsf or mdn choose the others. Samples outside the prior box are rejected \
+        and log-probs corrected for leakage, unless --prior-boundary logit. Training as the paper: batch 50, Adam 5e-4, clipping at 5, 10% validation, stop after 20 epochs \
         without improvement, best weights restored. One line per epoch with train and validation log-prob.
         """
     )
@@ -30,7 +31,9 @@ struct Train: ParsableCommand {
     @Option(help: "NPE-N: feature-noise scale eps (0 = none).") var noise = 0.1
     @Option(help: "NPE-N noise convention: paper (SD √(eps·SD_j), the reference code) or standard (SD eps·SD_j).")
     var noiseConvention: NeighbourSelection.NoiseConvention = .paper
-    @Option(help: "Density estimator: maf (sbi's default) or mdn (10-component full-covariance mixture); nsf is not implemented yet.") var estimator = "maf"
+    @Option(help: "Density estimator: maf (sbi's default), nsf (rational-quadratic spline couplings, 10 bins) or mdn (full-covariance mixture).") var estimator = "maf"
+    @Option(help: "How samples respect the prior box: rejection (sbi's default: reject samples outside, correct log-probs for leakage) or logit (train on the box logit of θ: no rejection, no leakage).")
+    var priorBoundary = "rejection"
     @Option(help: "MDN: mixture components.") var components = 10
     @Option(help: "Training batch size (the paper: 50; sbi ≥ 0.23: 200).") var batchSize = 50
     @Option(help: "Adam learning rate.") var learningRate = 5e-4
@@ -44,12 +47,15 @@ struct Train: ParsableCommand {
     func validate() throws {
         guard (bank == nil) != (theta == nil) else { throw ValidationError("Give --bank DIR, or --theta with --x, --prior-low and --prior-high.") }
         if theta != nil, x == nil || priorLow == nil || priorHigh == nil { throw ValidationError("--theta needs --x, --prior-low and --prior-high.") }
-        guard estimator == "maf" || estimator == "mdn" else { throw ValidationError("--estimator \(estimator) is not available; use maf or mdn (nsf is not implemented yet).") }
+        guard ["maf", "nsf", "mdn"].contains(estimator) else { throw ValidationError("--estimator must be maf, nsf or mdn; got \(estimator).") }
+        guard PriorBoundary(rawValue: priorBoundary) != nil else { throw ValidationError("--prior-boundary must be rejection or logit; got \(priorBoundary).") }
         guard neighbours >= 1, noise >= 0, batchSize >= 1, learningRate > 0 else { throw ValidationError("--neighbours, --batch-size ≥ 1; --noise ≥ 0; --learning-rate > 0.") }
     }
 
     func run() throws {
-        let (thetaMatrix, xMatrix, names, featureNames, low, high) = try loadTrainingSet()
+        let (rawTheta, xMatrix, names, featureNames, low, high) = try loadTrainingSet()
+        let boundary = PriorBoundary(rawValue: priorBoundary)!
+        let thetaMatrix = Posterior.estimatorSpace(rawTheta, low: low, high: high, boundary: boundary)
         var xTrain = xMatrix
         if observed != nil && noise > 0 { xTrain = NeighbourSelection.addNoise(xMatrix, eps: noise, convention: noiseConvention, seed: seed) }
         func sds(_ m: Matrix) -> [Double] {
@@ -63,23 +69,32 @@ struct Train: ParsableCommand {
         options.stopAfterEpochs = stopAfter
         options.maxEpochs = maxEpochs
         options.seed = seed
-        let log: (String) -> Void = { line in if !quiet { print(line) } }
+        let log: (String) -> Void = { line in if !quiet { FileHandle.standardOutput.write(Data((line + "\n").utf8)) } }
+        let (d, c) = (thetaMatrix.columns, xTrain.columns)
+        let (tMean, xMean) = (thetaMatrix.columnMeans, xTrain.columnMeans)
+        func fit<E: ConditionalDensityEstimator>(_ initial: E, _ label: String) -> (E, TrainingHistory) {
+            var estimator = initial
+            log("training \(label) (\(estimator.parameters.count) parameters) on \(thetaMatrix.rows) pairs (θ \(d)-d, x \(c)-d)")
+            let history = estimator.train(theta: thetaMatrix, x: xTrain, options: options, progress: log)
+            return (estimator, history)
+        }
         let model: EstimatorModel
         let history: TrainingHistory
-        if estimator == "mdn" {
-            var mdn = MixtureDensityNetwork(dimension: thetaMatrix.columns, contextDimension: xTrain.columns, hidden: hidden, components: components,
-                                            seed: seed, thetaMean: thetaMatrix.columnMeans, thetaSD: thetaSD, contextMean: xTrain.columnMeans, contextSD: xSD)
-            log("training an MDN (\(mdn.parameters.count) parameters) on \(thetaMatrix.rows) pairs (θ \(thetaMatrix.columns)-d, x \(xTrain.columns)-d)")
-            history = mdn.train(theta: thetaMatrix, x: xTrain, options: options, progress: log)
-            model = .mdn(mdn)
-        } else {
-            var flow = ConditionalMAF(dimension: thetaMatrix.columns, contextDimension: xTrain.columns, hidden: hidden, transforms: transforms,
-                                      seed: seed, thetaMean: thetaMatrix.columnMeans, thetaSD: thetaSD, contextMean: xTrain.columnMeans, contextSD: xSD)
-            log("training a MAF (\(flow.parameters.count) parameters) on \(thetaMatrix.rows) pairs (θ \(thetaMatrix.columns)-d, x \(xTrain.columns)-d)")
-            history = flow.train(theta: thetaMatrix, x: xTrain, options: options, progress: log)
-            model = .maf(flow)
+        switch estimator {
+        case "nsf":
+            let (nsf, h) = fit(NeuralSplineFlow(dimension: d, contextDimension: c, hidden: hidden, transforms: transforms, seed: seed,
+                                                thetaMean: tMean, thetaSD: thetaSD, contextMean: xMean, contextSD: xSD), "an NSF")
+            (model, history) = (.nsf(nsf), h)
+        case "mdn":
+            let (mdn, h) = fit(MixtureDensityNetwork(dimension: d, contextDimension: c, hidden: hidden, components: components, seed: seed,
+                                                     thetaMean: tMean, thetaSD: thetaSD, contextMean: xMean, contextSD: xSD), "an MDN")
+            (model, history) = (.mdn(mdn), h)
+        default:
+            let (maf, h) = fit(ConditionalMAF(dimension: d, contextDimension: c, hidden: hidden, transforms: transforms, seed: seed,
+                                              thetaMean: tMean, thetaSD: thetaSD, contextMean: xMean, contextSD: xSD), "a MAF")
+            (model, history) = (.maf(maf), h)
         }
-        let posterior = Posterior(model: model, parameterNames: names, featureNames: featureNames, low: low, high: high)
+        let posterior = Posterior(model: model, parameterNames: names, featureNames: featureNames, low: low, high: high, boundary: boundary)
         try posterior.write(to: out)
         if !quiet {
             print(String(format: "best validation log-prob %.4f at epoch %d of %d (%.1f s); wrote %@", history.validationLogProb[history.bestEpoch],

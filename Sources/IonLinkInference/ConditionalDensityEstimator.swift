@@ -27,11 +27,13 @@ extension ConditionalDensityEstimator {
 /// The density estimators IonLink can train (`--estimator`).
 public enum EstimatorModel: Sendable, Codable {
     case maf(ConditionalMAF)
+    case nsf(NeuralSplineFlow)
     case mdn(MixtureDensityNetwork)
 
     public var estimator: any ConditionalDensityEstimator {
         switch self {
         case .maf(let m): m
+        case .nsf(let m): m
         case .mdn(let m): m
         }
     }
@@ -39,6 +41,7 @@ public enum EstimatorModel: Sendable, Codable {
     public var name: String {
         switch self {
         case .maf: "maf"
+        case .nsf: "nsf"
         case .mdn: "mdn"
         }
     }

@@ -9,7 +9,7 @@ import IonLinkCore
 /// `hidden × hidden` layers each followed by tanh, then a masked output layer giving an unconstrained scale s
 /// and a shift m per dimension; y = u · (softplus(s) + 1e-3) + m (nflows ≥ 0.13; the older sigmoid(s + 2) + 1e-3
 /// caps the scale at 1, so the data→noise direction can never expand and narrow posteriors cannot be fitted —
-/// measured on the linear-Gaussian test). Degrees follow nflows' natural order.
+/// measured on the linear-Gaussian test). Degrees follow nflows' natural order, from 0 (see `masks`).
 /// All parameters live in one flat vector (`parameters`) so optimisers treat them uniformly; forward and
 /// backward passes are hand-written over BLAS.
 public struct ConditionalMAF: Sendable, Codable {
@@ -43,11 +43,14 @@ public struct ConditionalMAF: Sendable, Codable {
                           hidden2: layer(h, h, masks.hidden), output: layer(2 * d, h, masks.output))
     }
 
-    /// nflows degrees: inputs 1…D; hidden (k mod max(1, D−1)) + min(1, D−1); hidden masks out ≥ in; the
-    /// output layer (D scales then D shifts, each with the degree of its dimension) out > in.
+    /// MADE degrees: inputs 1…D; hidden k mod D; hidden masks out ≥ in; the output layer (D scales then D shifts,
+    /// each with the degree of its dimension) out > in. One change from nflows, whose hidden degrees start at 1:
+    /// there the first dimension of every transform gets a constant scale and shift that ignore x, so with few
+    /// parameters (D = 2: when the same one comes first in every transform, 1 seed in 2^(T−1)) a marginal can
+    /// ignore the data entirely. Degree-0 hidden units see only x and condition every dimension.
     static func masks(_ d: Int, _ h: Int) -> (input: [Double], hidden: [Double], output: [Double]) {
         let inputDegrees = (1...d).map { $0 }
-        let hiddenDegrees = (0..<h).map { $0 % max(1, d - 1) + min(1, d - 1) }
+        let hiddenDegrees = (0..<h).map { $0 % d }
         var input = [Double](repeating: 0, count: h * d)
         for o in 0..<h { for i in 0..<d where hiddenDegrees[o] >= inputDegrees[i] { input[o * d + i] = 1 } }
         var hiddenMask = [Double](repeating: 0, count: h * h)

@@ -40,7 +40,7 @@ public enum Diagnostics {
             let draws = posterior.sample(samplesPerCase, given: x.row(i), seed: seed, index: UInt64(i))
             guard !draws.logProbs.isEmpty else { continue }
             cases += 1
-            let truth = posterior.density.logProbability(Matrix(rows: 1, columns: theta.columns, values: theta.row(i)),
+            let truth = posterior.logProbability(Matrix(rows: 1, columns: theta.columns, values: theta.row(i)),
                                                       given: Matrix(rows: 1, columns: x.columns, values: x.row(i)))[0]
             let sorted = draws.logProbs.sorted()
             for (k, level) in levels.enumerated() {

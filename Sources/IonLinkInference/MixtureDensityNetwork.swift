@@ -1,4 +1,3 @@
-import CMathKernel
 import Foundation
 import IonLinkCore
 
@@ -18,12 +17,7 @@ public struct MixtureDensityNetwork: Sendable, Codable {
     /// Outputs per context: logits K, means K·D, log-diagonals K·D, off-diagonals K·D(D−1)/2.
     var outputs: Int { components * (1 + 2 * dimension + triangle) }
 
-    struct Layout { var w1: Int; var b1: Int; var w2: Int; var b2: Int; var wo: Int; var bo: Int }
-    var layout: Layout {
-        let c = contextDimension, h = hidden
-        let w1 = 0, b1 = w1 + h * c, w2 = b1 + h, b2 = w2 + h * h, wo = b2 + h, bo = wo + outputs * h
-        return Layout(w1: w1, b1: b1, w2: w2, b2: b2, wo: wo, bo: bo)
-    }
+    var network: TanhMLP { TanhMLP(inputs: contextDimension, hidden: hidden, outputs: outputs, start: 0) }
 
     public init(dimension: Int, contextDimension: Int, hidden: Int = 50, components: Int = 10, seed: UInt64,
                 thetaMean: [Double], thetaSD: [Double], contextMean: [Double], contextSD: [Double]) {
@@ -33,38 +27,12 @@ public struct MixtureDensityNetwork: Sendable, Codable {
         self.components = components
         thetaShift = thetaMean; thetaScale = thetaSD.map { $0 > 0 ? $0 : 1 }
         contextShift = contextMean; contextScale = contextSD.map { $0 > 0 ? $0 : 1 }
-        parameters = []
-        let l = layout
-        parameters = [Double](repeating: 0, count: l.bo + outputs)
+        parameters = [Double](repeating: 0, count: TanhMLP(inputs: contextDimension, hidden: hidden, outputs: components * (1 + 2 * dimension + dimension * (dimension - 1) / 2), start: 0).end)
         var generator = StreamKey.generator(seed: seed, purpose: .network, index: 0)
-        for (start, end, fanIn) in [(l.w1, l.w2, contextDimension), (l.w2, l.wo, hidden), (l.wo, l.bo + outputs, hidden)] {
-            let bound = 1 / Double(fanIn).squareRoot()
-            for k in start..<end { parameters[k] = (generator.nextUniform() * 2 - 1) * bound }
-        }
+        network.initialise(&parameters, outputScale: 1, using: &generator)
     }
 
-    public func standardizedContext(_ x: Matrix) -> Matrix {
-        var c = x
-        for i in 0..<c.rows { for j in 0..<c.columns { c[i, j] = (c[i, j] - contextShift[j]) / contextScale[j] } }
-        return c
-    }
-
-    func dense(_ input: Matrix, weights: Int, bias: Int, rows: Int) -> Matrix {
-        let w = Matrix(rows: rows, columns: input.columns, values: Array(parameters[weights ..< weights + rows * input.columns]))
-        var out = Matrix.product(input, w, transposeB: true)
-        for i in 0..<out.rows { for j in 0..<rows { out.values[i * rows + j] += parameters[bias + j] } }
-        return out
-    }
-
-    /// Hidden activations and raw outputs for standardised contexts.
-    func network(_ c: Matrix) -> (h1: Matrix, h2: Matrix, out: Matrix) {
-        let l = layout
-        var h1 = dense(c, weights: l.w1, bias: l.b1, rows: hidden)
-        h1.values.withUnsafeMutableBufferPointer { ionlink_tanh($0.baseAddress, $0.count) }
-        var h2 = dense(h1, weights: l.w2, bias: l.b2, rows: hidden)
-        h2.values.withUnsafeMutableBufferPointer { ionlink_tanh($0.baseAddress, $0.count) }
-        return (h1, h2, dense(h2, weights: l.wo, bias: l.bo, rows: outputs))
-    }
+    public func standardizedContext(_ x: Matrix) -> Matrix { zScored(x, shift: contextShift, scale: contextScale) }
 
     /// Index helpers into one row of outputs.
     func logitIndex(_ k: Int) -> Int { k }
@@ -108,20 +76,16 @@ public struct MixtureDensityNetwork: Sendable, Codable {
         return (logProb, logWeights, logDensities, residuals)
     }
 
-    func standardizedTheta(_ theta: Matrix) -> Matrix {
-        var u = theta
-        for i in 0..<u.rows { for j in 0..<dimension { u[i, j] = (u[i, j] - thetaShift[j]) / thetaScale[j] } }
-        return u
-    }
+    func standardizedTheta(_ theta: Matrix) -> Matrix { zScored(theta, shift: thetaShift, scale: thetaScale) }
 
     public func logProbability(_ theta: Matrix, standardizedContext c: Matrix) -> [Double] {
-        evaluate(standardizedTheta(theta), network(c).out).logProb
+        evaluate(standardizedTheta(theta), network.forward(parameters, c).out).logProb
     }
 
     public func lossAndGradient(_ theta: Matrix, context c: Matrix, normalizer: Int? = nil) -> (loss: Double, gradient: [Double]) {
         let b = Double(normalizer ?? theta.rows), d = dimension, kk = components
         let u = standardizedTheta(theta)
-        let (h1, h2, out) = network(c)
+        let (h1, h2, out) = network.forward(parameters, c)
         let (logProb, logWeights, logDensities, residuals) = evaluate(u, out)
         var dOut = Matrix(rows: theta.rows, columns: outputs)
         for n in 0..<theta.rows {
@@ -148,26 +112,14 @@ public struct MixtureDensityNetwork: Sendable, Codable {
             }
         }
         var gradient = [Double](repeating: 0, count: parameters.count)
-        let l = layout
-        func back(_ input: Matrix, _ dOutput: Matrix, weights: Int, bias: Int, rows: Int) -> Matrix {
-            let dW = Matrix.product(dOutput, input, transposeA: true)
-            for k in 0..<dW.values.count { gradient[weights + k] += dW.values[k] }
-            for i in 0..<dOutput.rows { for j in 0..<rows { gradient[bias + j] += dOutput[i, j] } }
-            let w = Matrix(rows: rows, columns: input.columns, values: Array(parameters[weights ..< weights + rows * input.columns]))
-            return Matrix.product(dOutput, w)
-        }
-        var dH2 = back(h2, dOut, weights: l.wo, bias: l.bo, rows: outputs)
-        for k in 0..<dH2.values.count { dH2.values[k] *= 1 - h2.values[k] * h2.values[k] }
-        var dH1 = back(h1, dH2, weights: l.w2, bias: l.b2, rows: hidden)
-        for k in 0..<dH1.values.count { dH1.values[k] *= 1 - h1.values[k] * h1.values[k] }
-        _ = back(c, dH1, weights: l.w1, bias: l.b1, rows: hidden)
+        _ = network.backward(parameters, input: c, h1: h1, h2: h2, dOutput: dOut, gradient: &gradient)
         return (-logProb.reduce(0, +) / b, gradient)
     }
 
     public func sample(_ n: Int, given x: [Double], using generator: inout Xoshiro256) -> Matrix {
         let d = dimension
         let c = standardizedContext(Matrix(rows: 1, columns: contextDimension, values: x))
-        let out = network(c).out
+        let out = network.forward(parameters, c).out
         let logits = (0..<components).map { out[0, logitIndex($0)] }
         let m = logits.max()!
         let weights = logits.map { exp($0 - m) }

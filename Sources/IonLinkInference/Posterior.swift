@@ -1,9 +1,18 @@
 import Foundation
 import IonLinkCore
 
-/// A trained posterior: the flow, the parameter names and the uniform prior box. Samples outside the box are
-/// rejected and log-probabilities are corrected for the flow's mass outside it (leakage), as sbi does:
-/// log p̂(θ|x) = log q(θ|x) − log P_q(θ ∈ box | x), the acceptance rate estimated from 10 000 draws.
+/// How a posterior respects the uniform prior box.
+public enum PriorBoundary: String, Sendable, Codable, CaseIterable {
+    /// The default, as sbi: the estimator lives on θ; samples outside the box are rejected and log-probabilities
+    /// are corrected for the mass outside it (leakage): log p̂(θ|x) = log q(θ|x) − log P_q(θ ∈ box | x).
+    case rejection
+    /// The estimator lives on u = logit((θ − low)/(high − low)), unbounded; every sample lands inside the box and
+    /// log p̂(θ|x) = log q(u|x) + log |du/dθ|. No rejection, no leakage; densities vanish at the bounds.
+    case logit
+}
+
+/// A trained posterior: the estimator, the parameter names, the uniform prior box and how the box is enforced
+/// (`PriorBoundary`).
 public struct Posterior: Sendable, Codable {
     public var format = "ionlink-estimator"
     public var formatVersion = 1
@@ -12,12 +21,17 @@ public struct Posterior: Sendable, Codable {
     public var low: [Double]
     public var high: [Double]
     public var model: EstimatorModel
+    /// Absent in files written before the option existed: rejection.
+    var boundaryTransform: PriorBoundary?
+    public var boundary: PriorBoundary { boundaryTransform ?? .rejection }
 
     /// The trained density.
     public var density: any ConditionalDensityEstimator { model.estimator }
 
-    public init(model: EstimatorModel, parameterNames: [String], featureNames: [String], low: [Double], high: [Double]) {
+    public init(model: EstimatorModel, parameterNames: [String], featureNames: [String], low: [Double], high: [Double],
+                boundary: PriorBoundary = .rejection) {
         self.model = model
+        boundaryTransform = boundary
         self.parameterNames = parameterNames
         self.featureNames = featureNames
         self.low = low
@@ -26,6 +40,40 @@ public struct Posterior: Sendable, Codable {
 
     public func inside(_ theta: [Double]) -> Bool {
         zip(theta, zip(low, high)).allSatisfy { $0.0 >= $0.1.0 && $0.0 <= $0.1.1 }
+    }
+
+    /// θ (rows) in the space the estimator was trained on: θ itself, or its box logit (bounds clamped 1e-12 inside).
+    public static func estimatorSpace(_ theta: Matrix, low: [Double], high: [Double], boundary: PriorBoundary) -> Matrix {
+        guard boundary == .logit else { return theta }
+        var u = theta
+        for i in 0..<u.rows {
+            for j in 0..<u.columns {
+                let s = min(1 - 1e-12, max(1e-12, (theta[i, j] - low[j]) / (high[j] - low[j])))
+                u[i, j] = log(s) - log1p(-s)
+            }
+        }
+        return u
+    }
+
+    /// log p̂(θ|x) per row (θ raw, x standardised), without the leakage constant: log q(θ|x), or under the logit
+    /// boundary log q(u|x) + log |du/dθ| (−∞ outside the box).
+    func logDensity(_ theta: Matrix, standardizedContext context: Matrix) -> [Double] {
+        guard boundary == .logit else { return density.logProbability(theta, standardizedContext: context) }
+        let q = density.logProbability(Posterior.estimatorSpace(theta, low: low, high: high, boundary: .logit), standardizedContext: context)
+        return (0..<theta.rows).map { i in
+            var value = q[i]
+            for j in 0..<theta.columns {
+                let width = high[j] - low[j], s = (theta[i, j] - low[j]) / width
+                guard s > 0 && s < 1 else { return -.infinity }
+                value -= log(width) + log(s) + log1p(-s)
+            }
+            return value
+        }
+    }
+
+    /// log p̂(θ|x) per row, θ and x raw, without the leakage constant (held-out scores, coverage).
+    public func logProbability(_ theta: Matrix, given x: Matrix) -> [Double] {
+        logDensity(theta, standardizedContext: density.standardizedContext(x))
     }
 
     /// Result of sampling one observation.
@@ -40,6 +88,15 @@ public struct Posterior: Sendable, Codable {
     /// Gives up (acceptance 0, no samples) if fewer than 1 in `maxTries` flow samples land in the box.
     public func sample(_ n: Int, given x: [Double], seed: UInt64, index: UInt64 = 0, maxTries: Int = 1_000_000) -> Draws {
         var generator = StreamKey.generator(seed: seed, purpose: .network, index: index &+ 1)
+        let context = { (count: Int) in Matrix(rows: count, columns: density.contextDimension, values: Array(repeating: x, count: count).flatMap { $0 }) }
+        if boundary == .logit {
+            var samples = density.sample(n, given: x, using: &generator)
+            for i in 0..<samples.rows {
+                for j in 0..<samples.columns { samples[i, j] = low[j] + (high[j] - low[j]) / (1 + exp(-samples[i, j])) }
+            }
+            let logProbs = logDensity(samples, standardizedContext: density.standardizedContext(context(n)))
+            return Draws(samples: samples, logProbs: logProbs, acceptance: 1)
+        }
         var kept: [Double] = []
         var tried = 0, accepted = 0
         while accepted < n && tried < maxTries {
@@ -58,8 +115,7 @@ public struct Posterior: Sendable, Codable {
         let samples = Matrix(rows: count, columns: density.dimension, values: kept)
         let acceptance = tried > 0 ? Double(accepted) / Double(tried) : 0
         let correction = acceptance > 0 ? log(acceptance) : 0
-        let context = Matrix(rows: count, columns: density.contextDimension, values: Array(repeating: x, count: count).flatMap { $0 })
-        let logProbs = count > 0 ? density.logProbability(samples, given: context).map { $0 - correction } : []
+        let logProbs = count > 0 ? density.logProbability(samples, given: context(count)).map { $0 - correction } : []
         return Draws(samples: samples, logProbs: logProbs, acceptance: acceptance)
     }
 
@@ -72,7 +128,7 @@ public struct Posterior: Sendable, Codable {
         var theta = draws.samples.row(best)
         guard refine else { return theta }
         let context = density.standardizedContext(Matrix(rows: 1, columns: x.count, values: x))
-        var value = density.logProbability(Matrix(rows: 1, columns: theta.count, values: theta), standardizedContext: context)[0]
+        var value = logDensity(Matrix(rows: 1, columns: theta.count, values: theta), standardizedContext: context)[0]
         var step = 0.01
         for _ in 0..<200 {
             let gradient = thetaGradient(theta, context: context)
@@ -81,7 +137,7 @@ public struct Posterior: Sendable, Codable {
             var improved = false
             while step > 1e-8 {
                 let candidate = (0..<theta.count).map { j in min(high[j], max(low[j], theta[j] + step * gradient[j] / norm * (high[j] - low[j]))) }
-                let v = density.logProbability(Matrix(rows: 1, columns: candidate.count, values: candidate), standardizedContext: context)[0]
+                let v = logDensity(Matrix(rows: 1, columns: candidate.count, values: candidate), standardizedContext: context)[0]
                 if v > value { theta = candidate; value = v; improved = true; step *= 1.5; break }
                 step /= 2
             }
@@ -90,7 +146,7 @@ public struct Posterior: Sendable, Codable {
         return theta
     }
 
-    /// ∂ log q(θ|x) / ∂θ by central differences, in units of the prior box.
+    /// ∂ log p̂(θ|x) / ∂θ by central differences, in units of the prior box.
     func thetaGradient(_ theta: [Double], context: Matrix) -> [Double] {
         (0..<theta.count).map { j in
             let h = 1e-6 * (high[j] - low[j])
@@ -98,7 +154,7 @@ public struct Posterior: Sendable, Codable {
             plus[j] += h; minus[j] -= h
             let both = Matrix(rows: 2, columns: theta.count, values: plus + minus)
             let c = Matrix(rows: 2, columns: context.columns, values: context.values + context.values)
-            let lp = density.logProbability(both, standardizedContext: c)
+            let lp = logDensity(both, standardizedContext: c)
             return (lp[0] - lp[1]) / (2 * h) * (high[j] - low[j])
         }
     }

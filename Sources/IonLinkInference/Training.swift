@@ -66,7 +66,7 @@ extension ConditionalDensityEstimator {
         parallelFor(parts.count, threads: 2) { k in
             let part = parts[k]
             let r = flow.lossAndGradient(theta.selectingRows(part), context: context.selectingRows(part), normalizer: rows.count)
-            results.set(k, r.loss * Double(part.count) / Double(rows.count), r.gradient)
+            results.set(k, r.loss, r.gradient)   // already divided by the whole batch's size
         }
         var gradient = results.gradients[0]
         for k in 1..<parts.count {

@@ -3,6 +3,21 @@ import IonLinkCore
 @testable import IonLinkInference
 import Testing
 
+/// The worst relative disagreement between an estimator's gradient and central finite differences of its loss.
+func worstGradientError<E: ConditionalDensityEstimator>(_ estimator: E, theta: Matrix, context: Matrix) -> Double {
+    let gradient = estimator.lossAndGradient(theta, context: context, normalizer: nil).gradient
+    var worst = 0.0
+    for k in 0..<estimator.parameters.count {
+        var plus = estimator, minus = estimator
+        plus.parameters[k] += 1e-6
+        minus.parameters[k] -= 1e-6
+        let numeric = (plus.lossAndGradient(theta, context: context, normalizer: nil).loss
+            - minus.lossAndGradient(theta, context: context, normalizer: nil).loss) / 2e-6
+        worst = max(worst, abs(numeric - gradient[k]) / max(1e-4, abs(numeric) + abs(gradient[k])))
+    }
+    return worst
+}
+
 @Suite struct ConditionalMAFTests {
     func smallFlow() -> ConditionalMAF {
         ConditionalMAF(dimension: 3, contextDimension: 2, hidden: 8, transforms: 2, seed: 3,
@@ -25,21 +40,28 @@ import Testing
     func gradientCheck() {
         let flow = smallFlow()
         let (theta, x) = batch()
-        let context = flow.standardizedContext(x)
-        let (_, gradient) = flow.lossAndGradient(theta, context: context)
-        var worst = 0.0
-        for k in 0..<flow.parameters.count {
-            var plus = flow, minus = flow
-            let h = 1e-6
-            plus.parameters[k] += h
-            minus.parameters[k] -= h
-            let numeric = (plus.lossAndGradient(theta, context: context).loss - minus.lossAndGradient(theta, context: context).loss) / (2 * h)
-            worst = max(worst, abs(numeric - gradient[k]) / max(1e-4, abs(numeric) + abs(gradient[k])))
-        }
+        let worst = worstGradientError(flow, theta: theta, context: flow.standardizedContext(x))
         #expect(worst < 1e-5, "worst relative gradient error \(worst)")
     }
 
-    @Test("The flow is a normalised density: sampling inverts the forward pass, and the autoregressive masks hold")
+    @Test("The reported train log-prob is the mean log-prob of the training rows (split batches counted once)")
+    func trainingReport() {
+        var flow = smallFlow()
+        var g = Xoshiro256(seed: 5)
+        let theta = Matrix(rows: 41, columns: 3, values: (0..<123).map { _ in g.nextUniform() * 4 - 2 })
+        let x = Matrix(rows: 41, columns: 2, values: (0..<82).map { _ in g.nextUniform() * 4 - 2 })
+        var options = TrainingOptions()
+        options.learningRate = 0   // weights stay put, so the epoch's batches all see the same flow
+        options.maxEpochs = 1
+        options.batchSize = 7
+        let history = flow.train(theta: theta, x: x, options: options)
+        let all = flow.logProbability(theta, standardizedContext: flow.standardizedContext(x)).reduce(0, +)
+        let validationCount = 4
+        let reported = history.trainLogProb[0] * Double(41 - validationCount) + history.validationLogProb[0] * Double(validationCount)
+        #expect(abs(reported - all) < 1e-9 * abs(all))
+    }
+
+    @Test("Sampling inverts the forward pass; the masks are autoregressive and condition every dimension on x")
     func inverseAndMasks() {
         let flow = smallFlow()
         var g = Xoshiro256(seed: 4)
@@ -52,10 +74,20 @@ import Testing
         let context = flow.standardizedContext(Matrix(rows: 5, columns: 2, values: Array(repeating: [0.5, -0.3], count: 5).flatMap { $0 }))
         let forward = flow.forward(samples, context, keepCache: false)
         #expect(zip(forward.z.values, z.values).map { abs($0 - $1) }.max()! < 1e-9)
-        // Output j of a MADE depends only on inputs before it in the order.
-        let masks = ConditionalMAF.masks(4, 6)
-        let degreesOK = (0..<8).allSatisfy { o in (0..<6).allSatisfy { masks.output[o * 6 + $0] == 0 || o % 4 > 0 } }
-        #expect(degreesOK)
+        // Output j of a MADE depends on every input before it in the order and on none after; every output
+        // (the first included) reaches hidden units that see x.
+        let (d, h) = (4, 10)
+        let masks = ConditionalMAF.masks(d, h)
+        for o in 0..<(2 * d) {
+            for i in 0..<d {
+                var paths = 0.0
+                for a in 0..<h { for b in 0..<h { for c in 0..<h {
+                    paths += masks.output[o * h + a] * masks.hidden[a * h + b] * masks.hidden[b * h + c] * masks.input[c * d + i]
+                } } }
+                #expect((paths > 0) == (i < o % d), "output \(o) ← input \(i): \(paths) paths")
+            }
+            #expect((0..<h).contains { masks.output[o * h + $0] == 1 }, "output \(o) has no hidden input")
+        }
     }
 }
 
@@ -67,15 +99,7 @@ import Testing
                                         thetaMean: [0, 1, -1], thetaSD: [1, 2, 0.5], contextMean: [0, 0], contextSD: [1, 1])
         let theta = Matrix(rows: 5, columns: 3, values: (0..<15).map { _ in g.nextUniform() * 2 - 1 })
         let context = Matrix(rows: 5, columns: 2, values: (0..<10).map { _ in g.nextUniform() * 2 - 1 })
-        let gradient = mdn.lossAndGradient(theta, context: context, normalizer: nil).gradient
-        var worst = 0.0
-        for k in 0..<mdn.parameters.count {
-            var plus = mdn, minus = mdn
-            plus.parameters[k] += 1e-6
-            minus.parameters[k] -= 1e-6
-            let numeric = (plus.lossAndGradient(theta, context: context, normalizer: nil).loss - minus.lossAndGradient(theta, context: context, normalizer: nil).loss) / 2e-6
-            worst = max(worst, abs(numeric - gradient[k]) / max(1e-4, abs(numeric) + abs(gradient[k])))
-        }
+        let worst = worstGradientError(mdn, theta: theta, context: context)
         #expect(worst < 1e-5, "worst relative gradient error \(worst)")
     }
 
@@ -85,7 +109,7 @@ import Testing
                                         thetaMean: [0, 0], thetaSD: [1, 1], contextMean: [0], contextSD: [1])
         // Zero hidden weights: outputs are the biases → mean (0.5, −1), U = [[e^0.2, 0.3], [0, e^−0.1]].
         mdn.parameters = mdn.parameters.map { _ in 0 }
-        let o = mdn.layout.bo
+        let o = mdn.network.bo
         mdn.parameters[o + mdn.meanIndex(0, 0)] = 0.5
         mdn.parameters[o + mdn.meanIndex(0, 1)] = -1
         mdn.parameters[o + mdn.diagonalIndex(0, 0)] = 0.2
@@ -103,5 +127,38 @@ import Testing
             let cov = (0..<s.rows).reduce(0.0) { $0 + (s[$1, i] - mean[i]) * (s[$1, j] - mean[j]) } / Double(s.rows)
             #expect(abs(cov - sigma[i][j]) < 0.03, "Σ[\(i),\(j)] \(cov) vs \(sigma[i][j])")
         } }
+    }
+}
+
+@Suite struct NeuralSplineFlowTests {
+    func flow() -> NeuralSplineFlow {
+        var f = NeuralSplineFlow(dimension: 3, contextDimension: 2, hidden: 6, transforms: 2, bins: 4, seed: 3,
+                                 thetaMean: [0, 1, -1], thetaSD: [1, 2, 0.5], contextMean: [0, 0], contextSD: [1, 1])
+        // Larger output weights than the near-identity initialisation, so the splines are far from linear.
+        var g = Xoshiro256(seed: 11)
+        for k in f.parameters.indices { f.parameters[k] += (g.nextUniform() - 0.5) * 0.6 }
+        return f
+    }
+
+    @Test("Every NSF parameter's gradient agrees with central finite differences")
+    func gradientCheck() {
+        let f = flow()
+        var g = Xoshiro256(seed: 9)
+        let theta = Matrix(rows: 5, columns: 3, values: (0..<15).map { _ in g.nextUniform() * 4 - 2 })
+        let context = Matrix(rows: 5, columns: 2, values: (0..<10).map { _ in g.nextUniform() * 2 - 1 })
+        let worst = worstGradientError(f, theta: theta, context: context)
+        #expect(worst < 1e-5, "worst relative gradient error \(worst)")
+    }
+
+    @Test("Sampling inverts the NSF forward pass")
+    func inverse() {
+        let f = flow()
+        var g = Xoshiro256(seed: 4)
+        let samples = f.sample(6, given: [0.5, -0.3], using: &g)
+        var g2 = Xoshiro256(seed: 4)
+        var z = Matrix(rows: 6, columns: 3)
+        for k in 0..<18 { z.values[k] = ConditionalMAF.normal(&g2) }
+        let context = f.standardizedContext(Matrix(rows: 6, columns: 2, values: Array(repeating: [0.5, -0.3], count: 6).flatMap { $0 }))
+        #expect(zip(f.forward(samples, context).z.values, z.values).map { abs($0 - $1) }.max()! < 1e-8)
     }
 }

@@ -34,7 +34,7 @@ import Testing
         return inverse
     }
 
-    static func trained(broken: Bool = false, mixture: Bool = false) -> Posterior {
+    static func trained(broken: Bool = false, mixture: Bool = false, spline: Bool = false) -> Posterior {
         let (theta, x) = simulate(8000, seed: 1)
         var options = TrainingOptions()
         options.batchSize = 100
@@ -42,7 +42,15 @@ import Testing
         options.stopAfterEpochs = 8
         options.maxEpochs = broken ? 1 : 80
         let model: EstimatorModel
-        if mixture {
+        if spline {
+            var nsf = NeuralSplineFlow(dimension: 3, contextDimension: 5, hidden: 32, transforms: 4, bins: 10, seed: 2,
+                                       thetaMean: theta.columnMeans, thetaSD: [1, 1, 1], contextMean: x.columnMeans, contextSD: [1.2, 1.2, 1.2, 1.1, 0.8])
+            options.learningRate = 1e-3       // couplings start at the identity and need longer than the MAF
+            options.stopAfterEpochs = 20
+            options.maxEpochs = 200
+            _ = nsf.train(theta: theta, x: x, options: options)
+            model = .nsf(nsf)
+        } else if mixture {
             var mdn = MixtureDensityNetwork(dimension: 3, contextDimension: 5, hidden: 24, components: 3, seed: 2,
                                             thetaMean: theta.columnMeans, thetaSD: [1, 1, 1], contextMean: x.columnMeans, contextSD: [1.2, 1.2, 1.2, 1.1, 0.8])
             _ = mdn.train(theta: theta, x: x, options: options)
@@ -59,10 +67,10 @@ import Testing
                          low: [-50, -50, -50], high: [50, 50, 50])
     }
 
-    @Test("The trained MAF and MDN recover the analytic posterior mean and covariance; SBC ranks are uniform",
-          arguments: [false, true])
-    func recoversPosterior(mixture: Bool) throws {
-        let posterior = Self.trained(mixture: mixture)
+    @Test("The trained MAF, MDN and NSF recover the analytic posterior mean and covariance; SBC ranks are uniform",
+          arguments: ["maf", "mdn", "nsf"])
+    func recoversPosterior(estimator: String) throws {
+        let posterior = Self.trained(mixture: estimator == "mdn", spline: estimator == "nsf")
         let (heldTheta, heldX) = Self.simulate(6, seed: 99)
         for i in 0..<6 {
             let x = heldX.row(i)
