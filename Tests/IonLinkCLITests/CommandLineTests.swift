@@ -210,8 +210,9 @@ let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().del
 }
 
 @Suite struct InferenceCommandTests {
-    @Test("train on NPY pairs, infer on observations, diagnose: files of the documented shapes")
-    func trainInferDiagnose() throws {
+    @Test("train on NPY pairs, infer on observations, diagnose: files of the documented shapes, for each estimator",
+          arguments: [("maf", "rejection"), ("nsf", "logit"), ("mdn", "rejection")])
+    func trainInferDiagnose(estimator: String, boundary: String) throws {
         let folder = temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         // θ ~ U(0, 1)², x = (θ₁ + θ₂, θ₁ − θ₂) + noise.
@@ -227,9 +228,10 @@ let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().del
         try NPYWriter.write(x, shape: [600, 2], element: .float32, to: folder + "/x.npy")
         let train = try IonLinkProcess.run(["train", "--theta", folder + "/theta.npy", "--x", folder + "/x.npy", "--prior-low", "0,0",
                                             "--prior-high", "1,1", "--out", folder + "/model.json", "--max-epochs", "3", "--hidden", "8",
-                                            "--transforms", "2"])
+                                            "--transforms", "2", "--estimator", estimator, "--prior-boundary", boundary])
         #expect(train.status == 0, "\(train.err)")
         #expect(train.out.contains("epoch 1: train log-prob") && train.out.contains("validation log-prob"))
+        #expect(train.out.contains("training a" + (estimator == "maf" ? " MAF" : "n " + estimator.uppercased())), "\(train.out)")
         try "id,x_1,x_2\ncellA,1.0,0.2\ncellB,0.5,-0.1\ncellC,NaN,0\n".write(toFile: folder + "/obs.csv", atomically: true, encoding: .utf8)
         let infer = try IonLinkProcess.run(["infer", "--model", folder + "/model.json", "--observed", folder + "/obs.csv", "--out", folder + "/fit",
                                             "--samples", "100", "--quiet"])
@@ -241,6 +243,12 @@ let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().del
         let logProbs = try #require(FileManager.default.contents(atPath: folder + "/fit/log_probs.npy"))
         #expect(String(decoding: logProbs.prefix(100), as: UTF8.self).contains("'shape': (3, 100)"))
         #expect(FileManager.default.fileExists(atPath: folder + "/fit/posterior_mean.csv"))
+        let drawn = try NPYArray.read(folder + "/fit/samples.npy").values.prefix(200)   // cellA's draws
+        #expect(drawn.allSatisfy { $0 >= 0 && $0 <= 1 }, "samples outside the prior box")
+        if boundary == "logit" {
+            let acceptance = try String(contentsOfFile: folder + "/fit/acceptance.csv", encoding: .utf8).split(separator: "\n")
+            #expect(acceptance[1] == "cellA,1.0", "\(acceptance)")
+        }
         let diagnose = try IonLinkProcess.run(["diagnose", "--model", folder + "/model.json", "--theta", folder + "/theta.npy", "--x", folder + "/x.npy",
                                                "--cases", "20", "--samples", "50"])
         #expect(diagnose.status == 0 && diagnose.out.contains("SBC") && diagnose.out.contains("expected coverage"), "\(diagnose.err)")
