@@ -15,7 +15,8 @@ public enum PriorBoundary: String, Sendable, Codable, CaseIterable {
 /// (`PriorBoundary`).
 public struct Posterior: Sendable, Codable {
     public var format = "ionlink-estimator"
-    public var formatVersion = 1
+    /// 2: MADE hidden degrees start at 0 (v1 files, with nflows' degrees, would load with the wrong masks).
+    public var formatVersion = 2
     public var parameterNames: [String]
     public var featureNames: [String]
     public var low: [Double]
@@ -174,8 +175,10 @@ public struct Posterior: Sendable, Codable {
         do { posterior = try JSONDecoder().decode(Posterior.self, from: data) } catch {
             throw InputError(file: path, "not an IonLink estimator file (\(error))")
         }
-        guard posterior.format == "ionlink-estimator", posterior.formatVersion == 1 else {
-            throw InputError(file: path, "unsupported estimator format \(posterior.format) v\(posterior.formatVersion)")
+        guard posterior.format == "ionlink-estimator" else { throw InputError(file: path, "not an IonLink estimator file (format \(posterior.format))") }
+        guard posterior.formatVersion == 2 else {
+            throw InputError(file: path, "estimator format v\(posterior.formatVersion) is not readable by this IonLink (v2; v1 MAFs used other "
+                                       + "masks): retrain it with `ionlink train`")
         }
         return posterior
     }
