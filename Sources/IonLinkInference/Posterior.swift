@@ -91,11 +91,19 @@ public struct Posterior: Sendable, Codable {
         var generator = StreamKey.generator(seed: seed, purpose: .network, index: index &+ 1)
         let context = { (count: Int) in Matrix(rows: count, columns: density.contextDimension, values: Array(repeating: x, count: count).flatMap { $0 }) }
         if boundary == .logit {
-            var samples = density.sample(n, given: x, using: &generator)
-            for i in 0..<samples.rows {
-                for j in 0..<samples.columns { samples[i, j] = low[j] + (high[j] - low[j]) / (1 + exp(-samples[i, j])) }
+            // log-probs from u itself (log s = −softplus(−u), log(1 − s) = −softplus(u)): exact even where θ rounds
+            // to a bound.
+            let u = density.sample(n, given: x, using: &generator)
+            var logProbs = density.logProbability(u, given: context(n))
+            var samples = u
+            func softplus(_ v: Double) -> Double { v > 30 ? v : log1p(exp(v)) }
+            for i in 0..<u.rows {
+                for j in 0..<u.columns {
+                    let width = high[j] - low[j]
+                    samples[i, j] = low[j] + width / (1 + exp(-u[i, j]))
+                    logProbs[i] += softplus(-u[i, j]) + softplus(u[i, j]) - log(width)
+                }
             }
-            let logProbs = logDensity(samples, standardizedContext: density.standardizedContext(context(n)))
             return Draws(samples: samples, logProbs: logProbs, acceptance: 1)
         }
         var kept: [Double] = []
