@@ -15,6 +15,11 @@ public struct Matrix: Equatable, Sendable {
         self.values = values
     }
 
+    /// `count` copies of one row.
+    public init(repeatingRow row: [Double], count: Int) {
+        self.init(rows: count, columns: row.count, values: Array([[Double]](repeating: row, count: count).joined()))
+    }
+
     public init(rows: Int, columns: Int, repeating value: Double = 0) {
         self.init(rows: rows, columns: columns, values: [Double](repeating: value, count: rows * columns))
     }

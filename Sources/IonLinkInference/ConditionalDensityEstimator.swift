@@ -7,6 +7,11 @@ public protocol ConditionalDensityEstimator: Sendable, Codable {
     var contextDimension: Int { get }
     /// All trainable weights, flat.
     var parameters: [Double] { get set }
+    /// z-scoring of θ and x (training-set mean and SD per dimension; see `nonZeroScale`).
+    var thetaShift: [Double] { get }
+    var thetaScale: [Double] { get }
+    var contextShift: [Double] { get }
+    var contextScale: [Double] { get }
     /// x (raw features, rows) z-scored with the training statistics.
     func standardizedContext(_ x: Matrix) -> Matrix
     /// log q(θ | x) per row (θ raw, x already standardised).
@@ -18,6 +23,9 @@ public protocol ConditionalDensityEstimator: Sendable, Codable {
 }
 
 extension ConditionalDensityEstimator {
+    public func standardizedContext(_ x: Matrix) -> Matrix { zScored(x, shift: contextShift, scale: contextScale) }
+    func standardizedTheta(_ theta: Matrix) -> Matrix { zScored(theta, shift: thetaShift, scale: thetaScale) }
+
     /// log q(θ | x) per row, θ and x raw.
     public func logProbability(_ theta: Matrix, given x: Matrix) -> [Double] {
         logProbability(theta, standardizedContext: standardizedContext(x))

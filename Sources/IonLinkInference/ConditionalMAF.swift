@@ -75,8 +75,8 @@ public struct ConditionalMAF: Sendable, Codable {
         var generator = StreamKey.generator(seed: seed, purpose: .network, index: 0)
         parameters = [Double](repeating: 0, count: Self.parameterCount(dimension: dimension, context: contextDimension, hidden: hidden, transforms: transforms))
         permutations = (0..<transforms).map { _ in Array(0..<dimension).shuffled(using: &generator) }
-        thetaShift = thetaMean; thetaScale = thetaSD.map { $0 > 0 ? $0 : 1 }
-        contextShift = contextMean; contextScale = contextSD.map { $0 > 0 ? $0 : 1 }
+        thetaShift = thetaMean; thetaScale = nonZeroScale(thetaSD)
+        contextShift = contextMean; contextScale = nonZeroScale(contextSD)
         for t in 0..<transforms {
             let l = layout(t)
             for layer in [l.input, l.context, l.hidden1, l.hidden2, l.output] {
@@ -126,19 +126,11 @@ public struct ConditionalMAF: Sendable, Codable {
         return (apply(l.output, h2), a0, h1, h2)
     }
 
-    /// Standardised context rows.
-    public func standardizedContext(_ x: Matrix) -> Matrix {
-        var c = x
-        for i in 0..<c.rows { for j in 0..<c.columns { c[i, j] = (c[i, j] - contextShift[j]) / contextScale[j] } }
-        return c
-    }
-
     /// log q(θ | x) for each row, and (optionally) the caches for `backward`.
     func forward(_ theta: Matrix, _ context: Matrix, keepCache: Bool) -> (logProb: [Double], caches: [TransformCache], z: Matrix) {
         let b = theta.rows, d = dimension
-        var u = theta
+        var u = standardizedTheta(theta)
         var logDet = [Double](repeating: -thetaScale.reduce(0) { $0 + log($1) }, count: b)
-        for i in 0..<b { for j in 0..<d { u[i, j] = (u[i, j] - thetaShift[j]) / thetaScale[j] } }
         var caches: [TransformCache] = []
         for t in 0..<transforms {
             let (out, a0, h1, h2) = made(t, u, context)
@@ -231,7 +223,7 @@ public struct ConditionalMAF: Sendable, Codable {
         let d = dimension
         var z = Matrix(rows: n, columns: d)
         for k in 0..<z.values.count { z.values[k] = Self.normal(&generator) }
-        let context = standardizedContext(Matrix(rows: n, columns: contextDimension, values: Array((0..<n).map { _ in x }.joined())))
+        let context = standardizedContext(Matrix(repeatingRow: x, count: n))
         var y = z
         for t in stride(from: transforms - 1, through: 0, by: -1) {
             // Undo the permutation, then invert the affine autoregressively (one MADE pass per dimension).

@@ -25,14 +25,13 @@ public struct MixtureDensityNetwork: Sendable, Codable {
         self.contextDimension = contextDimension
         self.hidden = hidden
         self.components = components
-        thetaShift = thetaMean; thetaScale = thetaSD.map { $0 > 0 ? $0 : 1 }
-        contextShift = contextMean; contextScale = contextSD.map { $0 > 0 ? $0 : 1 }
-        parameters = [Double](repeating: 0, count: TanhMLP(inputs: contextDimension, hidden: hidden, outputs: components * (1 + 2 * dimension + dimension * (dimension - 1) / 2), start: 0).end)
+        thetaShift = thetaMean; thetaScale = nonZeroScale(thetaSD)
+        contextShift = contextMean; contextScale = nonZeroScale(contextSD)
+        parameters = []
+        parameters = [Double](repeating: 0, count: network.end)
         var generator = StreamKey.generator(seed: seed, purpose: .network, index: 0)
         network.initialise(&parameters, outputScale: 1, using: &generator)
     }
-
-    public func standardizedContext(_ x: Matrix) -> Matrix { zScored(x, shift: contextShift, scale: contextScale) }
 
     /// Index helpers into one row of outputs.
     func logitIndex(_ k: Int) -> Int { k }
@@ -75,8 +74,6 @@ public struct MixtureDensityNetwork: Sendable, Codable {
         }
         return (logProb, logWeights, logDensities, residuals)
     }
-
-    func standardizedTheta(_ theta: Matrix) -> Matrix { zScored(theta, shift: thetaShift, scale: thetaScale) }
 
     public func logProbability(_ theta: Matrix, standardizedContext c: Matrix) -> [Double] {
         evaluate(standardizedTheta(theta), network.forward(parameters, c).out).logProb

@@ -46,8 +46,8 @@ public struct NeuralSplineFlow: Sendable, Codable {
         self.hidden = hidden
         self.transforms = transforms
         self.bins = bins
-        thetaShift = thetaMean; thetaScale = thetaSD.map { $0 > 0 ? $0 : 1 }
-        contextShift = contextMean; contextScale = contextSD.map { $0 > 0 ? $0 : 1 }
+        thetaShift = thetaMean; thetaScale = nonZeroScale(thetaSD)
+        contextShift = contextMean; contextScale = nonZeroScale(contextSD)
         var generator = StreamKey.generator(seed: seed, purpose: .network, index: 0)
         permutations = (0..<transforms).map { _ in Array(0..<dimension).shuffled(using: &generator) }
         parameters = []
@@ -58,8 +58,6 @@ public struct NeuralSplineFlow: Sendable, Codable {
         for t in 0..<transforms { network(t).initialise(&parameters, outputScale: 1e-2, using: &generator) }
     }
 
-    public func standardizedContext(_ x: Matrix) -> Matrix { zScored(x, shift: contextShift, scale: contextScale) }
-
     func conditionerInput(_ u: Matrix, _ identity: [Int], _ c: Matrix) -> Matrix {
         var values = [Double]()
         values.reserveCapacity(u.rows * (identity.count + c.columns))
@@ -69,8 +67,6 @@ public struct NeuralSplineFlow: Sendable, Codable {
         }
         return Matrix(rows: u.rows, columns: identity.count + c.columns, values: values)
     }
-
-    func standardizedTheta(_ theta: Matrix) -> Matrix { zScored(theta, shift: thetaShift, scale: thetaScale) }
 
     struct Cache { var u: Matrix; var input: Matrix; var h1: Matrix; var h2: Matrix; var out: Matrix }
 
@@ -136,7 +132,7 @@ public struct NeuralSplineFlow: Sendable, Codable {
 
     public func sample(_ n: Int, given x: [Double], using generator: inout Xoshiro256) -> Matrix {
         let d = dimension, p = splineParameters
-        let c = standardizedContext(Matrix(rows: n, columns: contextDimension, values: Array(repeating: x, count: n).flatMap { $0 }))
+        let c = standardizedContext(Matrix(repeatingRow: x, count: n))
         var y = Matrix(rows: n, columns: d)
         for k in 0..<y.values.count { y.values[k] = ConditionalMAF.normal(&generator) }
         for t in stride(from: transforms - 1, through: 0, by: -1) {

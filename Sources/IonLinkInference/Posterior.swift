@@ -89,12 +89,11 @@ public struct Posterior: Sendable, Codable {
     /// Gives up (acceptance 0, no samples) if fewer than 1 in `maxTries` flow samples land in the box.
     public func sample(_ n: Int, given x: [Double], seed: UInt64, index: UInt64 = 0, maxTries: Int = 1_000_000) -> Draws {
         var generator = StreamKey.generator(seed: seed, purpose: .network, index: index &+ 1)
-        let context = { (count: Int) in Matrix(rows: count, columns: density.contextDimension, values: Array(repeating: x, count: count).flatMap { $0 }) }
         if boundary == .logit {
             // log-probs from u itself (log s = −softplus(−u), log(1 − s) = −softplus(u)): exact even where θ rounds
             // to a bound.
             let u = density.sample(n, given: x, using: &generator)
-            var logProbs = density.logProbability(u, given: context(n))
+            var logProbs = density.logProbability(u, given: Matrix(repeatingRow: x, count: n))
             var samples = u
             func softplus(_ v: Double) -> Double { v > 30 ? v : log1p(exp(v)) }
             for i in 0..<u.rows {
@@ -124,7 +123,7 @@ public struct Posterior: Sendable, Codable {
         let samples = Matrix(rows: count, columns: density.dimension, values: kept)
         let acceptance = tried > 0 ? Double(accepted) / Double(tried) : 0
         let correction = acceptance > 0 ? log(acceptance) : 0
-        let logProbs = count > 0 ? density.logProbability(samples, given: context(count)).map { $0 - correction } : []
+        let logProbs = count > 0 ? density.logProbability(samples, given: Matrix(repeatingRow: x, count: count)).map { $0 - correction } : []
         return Draws(samples: samples, logProbs: logProbs, acceptance: acceptance)
     }
 

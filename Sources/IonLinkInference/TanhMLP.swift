@@ -58,6 +58,9 @@ struct TanhMLP: Sendable {
     }
 }
 
+/// Standard deviations usable as z-scoring scales: a constant column (SD 0) is left unscaled.
+func nonZeroScale(_ sd: [Double]) -> [Double] { sd.map { $0 > 0 ? $0 : 1 } }
+
 /// Rows of x z-scored column by column.
 func zScored(_ x: Matrix, shift: [Double], scale: [Double]) -> Matrix {
     var c = x

@@ -52,13 +52,13 @@ import Testing
         let draws = posterior.sample(500, given: x, seed: 3)
         #expect(draws.samples.rows == 500 && draws.acceptance == 1)
         #expect((0..<500).allSatisfy { posterior.inside(draws.samples.row($0)) })
-        let again = posterior.logProbability(draws.samples, given: Matrix(rows: 500, columns: 2, values: Array(repeating: x, count: 500).flatMap { $0 }))
+        let again = posterior.logProbability(draws.samples, given: Matrix(repeatingRow: x, count: 500))
         #expect(zip(again, draws.logProbs).allSatisfy { abs($0 - $1) < 1e-9 })
         // ∫ p̂ over the unit box by a midpoint grid.
         let n = 400
         var grid = Matrix(rows: n * n, columns: 2)
         for i in 0..<n { for j in 0..<n { grid[i * n + j, 0] = (Double(i) + 0.5) / Double(n); grid[i * n + j, 1] = (Double(j) + 0.5) / Double(n) } }
-        let lp = posterior.logProbability(grid, given: Matrix(rows: n * n, columns: 2, values: Array(repeating: x, count: n * n).flatMap { $0 }))
+        let lp = posterior.logProbability(grid, given: Matrix(repeatingRow: x, count: n * n))
         let integral = lp.reduce(0) { $0 + exp($1) } / Double(n * n)
         #expect(abs(integral - 1) < 0.02, "∫ p̂ = \(integral)")
         #expect(posterior.logProbability(Matrix(rows: 1, columns: 2, values: [1.2, 0.5]), given: Matrix(rows: 1, columns: 2, values: x))[0] == -.infinity)
