@@ -58,11 +58,7 @@ struct Train: ParsableCommand {
         let thetaMatrix = Posterior.estimatorSpace(rawTheta, low: low, high: high, boundary: boundary)
         var xTrain = xMatrix
         if observed != nil && noise > 0 { xTrain = NeighbourSelection.addNoise(xMatrix, eps: noise, convention: noiseConvention, seed: seed) }
-        func sds(_ m: Matrix) -> [Double] {
-            let means = m.columnMeans
-            return (0..<m.columns).map { j in ((0..<m.rows).reduce(0.0) { $0 + (m[$1, j] - means[j]) * (m[$1, j] - means[j]) } / Double(m.rows)).squareRoot() }
-        }
-        let thetaSD = sds(thetaMatrix), xSD = sds(xTrain)
+        let thetaSD = thetaMatrix.columnStandardDeviations, xSD = xTrain.columnStandardDeviations
         var options = TrainingOptions()
         options.batchSize = batchSize
         options.learningRate = learningRate

@@ -98,6 +98,12 @@ public struct Matrix: Equatable, Sendable {
     /// Sum of squares of all entries.
     public var squaredNorm: Double { values.reduce(0) { $0 + $1 * $1 } }
 
+    /// Column standard deviations (population, divisor n).
+    public var columnStandardDeviations: [Double] {
+        let means = columnMeans
+        return (0..<columns).map { j in ((0..<rows).reduce(0.0) { $0 + (self[$1, j] - means[j]) * (self[$1, j] - means[j]) } / Double(rows)).squareRoot() }
+    }
+
     /// Column means.
     public var columnMeans: [Double] {
         var means = [Double](repeating: 0, count: columns)

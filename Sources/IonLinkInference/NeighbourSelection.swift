@@ -40,8 +40,7 @@ public enum NeighbourSelection {
     public enum NoiseConvention: String, Sendable, CaseIterable { case paper, standard }
 
     public static func addNoise(_ x: Matrix, eps: Double, convention: NoiseConvention, seed: UInt64) -> Matrix {
-        let means = x.columnMeans
-        let sds = (0..<x.columns).map { j in ((0..<x.rows).reduce(0.0) { $0 + (x[$1, j] - means[j]) * (x[$1, j] - means[j]) } / Double(x.rows)).squareRoot() }
+        let sds = x.columnStandardDeviations
         var out = x
         var generator = StreamKey.generator(seed: seed, purpose: .dataSplit, index: 7)
         for i in 0..<x.rows {
