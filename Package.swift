@@ -56,7 +56,7 @@ let package = Package(
             name: "IonLinkElectrophysiologyTests",
             dependencies: ["IonLinkElectrophysiology", "IonLinkCore", "IonLinkTestSupport"]
         ),
-        .testTarget(name: "IonLinkInferenceTests", dependencies: ["IonLinkInference", "IonLinkCore", "IonLinkTestSupport"]),
+        .testTarget(name: "IonLinkInferenceTests", dependencies: ["IonLinkInference", "IonLinkCore", "CMathKernel", "IonLinkTestSupport"]),
         .testTarget(name: "IonLinkRegressionTests", dependencies: ["IonLinkRegression", "IonLinkCore", "IonLinkTestSupport"]),
         .testTarget(name: "IonLinkPatchSeqTests", dependencies: ["IonLinkPatchSeq", "IonLinkRegression", "IonLinkCore", "IonLinkTestSupport"]),
         .testTarget(name: "IonLinkReportTests", dependencies: ["IonLinkReport", "IonLinkElectrophysiology", "IonLinkTestSupport"]),

@@ -16,8 +16,9 @@ public protocol ConditionalDensityEstimator: Sendable, Codable {
     func standardizedContext(_ x: Matrix) -> Matrix
     /// log q(θ | x) per row (θ raw, x already standardised).
     func logProbability(_ theta: Matrix, standardizedContext: Matrix) -> [Double]
-    /// Mean negative log-likelihood over `normalizer` rows (default: the rows given) and its gradient.
-    func lossAndGradient(_ theta: Matrix, context: Matrix, normalizer: Int?) -> (loss: Double, gradient: [Double])
+    /// Adds the gradient of the mean negative log-likelihood over `normalizer` rows (θ raw, x standardised) to
+    /// `gradient` and returns these rows' share of that mean, so that the parts of a batch add up.
+    func accumulateLossAndGradient(_ theta: Matrix, context: Matrix, normalizer: Int, into gradient: UnsafeMutableBufferPointer<Double>) -> Double
     /// n samples of θ for one observation (raw features).
     func sample(_ n: Int, given x: [Double], using generator: inout Xoshiro256) -> Matrix
 }
@@ -25,6 +26,22 @@ public protocol ConditionalDensityEstimator: Sendable, Codable {
 extension ConditionalDensityEstimator {
     public func standardizedContext(_ x: Matrix) -> Matrix { zScored(x, shift: contextShift, scale: contextScale) }
     func standardizedTheta(_ theta: Matrix) -> Matrix { zScored(theta, shift: thetaShift, scale: thetaScale) }
+
+    /// Mean negative log-likelihood over `normalizer` rows (default: the rows given) and its gradient.
+    public func lossAndGradient(_ theta: Matrix, context: Matrix, normalizer: Int? = nil) -> (loss: Double, gradient: [Double]) {
+        var gradient = [Double](repeating: 0, count: parameters.count)
+        let loss = gradient.withUnsafeMutableBufferPointer {
+            accumulateLossAndGradient(theta, context: context, normalizer: normalizer ?? theta.rows, into: $0)
+        }
+        return (loss, gradient)
+    }
+
+    /// Adds a gradient computed as a whole array into `gradient`; returns the loss (for estimators whose
+    /// backward pass fills its own array).
+    func accumulate(_ part: (loss: Double, gradient: [Double]), into gradient: UnsafeMutableBufferPointer<Double>) -> Double {
+        part.gradient.withUnsafeBufferPointer { g in for k in 0..<gradient.count { gradient[k] += g[k] } }
+        return part.loss
+    }
 
     /// log q(θ | x) per row, θ and x raw.
     public func logProbability(_ theta: Matrix, given x: Matrix) -> [Double] {
@@ -57,7 +74,13 @@ public enum EstimatorModel: Sendable, Codable {
 
 extension ConditionalMAF: ConditionalDensityEstimator {
     public func logProbability(_ theta: Matrix, standardizedContext: Matrix) -> [Double] {
-        forward(theta, standardizedContext, keepCache: false).logProb
+        forward(theta, standardizedContext).logProb
+    }
+
+    public func accumulateLossAndGradient(_ theta: Matrix, context: Matrix, normalizer: Int, into gradient: UnsafeMutableBufferPointer<Double>) -> Double {
+        maskedParameters().withUnsafeBufferPointer {
+            accumulateLossAndGradient(theta, context: context, normalizer: normalizer, weights: $0.baseAddress!, into: gradient)
+        }
     }
 }
 

@@ -11,7 +11,7 @@ import IonLinkCore
 /// caps the scale at 1, so the data→noise direction can never expand and narrow posteriors cannot be fitted —
 /// measured on the linear-Gaussian test). Degrees follow nflows' natural order, from 0 (see `masks`).
 /// All parameters live in one flat vector (`parameters`) so optimisers treat them uniformly; forward and
-/// backward passes are hand-written over BLAS.
+/// backward passes are hand-written over BLAS on preallocated scratch memory.
 public struct ConditionalMAF: Sendable, Codable {
     public let dimension: Int
     public let contextDimension: Int
@@ -24,23 +24,30 @@ public struct ConditionalMAF: Sendable, Codable {
     /// z-scoring of θ and x (training-set mean and SD per dimension).
     public var thetaShift: [Double], thetaScale: [Double]
     public var contextShift: [Double], contextScale: [Double]
+    /// MADE's masks laid out like `parameters`: 0 for weights the masks remove, 1 for every other entry.
+    let parameterMask: [Double]
+
+    enum CodingKeys: String, CodingKey {
+        case dimension, contextDimension, hidden, transforms, parameters, permutations, thetaShift, thetaScale, contextShift, contextScale
+    }
 
     // MARK: - Layout
 
-    struct Layer { var offset: Int; var rows: Int; var columns: Int; var bias: Int; var mask: [Double]? }
+    /// A dense layer's place in `parameters`: `rows × columns` weights (row-major), then `rows` biases.
+    struct Layer {
+        var weights: Int, rows: Int, columns: Int
+        var bias: Int { weights + rows * columns }
+    }
     struct MADELayout { var input: Layer; var context: Layer; var hidden1: Layer; var hidden2: Layer; var output: Layer }
 
     func layout(_ t: Int) -> MADELayout {
         let d = dimension, c = contextDimension, h = hidden
-        let perTransform = (d * h + h) + (c * h + h) + 2 * (h * h + h) + (h * 2 * d + 2 * d)
-        var offset = t * perTransform
-        func layer(_ rows: Int, _ columns: Int, _ mask: [Double]?) -> Layer {
+        var offset = t * Self.parameterCount(dimension: d, context: c, hidden: h, transforms: 1)
+        func layer(_ rows: Int, _ columns: Int) -> Layer {
             defer { offset += rows * columns + rows }
-            return Layer(offset: offset, rows: rows, columns: columns, bias: offset + rows * columns, mask: mask)
+            return Layer(weights: offset, rows: rows, columns: columns)
         }
-        let masks = Self.masks(d, h)
-        return MADELayout(input: layer(h, d, masks.input), context: layer(h, c, nil), hidden1: layer(h, h, masks.hidden),
-                          hidden2: layer(h, h, masks.hidden), output: layer(2 * d, h, masks.output))
+        return MADELayout(input: layer(h, d), context: layer(h, c), hidden1: layer(h, h), hidden2: layer(h, h), output: layer(2 * d, h))
     }
 
     /// MADE degrees: inputs 1…D; hidden k mod D; hidden masks out ≥ in; the output layer (D scales then D shifts,
@@ -60,6 +67,18 @@ public struct ConditionalMAF: Sendable, Codable {
         return (input, hiddenMask, output)
     }
 
+    /// `masks` spread over the whole parameter vector (biases and context weights are free).
+    static func parameterMask(dimension d: Int, context c: Int, hidden h: Int, transforms: Int) -> [Double] {
+        let masks = Self.masks(d, h)
+        let one = parameterCount(dimension: d, context: c, hidden: h, transforms: 1)
+        var mask = [Double](repeating: 1, count: one)
+        for (offset, values) in [(0, masks.input), ((d * h + h) + (c * h + h), masks.hidden),
+                                 ((d * h + h) + (c * h + h) + (h * h + h), masks.hidden), ((d * h + h) + (c * h + h) + 2 * (h * h + h), masks.output)] {
+            mask.replaceSubrange(offset ..< offset + values.count, with: values)
+        }
+        return Array([[Double]](repeating: mask, count: transforms).joined())
+    }
+
     /// Number of parameters: 41 630 for 13 parameters, 23 features, 5 transforms of width 50 (as sbi).
     public static func parameterCount(dimension d: Int, context c: Int, hidden h: Int, transforms: Int) -> Int {
         transforms * ((d * h + h) + (c * h + h) + 2 * (h * h + h) + (h * 2 * d + 2 * d))
@@ -74,6 +93,7 @@ public struct ConditionalMAF: Sendable, Codable {
         self.transforms = transforms
         var generator = StreamKey.generator(seed: seed, purpose: .network, index: 0)
         parameters = [Double](repeating: 0, count: Self.parameterCount(dimension: dimension, context: contextDimension, hidden: hidden, transforms: transforms))
+        parameterMask = Self.parameterMask(dimension: dimension, context: contextDimension, hidden: hidden, transforms: transforms)
         permutations = (0..<transforms).map { _ in Array(0..<dimension).shuffled(using: &generator) }
         thetaShift = thetaMean; thetaScale = nonZeroScale(thetaSD)
         contextShift = contextMean; contextScale = nonZeroScale(contextSD)
@@ -82,164 +102,249 @@ public struct ConditionalMAF: Sendable, Codable {
             for layer in [l.input, l.context, l.hidden1, l.hidden2, l.output] {
                 let bound = 1 / Double(layer.columns).squareRoot()
                 for k in 0..<(layer.rows * layer.columns + layer.rows) {
-                    parameters[layer.offset + k] = (generator.nextUniform() * 2 - 1) * bound
+                    parameters[layer.weights + k] = (generator.nextUniform() * 2 - 1) * bound
                 }
             }
         }
     }
 
-    // MARK: - Forward with cache
-
-    /// Intermediate values of one transform for a batch, kept for the backward pass.
-    struct TransformCache {
-        var input: Matrix      // u (B × D)
-        var a0: Matrix         // pre-activation of block 1 input (B × H)
-        var h1: Matrix, h2: Matrix
-        var sigmoid: Matrix    // sigmoid(s) = d softplus(s)/ds (B × D)
-        var scale: Matrix      // softplus(s) + 1e-3
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        dimension = try c.decode(Int.self, forKey: .dimension)
+        contextDimension = try c.decode(Int.self, forKey: .contextDimension)
+        hidden = try c.decode(Int.self, forKey: .hidden)
+        transforms = try c.decode(Int.self, forKey: .transforms)
+        parameters = try c.decode([Double].self, forKey: .parameters)
+        permutations = try c.decode([[Int]].self, forKey: .permutations)
+        thetaShift = try c.decode([Double].self, forKey: .thetaShift)
+        thetaScale = try c.decode([Double].self, forKey: .thetaScale)
+        contextShift = try c.decode([Double].self, forKey: .contextShift)
+        contextScale = try c.decode([Double].self, forKey: .contextScale)
+        let (d, n) = (dimension, contextDimension)
+        guard d > 0, n > 0, hidden > 0, transforms > 0,
+              parameters.count == Self.parameterCount(dimension: d, context: n, hidden: hidden, transforms: transforms),
+              permutations.count == transforms, permutations.allSatisfy({ $0.sorted() == Array(0..<d) }),
+              thetaShift.count == d, thetaScale.count == d, contextShift.count == n, contextScale.count == n
+        else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "MAF sizes disagree with its parameters"))
+        }
+        parameterMask = Self.parameterMask(dimension: dimension, context: contextDimension, hidden: hidden, transforms: transforms)
     }
 
-    func maskedWeights(_ layer: Layer) -> Matrix {
-        var w = Matrix(rows: layer.rows, columns: layer.columns, values: Array(parameters[layer.offset ..< layer.offset + layer.rows * layer.columns]))
-        if let mask = layer.mask { for k in 0..<w.values.count { w.values[k] *= mask[k] } }
+    /// `parameters` with the masked weights zeroed: what the passes multiply by.
+    func maskedParameters() -> [Double] {
+        var w = parameters
+        w.withUnsafeMutableBufferPointer { w in parameterMask.withUnsafeBufferPointer { m in for k in 0..<w.count { w[k] *= m[k] } } }
         return w
     }
 
-    /// y = W·x + b for a batch: input (B × columns) → (B × rows).
-    func apply(_ layer: Layer, _ input: Matrix) -> Matrix {
-        var out = Matrix.product(input, maskedWeights(layer), transposeB: true)
-        for i in 0..<out.rows { for j in 0..<out.columns { out.values[i * out.columns + j] += parameters[layer.bias + j] } }
-        return out
+    // MARK: - Dense layers on raw buffers
+
+    /// output (B × rows) = input (B × columns) · Wᵀ + b, or `+=` with `accumulate`.
+    static func dense(_ layer: Layer, weights w: UnsafePointer<Double>, input: UnsafePointer<Double>, batch: Int,
+                      output: UnsafeMutablePointer<Double>, accumulate: Bool = false) {
+        let r = layer.rows
+        for i in 0..<batch {
+            for j in 0..<r { output[i * r + j] = (accumulate ? output[i * r + j] : 0) + w[layer.bias + j] }
+        }
+        Matrix.gemm(transposeB: true, m: batch, n: r, k: layer.columns, input, lda: layer.columns, w + layer.weights,
+                    ldb: layer.columns, beta: 1, output, ldc: r)
     }
 
-    /// The MADE outputs (B × 2D: D unconstrained scales then D shifts) for inputs u and standardised context c,
-    /// with the hidden activations.
-    func made(_ t: Int, _ u: Matrix, _ c: Matrix, contextTerm: Matrix? = nil) -> (out: Matrix, a0: Matrix, h1: Matrix, h2: Matrix) {
+    /// Adds dW = dOutputᵀ·input and db = Σ dOutput to `gradient`; writes (or adds) dInput = dOutput·W.
+    static func backDense(_ layer: Layer, weights w: UnsafePointer<Double>, input: UnsafePointer<Double>, dOutput: UnsafePointer<Double>,
+                          batch: Int, gradient: UnsafeMutablePointer<Double>, dInput: UnsafeMutablePointer<Double>?, accumulateInput: Bool = false) {
+        let r = layer.rows, c = layer.columns
+        Matrix.gemm(transposeA: true, m: r, n: c, k: batch, dOutput, lda: r, input, ldb: c, beta: 1, gradient + layer.weights, ldc: c)
+        let bias = gradient + layer.bias
+        for i in 0..<batch { for j in 0..<r { bias[j] += dOutput[i * r + j] } }
+        if let dInput {
+            Matrix.gemm(m: batch, n: c, k: r, dOutput, lda: r, w + layer.weights, ldb: c, beta: accumulateInput ? 1 : 0, dInput, ldc: c)
+        }
+    }
+
+    // MARK: - Forward and backward passes
+
+    /// Where one pass over `batch` rows keeps its intermediate values, in one scratch allocation: per transform
+    /// the input u (B × D), a₀, h₁, h₂ (B × H each), the MADE outputs (B × 2D), and scale and sigmoid(s) of every
+    /// output (B × 2D each; only the first D columns, those of the scales, are used); then z, log|det|, the logs of
+    /// the scales, and the backward pass's work space.
+    struct PassMemory {
+        let batch: Int, d: Int, h: Int, transforms: Int
+        let base: UnsafeMutablePointer<Double>
+        var perTransform: Int { batch * (7 * d + 3 * h) }
+        static func count(batch: Int, d: Int, h: Int, transforms: Int) -> Int {
+            transforms * batch * (7 * d + 3 * h) + batch * (3 * d + 1) + batch * (5 * d + 3 * h)
+        }
+        func input(_ t: Int) -> UnsafeMutablePointer<Double> { base + t * perTransform }
+        func a0(_ t: Int) -> UnsafeMutablePointer<Double> { input(t) + batch * d }
+        func h1(_ t: Int) -> UnsafeMutablePointer<Double> { a0(t) + batch * h }
+        func h2(_ t: Int) -> UnsafeMutablePointer<Double> { h1(t) + batch * h }
+        func out(_ t: Int) -> UnsafeMutablePointer<Double> { h2(t) + batch * h }
+        func scale(_ t: Int) -> UnsafeMutablePointer<Double> { out(t) + 2 * batch * d }
+        func sigmoid(_ t: Int) -> UnsafeMutablePointer<Double> { scale(t) + 2 * batch * d }
+        var z: UnsafeMutablePointer<Double> { base + transforms * perTransform }
+        var logDet: UnsafeMutablePointer<Double> { z + batch * d }
+        var logScale: UnsafeMutablePointer<Double> { logDet + batch }
+        // Backward work space: dL/d(output of a transform) and dL/dy (B × D), dL/d(MADE output) (B × 2D),
+        // dL/du (B × D), and three B × H gradients.
+        var dOut: UnsafeMutablePointer<Double> { logScale + 2 * batch * d }
+        var dy: UnsafeMutablePointer<Double> { dOut + batch * d }
+        var dMade: UnsafeMutablePointer<Double> { dy + batch * d }
+        var du: UnsafeMutablePointer<Double> { dMade + 2 * batch * d }
+        var dPre2: UnsafeMutablePointer<Double> { du + batch * d }
+        var dPre1: UnsafeMutablePointer<Double> { dPre2 + batch * h }
+        var dA0: UnsafeMutablePointer<Double> { dPre1 + batch * h }
+    }
+
+    /// Runs `body` with scratch memory for a pass over `batch` rows.
+    func withPassMemory<R>(batch: Int, _ body: (PassMemory) -> R) -> R {
+        let count = PassMemory.count(batch: batch, d: dimension, h: hidden, transforms: transforms)
+        return withUnsafeTemporaryAllocation(of: Double.self, capacity: count) { buffer in
+            body(PassMemory(batch: batch, d: dimension, h: hidden, transforms: transforms, base: buffer.baseAddress!))
+        }
+    }
+
+    /// The MADE of transform t: outputs (B × 2D: D unconstrained scales then D shifts) for inputs u and
+    /// standardised context c, given the context term W_c c + b_c already in `a0`.
+    func made(_ t: Int, weights w: UnsafePointer<Double>, u: UnsafePointer<Double>, batch: Int,
+              a0: UnsafeMutablePointer<Double>, h1: UnsafeMutablePointer<Double>, h2: UnsafeMutablePointer<Double>, out: UnsafeMutablePointer<Double>) {
         let l = layout(t)
-        var a0 = apply(l.input, u)
-        let ctx = contextTerm ?? apply(l.context, c)
-        for k in 0..<a0.values.count { a0.values[k] += ctx.values[k] }
-        var h1 = apply(l.hidden1, a0)
-        h1.values.withUnsafeMutableBufferPointer { ionlink_tanh($0.baseAddress, $0.count) }
-        var h2 = apply(l.hidden2, h1)
-        h2.values.withUnsafeMutableBufferPointer { ionlink_tanh($0.baseAddress, $0.count) }
-        return (apply(l.output, h2), a0, h1, h2)
+        Self.dense(l.input, weights: w, input: u, batch: batch, output: a0, accumulate: true)
+        Self.dense(l.hidden1, weights: w, input: a0, batch: batch, output: h1)
+        ionlink_tanh(h1, batch * hidden)
+        Self.dense(l.hidden2, weights: w, input: h1, batch: batch, output: h2)
+        ionlink_tanh(h2, batch * hidden)
+        Self.dense(l.output, weights: w, input: h2, batch: batch, output: out)
     }
 
-    /// log q(θ | x) for each row, and (optionally) the caches for `backward`.
-    func forward(_ theta: Matrix, _ context: Matrix, keepCache: Bool) -> (logProb: [Double], caches: [TransformCache], z: Matrix) {
+    /// The data → noise pass: fills every transform's values, z and log|det| in `memory` for θ (raw) and
+    /// standardised context rows.
+    func forwardPass(_ theta: Matrix, context: Matrix, weights w: UnsafePointer<Double>, memory m: PassMemory) {
         let b = theta.rows, d = dimension
-        var u = standardizedTheta(theta)
-        var logDet = [Double](repeating: -thetaScale.reduce(0) { $0 + log($1) }, count: b)
-        var caches: [TransformCache] = []
-        for t in 0..<transforms {
-            let (out, a0, h1, h2) = made(t, u, context)
-            var y = u
-            var sig = Matrix(rows: b, columns: d), scale = Matrix(rows: b, columns: d)
-            for i in 0..<b {
-                for j in 0..<d {
-                    let s = out[i, j], shift = out[i, d + j]
-                    sig[i, j] = 1 / (1 + exp(-s))               // d softplus / ds
-                    scale[i, j] = Self.softplus(s) + 1e-3
-                    y[i, j] = u[i, j] * scale[i, j] + shift
-                    logDet[i] += log(scale[i, j])
+        let u0 = standardizedTheta(theta)
+        u0.values.withUnsafeBufferPointer { m.input(0).update(from: $0.baseAddress!, count: b * d) }
+        let logScale = thetaScale.reduce(0) { $0 + log($1) }
+        for i in 0..<b { m.logDet[i] = -logScale }
+        context.values.withUnsafeBufferPointer { c in
+            for t in 0..<transforms {
+                let u = m.input(t), out = m.out(t), scale = m.scale(t), sig = m.sigmoid(t)
+                Self.dense(layout(t).context, weights: w, input: c.baseAddress!, batch: b, output: m.a0(t))
+                made(t, weights: w, u: u, batch: b, a0: m.a0(t), h1: m.h1(t), h2: m.h2(t), out: out)
+                let next = t + 1 < transforms ? m.input(t + 1) : m.z
+                let p = permutations[t]
+                ionlink_softplus_scale(out, 2 * b * d, scale, sig, m.logScale)
+                for i in 0..<b {
+                    var logDet = 0.0
+                    for j in 0..<d { logDet += m.logScale[i * 2 * d + j] }
+                    m.logDet[i] += logDet
+                    for j in 0..<d {
+                        let k = p[j]
+                        next[i * d + j] = u[i * d + k] * scale[i * 2 * d + k] + out[i * 2 * d + d + k]
+                    }
                 }
             }
-            if keepCache { caches.append(TransformCache(input: u, a0: a0, h1: h1, h2: h2, sigmoid: sig, scale: scale)) }
-            // Permutation.
-            let p = permutations[t]
-            var permuted = y
-            for i in 0..<b { for j in 0..<d { permuted[i, j] = y[i, p[j]] } }
-            u = permuted
         }
-        let normalizer = -0.5 * Double(d) * log(2 * Double.pi)
-        let logProb = (0..<b).map { i in normalizer - 0.5 * u.row(i).reduce(0) { $0 + $1 * $1 } + logDet[i] }
-        return (logProb, caches, u)
     }
 
+    /// log q(θ | x) for each row from a finished forward pass.
+    func logProbabilities(_ m: PassMemory) -> [Double] {
+        let normalizer = -0.5 * Double(dimension) * log(2 * Double.pi)
+        return (0..<m.batch).map { i in
+            var sum = 0.0
+            for j in 0..<dimension { sum += m.z[i * dimension + j] * m.z[i * dimension + j] }
+            return normalizer - 0.5 * sum + m.logDet[i]
+        }
+    }
 
-    // MARK: - Backward
+    /// log q(θ | x) and z for each row (x standardised).
+    func forward(_ theta: Matrix, _ context: Matrix) -> (logProb: [Double], z: Matrix) {
+        let w = maskedParameters()
+        return withPassMemory(batch: theta.rows) { m in
+            w.withUnsafeBufferPointer { forwardPass(theta, context: context, weights: $0.baseAddress!, memory: m) }
+            return (logProbabilities(m), Matrix(rows: theta.rows, columns: dimension, values: Array(UnsafeBufferPointer(start: m.z, count: theta.rows * dimension))))
+        }
+    }
 
-    /// Mean negative log-likelihood of the batch and its gradient with respect to `parameters`.
-    /// - Parameter normalizer: the batch size the loss is averaged over (default: the rows given); a part of a
-    ///   batch passes the whole batch's size so that partial gradients add up.
-    public func lossAndGradient(_ theta: Matrix, context standardized: Matrix, normalizer: Int? = nil) -> (loss: Double, gradient: [Double]) {
-        let d = dimension, b = normalizer ?? theta.rows
-        let (logProb, caches, z) = forward(theta, standardized, keepCache: true)
-        let rows = theta.rows
-        let loss = -logProb.reduce(0, +) / Double(b)
-        var gradient = [Double](repeating: 0, count: parameters.count)
-        // dL/dz for the base density: L = −mean(−½‖z‖²  + …) → dL/dz = z / B.
-        var dOut = z
-        for k in 0..<dOut.values.count { dOut.values[k] /= Double(b) }
-        let dLogDet = -1 / Double(b)
-        for t in stride(from: transforms - 1, through: 0, by: -1) {
-            // Undo the permutation: dy[:, p[j]] = dpermuted[:, j].
-            let p = permutations[t]
-            var dy = Matrix(rows: rows, columns: d)
-            for i in 0..<rows { for j in 0..<d { dy[i, p[j]] = dOut[i, j] } }
-            let cache = caches[t]
-            let l = layout(t)
-            // Affine: y = u·scale + shift; logdet += Σ log scale.
-            var dMade = Matrix(rows: rows, columns: 2 * d)
-            var du = Matrix(rows: rows, columns: d)
-            for i in 0..<rows {
-                for j in 0..<d {
-                    let scale = cache.scale[i, j], g = cache.sigmoid[i, j]
-                    let dScale = dy[i, j] * cache.input[i, j] + dLogDet / scale
-                    dMade[i, j] = dScale * g
-                    dMade[i, d + j] = dy[i, j]
-                    du[i, j] = dy[i, j] * scale
+    /// Adds the gradient of the mean negative log-likelihood (over `normalizer` rows) to `gradient` and
+    /// returns this part's share of the loss. `weights` must be `maskedParameters()`.
+    func accumulateLossAndGradient(_ theta: Matrix, context: Matrix, normalizer: Int, weights w: UnsafePointer<Double>,
+                                   into gradient: UnsafeMutableBufferPointer<Double>) -> Double {
+        let d = dimension, b = theta.rows, scaleBack = 1 / Double(normalizer)
+        return withPassMemory(batch: b) { m in
+            forwardPass(theta, context: context, weights: w, memory: m)
+            let loss = -logProbabilities(m).reduce(0, +) * scaleBack
+            // dL/dz for the base density: L = −mean(−½‖z‖² + log|det|) → dL/dz = z / B, dL/dlog|det| = −1/B.
+            for k in 0..<(b * d) { m.dOut[k] = m.z[k] * scaleBack }
+            let dLogDet = -scaleBack
+            let g = gradient.baseAddress!
+            context.values.withUnsafeBufferPointer { c in
+                for t in stride(from: transforms - 1, through: 0, by: -1) {
+                    let p = permutations[t], u = m.input(t), scale = m.scale(t), sig = m.sigmoid(t)
+                    let dy = m.dy, dMade = m.dMade, du = m.du
+                    for i in 0..<b { for j in 0..<d { dy[i * d + p[j]] = m.dOut[i * d + j] } }
+                    // Affine: y = u·scale + shift; log|det| += Σ log scale.
+                    for i in 0..<b {
+                        for j in 0..<d {
+                            let k = i * d + j, o = i * 2 * d + j
+                            dMade[o] = (dy[k] * u[k] + dLogDet / scale[o]) * sig[o]
+                            dMade[o + d] = dy[k]
+                            du[k] = dy[k] * scale[o]
+                        }
+                    }
+                    let l = layout(t)
+                    Self.backDense(l.output, weights: w, input: m.h2(t), dOutput: dMade, batch: b, gradient: g, dInput: m.dPre2)
+                    let h2 = m.h2(t), h1 = m.h1(t)
+                    for k in 0..<(b * hidden) { m.dPre2[k] *= 1 - h2[k] * h2[k] }
+                    Self.backDense(l.hidden2, weights: w, input: h1, dOutput: m.dPre2, batch: b, gradient: g, dInput: m.dPre1)
+                    for k in 0..<(b * hidden) { m.dPre1[k] *= 1 - h1[k] * h1[k] }
+                    Self.backDense(l.hidden1, weights: w, input: m.a0(t), dOutput: m.dPre1, batch: b, gradient: g, dInput: m.dA0)
+                    Self.backDense(l.input, weights: w, input: u, dOutput: m.dA0, batch: b, gradient: g, dInput: du, accumulateInput: true)
+                    Self.backDense(l.context, weights: w, input: c.baseAddress!, dOutput: m.dA0, batch: b, gradient: g, dInput: nil)
+                    m.dOut.update(from: du, count: b * d)
                 }
             }
-            // Output layer.
-            let dH2 = backLinear(l.output, input: cache.h2, dOutput: dMade, gradient: &gradient)
-            var dPre2 = dH2
-            for k in 0..<dPre2.values.count { dPre2.values[k] *= 1 - cache.h2.values[k] * cache.h2.values[k] }
-            let dH1 = backLinear(l.hidden2, input: cache.h1, dOutput: dPre2, gradient: &gradient)
-            var dPre1 = dH1
-            for k in 0..<dPre1.values.count { dPre1.values[k] *= 1 - cache.h1.values[k] * cache.h1.values[k] }
-            let dA0 = backLinear(l.hidden1, input: cache.a0, dOutput: dPre1, gradient: &gradient)
-            let dInput = backLinear(l.input, input: cache.input, dOutput: dA0, gradient: &gradient)
-            _ = backLinear(l.context, input: standardized, dOutput: dA0, gradient: &gradient)
-            for k in 0..<du.values.count { du.values[k] += dInput.values[k] }
-            dOut = du
+            // Masked weights take no part in the flow: their gradient is zero.
+            parameterMask.withUnsafeBufferPointer { mask in for k in 0..<gradient.count { gradient[k] *= mask[k] } }
+            return loss
         }
-        return (loss, gradient)
-    }
-
-    /// Accumulates dW = dOutputᵀ·input (masked) and db = Σ dOutput; returns dInput = dOutput·W (masked).
-    func backLinear(_ layer: Layer, input: Matrix, dOutput: Matrix, gradient: inout [Double]) -> Matrix {
-        let dW = Matrix.product(dOutput, input, transposeA: true)
-        for k in 0..<dW.values.count { gradient[layer.offset + k] += dW.values[k] * (layer.mask?[k] ?? 1) }
-        for i in 0..<dOutput.rows { for j in 0..<dOutput.columns { gradient[layer.bias + j] += dOutput[i, j] } }
-        return Matrix.product(dOutput, maskedWeights(layer))
     }
 
     // MARK: - Sampling
 
     /// θ samples (n × D) for one observation x (raw features), drawn with `generator`.
     public func sample(_ n: Int, given x: [Double], using generator: inout Xoshiro256) -> Matrix {
-        let d = dimension
+        let d = dimension, h = hidden
         var z = Matrix(rows: n, columns: d)
         for k in 0..<z.values.count { z.values[k] = Self.normal(&generator) }
         let context = standardizedContext(Matrix(repeatingRow: x, count: n))
+        let w = maskedParameters()
         var y = z
-        for t in stride(from: transforms - 1, through: 0, by: -1) {
-            // Undo the permutation, then invert the affine autoregressively (one MADE pass per dimension).
-            let p = permutations[t]
-            var unpermuted = Matrix(rows: n, columns: d)
-            for i in 0..<n { for j in 0..<d { unpermuted[i, p[j]] = y[i, j] } }
-            var u = Matrix(rows: n, columns: d)
-            let contextTerm = apply(layout(t).context, context) // the same for all d passes
-            for j in 0..<d {
-                let out = made(t, u, context, contextTerm: contextTerm).out
-                for i in 0..<n {
-                    let scale = Self.softplus(out[i, j]) + 1e-3
-                    u[i, j] = (unpermuted[i, j] - out[i, d + j]) / scale
+        // Scratch: the context term, a₀, h₁, h₂ (n × H each), MADE outputs (n × 2D), the inverse u (n × D).
+        withUnsafeTemporaryAllocation(of: Double.self, capacity: n * (4 * h + 3 * d)) { buffer in
+            let contextTerm = buffer.baseAddress!, a0 = contextTerm + n * h, h1 = a0 + n * h, h2 = h1 + n * h
+            let out = h2 + n * h, u = out + 2 * n * d
+            w.withUnsafeBufferPointer { w in
+                context.values.withUnsafeBufferPointer { c in
+                    for t in stride(from: transforms - 1, through: 0, by: -1) {
+                        // Undo the permutation, then invert the affine autoregressively (one MADE pass per dimension).
+                        let p = permutations[t]
+                        var unpermuted = Matrix(rows: n, columns: d)
+                        for i in 0..<n { for j in 0..<d { unpermuted[i, p[j]] = y[i, j] } }
+                        u.initialize(repeating: 0, count: n * d)
+                        Self.dense(layout(t).context, weights: w.baseAddress!, input: c.baseAddress!, batch: n, output: contextTerm)
+                        for j in 0..<d {
+                            a0.update(from: contextTerm, count: n * h)
+                            made(t, weights: w.baseAddress!, u: u, batch: n, a0: a0, h1: h1, h2: h2, out: out)
+                            for i in 0..<n {
+                                let scale = Self.softplus(out[i * 2 * d + j]) + 1e-3
+                                u[i * d + j] = (unpermuted[i, j] - out[i * 2 * d + d + j]) / scale
+                            }
+                        }
+                        y.values.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: u, count: n * d) }
+                    }
                 }
             }
-            y = u
         }
         for i in 0..<n { for j in 0..<d { y[i, j] = y[i, j] * thetaScale[j] + thetaShift[j] } }
         return y

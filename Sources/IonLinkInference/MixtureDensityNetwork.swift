@@ -79,8 +79,13 @@ public struct MixtureDensityNetwork: Sendable, Codable {
         evaluate(standardizedTheta(theta), network.forward(parameters, c).out).logProb
     }
 
-    public func lossAndGradient(_ theta: Matrix, context c: Matrix, normalizer: Int? = nil) -> (loss: Double, gradient: [Double]) {
-        let b = Double(normalizer ?? theta.rows), d = dimension, kk = components
+    public func accumulateLossAndGradient(_ theta: Matrix, context: Matrix, normalizer: Int, into gradient: UnsafeMutableBufferPointer<Double>) -> Double {
+        accumulate(lossAndFullGradient(theta, context: context, normalizer: normalizer), into: gradient)
+    }
+
+    /// Mean negative log-likelihood over `normalizer` rows and its gradient as a new array.
+    func lossAndFullGradient(_ theta: Matrix, context c: Matrix, normalizer: Int) -> (loss: Double, gradient: [Double]) {
+        let b = Double(normalizer), d = dimension, kk = components
         let u = standardizedTheta(theta)
         let (h1, h2, out) = network.forward(parameters, c)
         let (logProb, logWeights, logDensities, residuals) = evaluate(u, out)

@@ -100,8 +100,13 @@ public struct NeuralSplineFlow: Sendable, Codable {
 
     public func logProbability(_ theta: Matrix, standardizedContext c: Matrix) -> [Double] { forward(theta, c).logProb }
 
-    public func lossAndGradient(_ theta: Matrix, context c: Matrix, normalizer: Int? = nil) -> (loss: Double, gradient: [Double]) {
-        let b = Double(normalizer ?? theta.rows), rows = theta.rows, d = dimension, p = splineParameters
+    public func accumulateLossAndGradient(_ theta: Matrix, context: Matrix, normalizer: Int, into gradient: UnsafeMutableBufferPointer<Double>) -> Double {
+        accumulate(lossAndFullGradient(theta, context: context, normalizer: normalizer), into: gradient)
+    }
+
+    /// Mean negative log-likelihood over `normalizer` rows and its gradient as a new array.
+    func lossAndFullGradient(_ theta: Matrix, context c: Matrix, normalizer: Int) -> (loss: Double, gradient: [Double]) {
+        let b = Double(normalizer), rows = theta.rows, d = dimension, p = splineParameters
         let (logProb, z, caches) = forward(theta, c)
         var gradient = [Double](repeating: 0, count: parameters.count)
         var dOut = z

@@ -1,3 +1,4 @@
+import CMathKernel
 import Foundation
 import IonLinkCore
 
@@ -35,20 +36,14 @@ struct Adam {
         v = [Double](repeating: 0, count: count)
     }
 
-    mutating func update(_ parameters: inout [Double], gradient: [Double]) {
+    mutating func update(_ parameters: inout [Double], gradient g: UnsafeBufferPointer<Double>) {
         step += 1
         let c1 = 1 - pow(beta1, Double(step)), c2 = 1 - pow(beta2, Double(step))
-        let b1 = beta1, b2 = beta2, rate = learningRate, eps = epsilon
+        let (b1, b2, rate, eps) = (beta1, beta2, learningRate, epsilon)
         m.withUnsafeMutableBufferPointer { m in
             v.withUnsafeMutableBufferPointer { v in
                 parameters.withUnsafeMutableBufferPointer { p in
-                    gradient.withUnsafeBufferPointer { g in
-                        for k in 0..<p.count {
-                            m[k] = b1 * m[k] + (1 - b1) * g[k]
-                            v[k] = b2 * v[k] + (1 - b2) * g[k] * g[k]
-                            p[k] -= rate * (m[k] / c1) / ((v[k] / c2).squareRoot() + eps)
-                        }
-                    }
+                    ionlink_adam_step(p.baseAddress, m.baseAddress, v.baseAddress, g.baseAddress, p.count, b1, b2, rate, c1, c2, eps)
                 }
             }
         }
@@ -56,23 +51,21 @@ struct Adam {
 }
 
 extension ConditionalDensityEstimator {
-    /// Mean loss and gradient of a batch, computed as two halves on two threads and added in a fixed order, so
-    /// the result is the same whatever the machine's core count.
-    func batchGradient(theta: Matrix, context: Matrix, rows: [Int]) -> (Double, [Double]) {
+    /// Mean loss of a batch, with its gradient left in `parts.gradients[0]`: computed as two halves on two
+    /// threads and added in a fixed order, so the result is the same whatever the machine's core count.
+    func batchGradient(theta: Matrix, context: Matrix, rows: [Int], parts: GradientParts) -> Double {
         let half = (rows.count + 1) / 2
-        let parts = [Array(rows[..<half]), Array(rows[half...])].filter { !$0.isEmpty }
-        let results = GradientParts(count: parts.count)
+        let split = [Array(rows[..<half]), Array(rows[half...])].filter { !$0.isEmpty }
         let flow = self
-        parallelFor(parts.count, threads: 2) { k in
-            let part = parts[k]
-            let r = flow.lossAndGradient(theta.selectingRows(part), context: context.selectingRows(part), normalizer: rows.count)
-            results.set(k, r.loss, r.gradient)   // already divided by the whole batch's size
+        parallelFor(split.count, threads: 2) { k in
+            let part = split[k], gradient = parts.gradients[k]
+            gradient.update(repeating: 0)
+            parts.losses[k] = flow.accumulateLossAndGradient(theta.selectingRows(part), context: context.selectingRows(part),
+                                                             normalizer: rows.count, into: gradient)
         }
-        var gradient = results.gradients[0]
-        for k in 1..<parts.count {
-            gradient.withUnsafeMutableBufferPointer { g in results.gradients[k].withUnsafeBufferPointer { h in for i in 0..<g.count { g[i] += h[i] } } }
-        }
-        return (results.losses.reduce(0, +), gradient)
+        let total = parts.gradients[0]
+        for k in 1..<split.count { let g = parts.gradients[k]; for i in 0..<total.count { total[i] += g[i] } }
+        return (0..<split.count).reduce(0) { $0 + parts.losses[$1] }
     }
 
     /// Maximum-likelihood training on pairs (θᵢ, xᵢ): a seeded validation split and batch order, so a seed gives
@@ -87,6 +80,7 @@ extension ConditionalDensityEstimator {
         let context = standardizedContext(x)
         let validationTheta = theta.selectingRows(validation), validationContext = context.selectingRows(validation)
         var adam = Adam(count: parameters.count, learningRate: options.learningRate)
+        let parts = GradientParts(parts: 2, count: parameters.count)
         var history = TrainingHistory()
         var best = -Double.infinity, bestParameters = parameters, sinceBest = 0
         var epoch = 0
@@ -95,10 +89,11 @@ extension ConditionalDensityEstimator {
             var total = 0.0
             for first in stride(from: 0, to: shuffled.count, by: options.batchSize) {
                 let rows = Array(shuffled[first ..< min(first + options.batchSize, shuffled.count)])
-                var (loss, gradient) = batchGradient(theta: theta, context: context, rows: rows)
-                let norm = gradient.reduce(0) { $0 + $1 * $1 }.squareRoot()
+                let loss = batchGradient(theta: theta, context: context, rows: rows, parts: parts)
+                let gradient = parts.gradients[0]
+                let norm = ionlink_sum_of_squares(gradient.baseAddress, gradient.count).squareRoot()
                 if norm > options.clipNorm { let f = options.clipNorm / (norm + 1e-6); for k in 0..<gradient.count { gradient[k] *= f } }
-                adam.update(&parameters, gradient: gradient)
+                adam.update(&parameters, gradient: UnsafeBufferPointer(gradient))
                 total += loss * Double(rows.count)
             }
             let trainLogProb = -total / Double(training.count)
@@ -121,10 +116,24 @@ extension ConditionalDensityEstimator {
     }
 }
 
-/// Per-part results of a split batch.
+/// Per-part gradients and losses of a split batch, in memory reused from step to step (each thread writes only
+/// its own part).
 final class GradientParts: @unchecked Sendable {
-    var losses: [Double]
-    var gradients: [[Double]]
-    init(count: Int) { losses = Array(repeating: 0, count: count); gradients = Array(repeating: [], count: count) }
-    func set(_ k: Int, _ loss: Double, _ gradient: [Double]) { losses[k] = loss; gradients[k] = gradient }
+    let gradients: [UnsafeMutableBufferPointer<Double>]
+    let losses: UnsafeMutableBufferPointer<Double>
+
+    init(parts: Int, count: Int) {
+        gradients = (0..<parts).map { _ in
+            let buffer = UnsafeMutableBufferPointer<Double>.allocate(capacity: count)
+            buffer.initialize(repeating: 0)
+            return buffer
+        }
+        losses = .allocate(capacity: parts)
+        losses.initialize(repeating: 0)
+    }
+
+    deinit {
+        gradients.forEach { $0.deallocate() }
+        losses.deallocate()
+    }
 }

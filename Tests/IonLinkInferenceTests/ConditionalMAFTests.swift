@@ -1,3 +1,4 @@
+import CMathKernel
 import Foundation
 import IonLinkCore
 @testable import IonLinkInference
@@ -76,7 +77,7 @@ func worstGradientError<E: ConditionalDensityEstimator>(_ estimator: E, theta: M
     @Test("Sampling inverts the forward pass; the masks are autoregressive and condition every dimension on x")
     func inverseAndMasks() {
         let flow = smallFlow()
-        let error = inversionError(samples: 5, dimension: 3, forward: { flow.forward($0, $1, keepCache: false).z },
+        let error = inversionError(samples: 5, dimension: 3, forward: { flow.forward($0, $1).z },
                                    sample: { flow.sample(5, given: [0.5, -0.3], using: &$0) },
                                    context: flow.standardizedContext(Matrix(repeatingRow: [0.5, -0.3], count: 5)))
         #expect(error < 1e-9)
@@ -163,5 +164,33 @@ func worstGradientError<E: ConditionalDensityEstimator>(_ estimator: E, theta: M
                                    sample: { f.sample(6, given: [0.5, -0.3], using: &$0) },
                                    context: f.standardizedContext(Matrix(repeatingRow: [0.5, -0.3], count: 6)))
         #expect(error < 1e-8)
+    }
+}
+
+@Suite struct MathKernelTests {
+    @Test("Vectorised softplus, sigmoid and log agree with libm over −800…800; Adam and Σx² agree with the scalar formulas")
+    func kernelsAgreeWithLibm() {
+        let s = stride(from: -800.0, through: 800.0, by: 0.0137).map { $0 } + [0, -1e-300, 1e-300, 745, -745]
+        var scale = [Double](repeating: 0, count: s.count), slope = scale, logScale = scale
+        ionlink_softplus_scale(s, s.count, &scale, &slope, &logScale)
+        for (k, v) in s.enumerated() {
+            let softplus = max(v, 0) + log1p(exp(-abs(v)))
+            let sigmoid = 1 / (1 + exp(-v))
+            #expect(abs(scale[k] - (softplus + 1e-3)) <= 1e-15 * (softplus + 1e-3), "scale at \(v)")
+            #expect(abs(slope[k] - sigmoid) <= 1e-15 * sigmoid + 1e-300, "sigmoid at \(v)")
+            #expect(abs(logScale[k] - log(softplus + 1e-3)) <= 1e-15 * max(1, abs(log(softplus + 1e-3))), "log at \(v)")
+        }
+        var g = Xoshiro256(seed: 2)
+        let n = 37
+        let gradient = (0..<n).map { _ in g.nextUniform() - 0.5 }
+        var p = (0..<n).map { _ in g.nextUniform() }, m = (0..<n).map { _ in g.nextUniform() * 0.1 }, v = (0..<n).map { _ in g.nextUniform() * 0.01 }
+        let (p0, m0, v0) = (p, m, v)
+        ionlink_adam_step(&p, &m, &v, gradient, n, 0.9, 0.999, 5e-4, 0.1, 0.01, 1e-8)
+        for k in 0..<n {
+            let mk = 0.9 * m0[k] + (1 - 0.9) * gradient[k], vk = 0.999 * v0[k] + (1 - 0.999) * gradient[k] * gradient[k]
+            #expect(m[k] == mk && v[k] == vk && p[k] == p0[k] - 5e-4 * (mk / 0.1) / ((vk / 0.01).squareRoot() + 1e-8))
+        }
+        let squares = ionlink_sum_of_squares(gradient, n)
+        #expect(abs(squares - gradient.reduce(0) { $0 + $1 * $1 }) < 1e-14)
     }
 }
