@@ -58,6 +58,11 @@ struct Train: ParsableCommand {
         let thetaMatrix = Posterior.estimatorSpace(rawTheta, low: low, high: high, boundary: boundary)
         var xTrain = xMatrix
         if observed != nil && noise > 0 { xTrain = NeighbourSelection.addNoise(xMatrix, eps: noise, convention: noiseConvention, seed: seed) }
+        let outliers = extremeOutlierColumns(xMatrix)
+        if !outliers.isEmpty && !quiet {
+            print("note: \(outliers.map { featureNames[$0] }.joined(separator: ", ")) have extreme outliers (beyond 10 × IQR from the quartiles); "
+                  + "z-scoring squeezes the rest of their values together — consider transforming them (e.g. a log) before training")
+        }
         let thetaSD = thetaMatrix.columnStandardDeviations, xSD = xTrain.columnStandardDeviations
         var options = TrainingOptions()
         options.batchSize = batchSize

@@ -194,3 +194,20 @@ func worstGradientError<E: ConditionalDensityEstimator>(_ estimator: E, theta: M
         #expect(abs(squares - gradient.reduce(0) { $0 + $1 * $1 }) < 1e-14)
     }
 }
+
+@Suite struct TrainingDataTests {
+    @Test("Extreme outliers (beyond 10 × IQR of the quartiles) are flagged per column; heavy but ordinary tails are not")
+    func outlierColumns() {
+        var g = Xoshiro256(seed: 3)
+        var x = Matrix(rows: 400, columns: 3)
+        for i in 0..<400 {
+            x[i, 0] = g.nextUniform()                          // uniform: never flagged
+            x[i, 1] = exp(3 * ConditionalMAF.normal(&g))       // log-normal with σ = 3: far tails
+            x[i, 2] = ConditionalMAF.normal(&g)
+        }
+        x[7, 2] = 50                                            // one wild value
+        #expect(extremeOutlierColumns(x) == [1, 2])
+        x[7, 2] = 5
+        #expect(extremeOutlierColumns(x) == [1])
+    }
+}
