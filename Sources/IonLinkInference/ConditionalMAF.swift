@@ -5,9 +5,9 @@ import IonLinkCore
 /// A conditional masked autoregressive flow q(θ | x) configured like sbi's default MAF (nflows): z-scoring
 /// of θ and x, then `transforms` × [MADE affine transform → fixed random permutation], standard-normal base.
 ///
-/// Each MADE (Germain et al. 2015, non-residual as in nflows): h₀ = M₀W₀ u + b₀ + W_c x + b_c, then two masked
-/// `hidden × hidden` layers each followed by tanh, then a masked output layer giving an unconstrained scale s
-/// and a shift m per dimension; y = u · (softplus(s) + 1e-3) + m (nflows ≥ 0.13; the older sigmoid(s + 2) + 1e-3
+/// Each MADE (Germain et al. 2015, non-residual, exactly as nflows 0.14 computes it): h₀ = tanh(M₀W₀ u + b₀ +
+/// tanh(W_c x + b_c)), then two masked `hidden × hidden` layers each followed by tanh, then a masked output layer
+/// giving an unconstrained scale s and a shift m per dimension; y = u · (softplus(s) + 1e-3) + m (nflows ≥ 0.13; the older sigmoid(s + 2) + 1e-3
 /// caps the scale at 1, so the data→noise direction can never expand and narrow posteriors cannot be fitted —
 /// measured on the linear-Gaussian test). Degrees follow nflows' natural order, from 0 (see `masks`).
 /// All parameters live in one flat vector (`parameters`) so optimisers treat them uniformly; forward and
@@ -166,19 +166,20 @@ public struct ConditionalMAF: Sendable, Codable {
     // MARK: - Forward and backward passes
 
     /// Where one pass over `batch` rows keeps its intermediate values, in one scratch allocation: per transform
-    /// the input u (B × D), a₀, h₁, h₂ (B × H each), the MADE outputs (B × 2D), and scale and sigmoid(s) of every
+    /// the input u (B × D), the context term tanh(W_c x + b_c), h₀, h₁, h₂ (B × H each), the MADE outputs (B × 2D), and scale and sigmoid(s) of every
     /// output (B × 2D each; only the first D columns, those of the scales, are used); then z, log|det|, the logs of
     /// the scales, and the backward pass's work space.
     struct PassMemory {
         let batch: Int, d: Int, h: Int, transforms: Int
         let base: UnsafeMutablePointer<Double>
-        var perTransform: Int { batch * (7 * d + 3 * h) }
+        var perTransform: Int { batch * (7 * d + 4 * h) }
         static func count(batch: Int, d: Int, h: Int, transforms: Int) -> Int {
-            transforms * batch * (7 * d + 3 * h) + batch * (3 * d + 1) + batch * (5 * d + 3 * h)
+            transforms * batch * (7 * d + 4 * h) + batch * (3 * d + 1) + batch * (5 * d + 3 * h)
         }
         func input(_ t: Int) -> UnsafeMutablePointer<Double> { base + t * perTransform }
-        func a0(_ t: Int) -> UnsafeMutablePointer<Double> { input(t) + batch * d }
-        func h1(_ t: Int) -> UnsafeMutablePointer<Double> { a0(t) + batch * h }
+        func contextTerm(_ t: Int) -> UnsafeMutablePointer<Double> { input(t) + batch * d }
+        func h0(_ t: Int) -> UnsafeMutablePointer<Double> { contextTerm(t) + batch * h }
+        func h1(_ t: Int) -> UnsafeMutablePointer<Double> { h0(t) + batch * h }
         func h2(_ t: Int) -> UnsafeMutablePointer<Double> { h1(t) + batch * h }
         func out(_ t: Int) -> UnsafeMutablePointer<Double> { h2(t) + batch * h }
         func scale(_ t: Int) -> UnsafeMutablePointer<Double> { out(t) + 2 * batch * d }
@@ -194,7 +195,7 @@ public struct ConditionalMAF: Sendable, Codable {
         var du: UnsafeMutablePointer<Double> { dMade + 2 * batch * d }
         var dPre2: UnsafeMutablePointer<Double> { du + batch * d }
         var dPre1: UnsafeMutablePointer<Double> { dPre2 + batch * h }
-        var dA0: UnsafeMutablePointer<Double> { dPre1 + batch * h }
+        var dPre0: UnsafeMutablePointer<Double> { dPre1 + batch * h }
     }
 
     /// Runs `body` with scratch memory for a pass over `batch` rows.
@@ -205,13 +206,21 @@ public struct ConditionalMAF: Sendable, Codable {
         }
     }
 
-    /// The MADE of transform t: outputs (B × 2D: D unconstrained scales then D shifts) for inputs u and
-    /// standardised context c, given the context term W_c c + b_c already in `a0`.
-    func made(_ t: Int, weights w: UnsafePointer<Double>, u: UnsafePointer<Double>, batch: Int,
-              a0: UnsafeMutablePointer<Double>, h1: UnsafeMutablePointer<Double>, h2: UnsafeMutablePointer<Double>, out: UnsafeMutablePointer<Double>) {
+    /// The context term tanh(W_c c + b_c) of transform t for standardised context rows c.
+    func contextTerm(_ t: Int, weights w: UnsafePointer<Double>, context c: UnsafePointer<Double>, batch: Int, output: UnsafeMutablePointer<Double>) {
+        Self.dense(layout(t).context, weights: w, input: c, batch: batch, output: output)
+        ionlink_tanh(output, batch * hidden)
+    }
+
+    /// The MADE of transform t: outputs (B × 2D: D unconstrained scales then D shifts) for inputs u, given the
+    /// context term of the same rows.
+    func made(_ t: Int, weights w: UnsafePointer<Double>, u: UnsafePointer<Double>, contextTerm: UnsafePointer<Double>, batch: Int,
+              h0: UnsafeMutablePointer<Double>, h1: UnsafeMutablePointer<Double>, h2: UnsafeMutablePointer<Double>, out: UnsafeMutablePointer<Double>) {
         let l = layout(t)
-        Self.dense(l.input, weights: w, input: u, batch: batch, output: a0, accumulate: true)
-        Self.dense(l.hidden1, weights: w, input: a0, batch: batch, output: h1)
+        h0.update(from: contextTerm, count: batch * hidden)
+        Self.dense(l.input, weights: w, input: u, batch: batch, output: h0, accumulate: true)
+        ionlink_tanh(h0, batch * hidden)
+        Self.dense(l.hidden1, weights: w, input: h0, batch: batch, output: h1)
         ionlink_tanh(h1, batch * hidden)
         Self.dense(l.hidden2, weights: w, input: h1, batch: batch, output: h2)
         ionlink_tanh(h2, batch * hidden)
@@ -229,8 +238,8 @@ public struct ConditionalMAF: Sendable, Codable {
         context.values.withUnsafeBufferPointer { c in
             for t in 0..<transforms {
                 let u = m.input(t), out = m.out(t), scale = m.scale(t), sig = m.sigmoid(t)
-                Self.dense(layout(t).context, weights: w, input: c.baseAddress!, batch: b, output: m.a0(t))
-                made(t, weights: w, u: u, batch: b, a0: m.a0(t), h1: m.h1(t), h2: m.h2(t), out: out)
+                contextTerm(t, weights: w, context: c.baseAddress!, batch: b, output: m.contextTerm(t))
+                made(t, weights: w, u: u, contextTerm: m.contextTerm(t), batch: b, h0: m.h0(t), h1: m.h1(t), h2: m.h2(t), out: out)
                 let next = t + 1 < transforms ? m.input(t + 1) : m.z
                 let p = permutations[t]
                 ionlink_softplus_scale(out, 2 * b * d, scale, sig, m.logScale)
@@ -298,9 +307,13 @@ public struct ConditionalMAF: Sendable, Codable {
                     for k in 0..<(b * hidden) { m.dPre2[k] *= 1 - h2[k] * h2[k] }
                     Self.backDense(l.hidden2, weights: w, input: h1, dOutput: m.dPre2, batch: b, gradient: g, dInput: m.dPre1)
                     for k in 0..<(b * hidden) { m.dPre1[k] *= 1 - h1[k] * h1[k] }
-                    Self.backDense(l.hidden1, weights: w, input: m.a0(t), dOutput: m.dPre1, batch: b, gradient: g, dInput: m.dA0)
-                    Self.backDense(l.input, weights: w, input: u, dOutput: m.dA0, batch: b, gradient: g, dInput: du, accumulateInput: true)
-                    Self.backDense(l.context, weights: w, input: c.baseAddress!, dOutput: m.dA0, batch: b, gradient: g, dInput: nil)
+                    let h0 = m.h0(t), contextTerm = m.contextTerm(t)
+                    Self.backDense(l.hidden1, weights: w, input: h0, dOutput: m.dPre1, batch: b, gradient: g, dInput: m.dPre0)
+                    for k in 0..<(b * hidden) { m.dPre0[k] *= 1 - h0[k] * h0[k] }
+                    Self.backDense(l.input, weights: w, input: u, dOutput: m.dPre0, batch: b, gradient: g, dInput: du, accumulateInput: true)
+                    let dContext = m.dPre2   // free again: the gradient at the context layer's pre-activation
+                    for k in 0..<(b * hidden) { dContext[k] = m.dPre0[k] * (1 - contextTerm[k] * contextTerm[k]) }
+                    Self.backDense(l.context, weights: w, input: c.baseAddress!, dOutput: dContext, batch: b, gradient: g, dInput: nil)
                     m.dOut.update(from: du, count: b * d)
                 }
             }
@@ -320,9 +333,9 @@ public struct ConditionalMAF: Sendable, Codable {
         let context = standardizedContext(Matrix(repeatingRow: x, count: n))
         let w = maskedParameters()
         var y = z
-        // Scratch: the context term, a₀, h₁, h₂ (n × H each), MADE outputs (n × 2D), the inverse u (n × D).
+        // Scratch: the context term, h₀, h₁, h₂ (n × H each), MADE outputs (n × 2D), the inverse u (n × D).
         withUnsafeTemporaryAllocation(of: Double.self, capacity: n * (4 * h + 3 * d)) { buffer in
-            let contextTerm = buffer.baseAddress!, a0 = contextTerm + n * h, h1 = a0 + n * h, h2 = h1 + n * h
+            let contextTerm = buffer.baseAddress!, h0 = contextTerm + n * h, h1 = h0 + n * h, h2 = h1 + n * h
             let out = h2 + n * h, u = out + 2 * n * d
             w.withUnsafeBufferPointer { w in
                 context.values.withUnsafeBufferPointer { c in
@@ -332,10 +345,9 @@ public struct ConditionalMAF: Sendable, Codable {
                         var unpermuted = Matrix(rows: n, columns: d)
                         for i in 0..<n { for j in 0..<d { unpermuted[i, p[j]] = y[i, j] } }
                         u.initialize(repeating: 0, count: n * d)
-                        Self.dense(layout(t).context, weights: w.baseAddress!, input: c.baseAddress!, batch: n, output: contextTerm)
+                        self.contextTerm(t, weights: w.baseAddress!, context: c.baseAddress!, batch: n, output: contextTerm)
                         for j in 0..<d {
-                            a0.update(from: contextTerm, count: n * h)
-                            made(t, weights: w.baseAddress!, u: u, batch: n, a0: a0, h1: h1, h2: h2, out: out)
+                            made(t, weights: w.baseAddress!, u: u, contextTerm: contextTerm, batch: n, h0: h0, h1: h1, h2: h2, out: out)
                             for i in 0..<n {
                                 let scale = Self.softplus(out[i * 2 * d + j]) + 1e-3
                                 u[i * d + j] = (unpermuted[i, j] - out[i * 2 * d + d + j]) / scale

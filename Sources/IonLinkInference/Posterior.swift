@@ -15,8 +15,10 @@ public enum PriorBoundary: String, Sendable, Codable, CaseIterable {
 /// (`PriorBoundary`).
 public struct Posterior: Sendable, Codable {
     public var format = "ionlink-estimator"
+    /// 3: the MAF computes its MADE exactly as nflows (tanh on the context term and on the first hidden layer);
     /// 2: MADE hidden degrees start at 0 (v1 files, with nflows' degrees, would load with the wrong masks).
-    public var formatVersion = 2
+    /// v2 NSFs and MDNs are read as they are; v1 and v2 MAFs must be retrained.
+    public var formatVersion = 3
     public var parameterNames: [String]
     public var featureNames: [String]
     public var low: [Double]
@@ -183,9 +185,10 @@ public struct Posterior: Sendable, Codable {
             throw InputError(file: path, "not an IonLink estimator file (\(error))")
         }
         guard posterior.format == "ionlink-estimator" else { throw InputError(file: path, "not an IonLink estimator file (format \(posterior.format))") }
-        guard posterior.formatVersion == 2 else {
-            throw InputError(file: path, "estimator format v\(posterior.formatVersion) is not readable by this IonLink (v2; v1 MAFs used other "
-                                       + "masks): retrain it with `ionlink train`")
+        let isMAF = if case .maf = posterior.model { true } else { false }
+        guard posterior.formatVersion == 3 || posterior.formatVersion == 2 && !isMAF else {
+            throw InputError(file: path, "estimator format v\(posterior.formatVersion) is not readable by this IonLink (v3; earlier MAFs used "
+                                       + "other masks or layers): retrain it with `ionlink train`")
         }
         return posterior
     }

@@ -2,6 +2,7 @@ import CMathKernel
 import Foundation
 import IonLinkCore
 @testable import IonLinkInference
+import IonLinkTestSupport
 import Testing
 
 /// The largest |z − z₀| when n samples drawn for x from generator seed 4 are mapped back to the base space by
@@ -72,6 +73,19 @@ func worstGradientError<E: ConditionalDensityEstimator>(_ estimator: E, theta: M
         let validationCount = 4
         let reported = history.trainLogProb[0] * Double(41 - validationCount) + history.validationLogProb[0] * Double(validationCount)
         #expect(abs(reported - all) < 1e-9 * abs(all))
+    }
+
+    @Test("Log-probs equal sbi's default MAF (nflows 0.14, float64) for the same weights, z-scoring and permutations")
+    func matchesSbi() throws {
+        struct Reference: Decodable { var theta: [[Double]]; var x: [[Double]]; var logProb: [Double] }
+        let path = Golden.repository + "/Tests/IonLinkInferenceTests/Fixtures/maf_reference.json"
+        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        let flow = try JSONDecoder().decode(ConditionalMAF.self, from: data)
+        let reference = try JSONDecoder().decode(Reference.self, from: data)
+        let theta = Matrix(rows: reference.theta.count, columns: 3, values: reference.theta.flatMap { $0 })
+        let x = Matrix(rows: reference.x.count, columns: 2, values: reference.x.flatMap { $0 })
+        let logProb = flow.logProbability(theta, given: x)
+        for (ours, theirs) in zip(logProb, reference.logProb) { #expect(abs(ours - theirs) < 1e-10 * max(1, abs(theirs)), "\(ours) vs sbi \(theirs)") }
     }
 
     @Test("Sampling inverts the forward pass; the masks are autoregressive and condition every dimension on x")

@@ -112,10 +112,13 @@ import Testing
         let x = [0.3, -0.2, 0.1, 0.5, 0.0]
         let a = posterior.sample(50, given: x, seed: 11), b = loaded.sample(50, given: x, seed: 11)
         #expect(a.samples == b.samples && a.logProbs == b.logProbs)
-        // A v1 file (older MADE masks) is refused with a clear message rather than loaded with the wrong masks.
+        // An older MAF file (v1: other masks; v2: MADE without nflows' context and first-layer tanh) is refused with
+        // a clear message rather than evaluated as a different network.
         let text = try String(contentsOfFile: path, encoding: .utf8)
-        #expect(text.contains("\"formatVersion\":2"))
-        try text.replacingOccurrences(of: "\"formatVersion\":2", with: "\"formatVersion\":1").write(toFile: path, atomically: true, encoding: .utf8)
-        #expect { try Posterior.read(path) } throws: { "\($0)".contains("retrain") && "\($0)".contains(path) }
+        #expect(text.contains("\"formatVersion\":3"))
+        for old in [1, 2] {
+            try text.replacingOccurrences(of: "\"formatVersion\":3", with: "\"formatVersion\":\(old)").write(toFile: path, atomically: true, encoding: .utf8)
+            #expect { try Posterior.read(path) } throws: { "\($0)".contains("retrain") && "\($0)".contains(path) }
+        }
     }
 }
