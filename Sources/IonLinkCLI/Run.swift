@@ -31,23 +31,30 @@ struct Run: ParsableCommand {
     @Option(help: "Posterior samples per cell (the MAP is the best of them).") var samples = 1000
     @Option(help: "Seed of the bank, training and sampling.") var seed: UInt64 = 1
     @Option(help: "Stop training after this many epochs in any case (for quick trials).") var maxEpochs = 100_000
+    @Option(help: "Use only the first N observed cells (for quick trials; default: all).") var cells: Int?
     @Option(help: "Worker threads.") var threads: Int = availableCores
     @Flag(help: "No progress output.") var quiet = false
 
     func validate() throws {
-        guard simulations >= 1000, neighbours >= 1, samples >= 1, threads >= 1, maxEpochs >= 1 else {
-            throw ValidationError("--simulations ≥ 1000, --neighbours, --samples and --threads ≥ 1.")
+        guard simulations >= 1000, neighbours >= 1, samples >= 1, threads >= 1, maxEpochs >= 1, (cells ?? 20) >= 20 else {
+            throw ValidationError("--simulations ≥ 1000, --cells ≥ 20, --neighbours, --samples, --max-epochs and --threads ≥ 1.")
         }
     }
 
     mutating func run() throws {
-        let observed = data + "/m1/M1_features_X_o.csv.gz", counts = data + "/m1/gene_counts.csv.gz"
+        var observed = data + "/m1/M1_features_X_o.csv.gz"
+        let counts = data + "/m1/gene_counts.csv.gz"
         let metadata = data + "/m1/m1_patchseq_meta_data.tsv.gz"
         let recordingsFolder = data + "/recordings/bluepyefe"
         for file in [observed, counts, metadata] where !FileManager.default.fileExists(atPath: file) {
             throw InputError(file: file, "not found: --data must be the repository's data/ folder (m1/ and recordings/)")
         }
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        if let cells {
+            let table = try CSVTable.read(observed)
+            observed = out + "/observed_cells.csv"
+            try AtomicFile.write(Data(CSVTable.format(header: table.header, rows: Array(table.rows.prefix(cells))).utf8), to: observed)
+        }
         let common = quiet ? ["--quiet"] : []
         var timings: [(String, Double)] = []
         func step(_ name: String, output: String, _ body: () throws -> Void) throws {

@@ -258,26 +258,13 @@ let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().del
 }
 
 @Suite struct RunCommandTests {
-    @Test("run on the shipped data writes fits for all 1033 cells, the MAP check, the regression and a report; a rerun reuses them")
-    func wholePipeline() throws {
+    @Test("run refuses a --data folder without the shipped tables, naming the file; its help lists the steps")
+    func wrongDataFolder() throws {
         let folder = temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let arguments = ["run", "--out", folder, "--data", repository + "/data", "--simulations", "1000", "--neighbours", "3",
-                         "--samples", "20", "--max-epochs", "3", "--threads", "2"]
-        let first = try IonLinkProcess.run(arguments + ["--quiet"])
-        #expect(first.status == 0, "\(first.err)")
-        let map = try String(contentsOfFile: folder + "/fits/map.csv", encoding: .utf8).split(separator: "\n")
-        #expect(map.count == 1 + 1033 && map[0].hasPrefix("id,C,R_input"))
-        let check = try String(contentsOfFile: folder + "/fits/map_check.csv", encoding: .utf8).split(separator: "\n")
-        #expect(check.count == 1 + 1033 && check[0] == "cell_id,distance,failed_or_incomplete")
-        for file in ["regression/cv_summary.csv", "regression/biplot.png", "map_distance.png", "recordings/cells.csv"] {
-            #expect(FileManager.default.fileExists(atPath: folder + "/" + file), "\(file) missing")
-        }
-        let report = try String(contentsOfFile: folder + "/report.html", encoding: .utf8)
-        #expect(report.contains("MAP check") && report.contains("regression/biplot.png") && report.contains("recordings/plots/"))
-        let second = try IonLinkProcess.run(arguments)
-        #expect(second.status == 0 && second.out.contains("reusing") && second.out.contains("report.html"), "\(second.out)\(second.err)")
         let missing = try IonLinkProcess.run(["run", "--out", folder, "--data", folder])
-        #expect(missing.status != 0 && missing.err.contains("--data"))
+        #expect(missing.status != 0 && missing.err.contains("--data") && missing.err.contains("M1_features_X_o.csv.gz"))
+        let help = try IonLinkProcess.run(["run", "--help"])
+        #expect(help.out.contains("MAP check") && help.out.contains("report.html"))
     }
 }

@@ -27,3 +27,20 @@ import Testing
         #expect(data.count > 10_000)
     }
 }
+
+@Suite struct PipelineReportTests {
+    @Test("The pipeline report shows the MAP check numbers, the CV table and links, and draws the distance histogram")
+    func report() throws {
+        let folder = NSTemporaryDirectory() + "ionlink-report-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: folder + "/regression", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try "rank,lambda,mean_n_genes,r2_test_relaxed_mean,r2_test_relaxed_sd\n2,0.2,15.0,0.1701,0.014\n".write(
+            toFile: folder + "/regression/cv_summary.csv", atomically: true, encoding: .utf8)
+        try PipelineReport(folder: folder, settings: [("seed", "1")], distances: [1, 3, nil, 5], failedFraction: 0.25,
+                           recordingPlots: ["B6.png"], timings: [("prior bank", 12.5)]).write()
+        let html = try String(contentsOfFile: folder + "/report.html", encoding: .utf8)
+        #expect(html.contains("25.00%") && html.contains("3.00 ± 1.63") && html.contains("<td>0.170</td>"))
+        #expect(html.contains("recordings/plots/B6.png") && html.contains("fits/map.csv") && html.contains("12.5"))
+        #expect(FileManager.default.fileExists(atPath: folder + "/map_distance.png"))
+    }
+}
