@@ -88,7 +88,6 @@ public struct MAPCheck: Sendable {
     /// Per cell: nil when the MAP failed or the cell lacks an observed feature, else the distance.
     public var distances: [Double?]
     public var failedFraction: Double
-    public var usable: [Double] { distances.compactMap { $0 } }
 
     /// `observed` and `simulated` are cells × features in the same row order.
     public init(observed: Matrix, simulated: Matrix) {

@@ -25,7 +25,7 @@ public struct PipelineReport {
                            title: "MAP check, \(usable.count) cells", to: folder + "/map_distance.png")
         let mean = usable.reduce(0, +) / Double(max(1, usable.count))
         let sd = (usable.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(max(1, usable.count))).squareRoot()
-        let median = usable.sorted()[safe: usable.count / 2] ?? .nan
+        let median = usable.isEmpty ? .nan : usable.sorted()[usable.count / 2]
         var html = """
         <!doctype html><html><head><meta charset="utf-8"><title>IonLink report</title>
         <style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}table{border-collapse:collapse}
@@ -97,8 +97,4 @@ public struct PipelineReport {
         figure.line(panel, x: x, y: y, color: .blue, width: 2)
         try figure.writePNG(to: path)
     }
-}
-
-extension Array {
-    subscript(safe index: Int) -> Element? { indices.contains(index) ? self[index] : nil }
 }
