@@ -5,8 +5,7 @@ let package = Package(
     name: "IonLink",
     products: [
         .executable(name: "ionlink", targets: ["IonLinkCLI"]),
-        .library(name: "IonLink", targets: ["IonLinkCore", "IonLinkBiophysics", "IonLinkElectrophysiology", "IonLinkInference", "IonLinkRegression",
-                                           "IonLinkPatchSeq", "IonLinkReport"]),
+        .library(name: "IonLink", targets: ["IonLink"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -34,13 +33,19 @@ let package = Package(
         .target(name: "IonLinkRegression", dependencies: ["IonLinkCore"]),
         .target(name: "IonLinkPatchSeq", dependencies: ["IonLinkCore", "IonLinkRegression"]),
         .target(name: "IonLinkReport", dependencies: ["IonLinkCore", "IonLinkElectrophysiology", "IonLinkRegression", "IonLinkPatchSeq", "CCairo"]),
+        /// The analysis as typed stages with caching and resume (what `ionlink run` calls).
+        .target(name: "IonLinkPipeline", dependencies: ["IonLinkCore", "IonLinkBiophysics", "IonLinkElectrophysiology", "IonLinkInference",
+                                                        "IonLinkRegression", "IonLinkPatchSeq", "IonLinkReport"]),
+        /// The umbrella module: `import IonLink` brings every public API.
+        .target(name: "IonLink", dependencies: ["IonLinkCore", "IonLinkBiophysics", "IonLinkElectrophysiology", "IonLinkInference",
+                                                "IonLinkRegression", "IonLinkPatchSeq", "IonLinkReport", "IonLinkPipeline"]),
 
         // MARK: - Command-line tool
         .executableTarget(
             name: "IonLinkCLI",
             dependencies: [
                 "IonLinkCore", "IonLinkBiophysics", "IonLinkElectrophysiology", "IonLinkInference", "IonLinkRegression",
-                "IonLinkPatchSeq", "IonLinkReport", "CSignalKernel",
+                "IonLinkPatchSeq", "IonLinkReport", "IonLinkPipeline", "CSignalKernel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -60,6 +65,7 @@ let package = Package(
         .testTarget(name: "IonLinkRegressionTests", dependencies: ["IonLinkRegression", "IonLinkCore", "IonLinkTestSupport"]),
         .testTarget(name: "IonLinkPatchSeqTests", dependencies: ["IonLinkPatchSeq", "IonLinkRegression", "IonLinkCore", "IonLinkTestSupport"]),
         .testTarget(name: "IonLinkReportTests", dependencies: ["IonLinkReport", "IonLinkElectrophysiology", "IonLinkTestSupport"]),
+        .testTarget(name: "IonLinkPipelineTests", dependencies: ["IonLinkPipeline", "IonLink", "IonLinkTestSupport"]),
         .testTarget(name: "IonLinkCLITests", dependencies: ["IonLinkCLI", "IonLinkCore"]),
     ]
 )

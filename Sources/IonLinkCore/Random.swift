@@ -43,6 +43,10 @@ public struct StreamKey: Sendable {
         case currentNoise = 2
         case dataSplit = 3
         case network = 4
+        /// Resampling of sequential-round proposals.
+        case proposal = 5
+        /// Noise seeds of the fit checks (selection and scoring re-simulations).
+        case fitNoise = 6
     }
 
     /// The 64-bit key of the stream for `index` under `seed` and `purpose`.

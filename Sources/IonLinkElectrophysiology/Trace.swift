@@ -1,3 +1,4 @@
+import IonLinkCore
 /// One voltage recording (or simulation) on a sampled time axis, with the window of a current step.
 ///
 /// Units: time in seconds (as the AllenSDK-style detector uses it), voltage in mV, current in pA.
@@ -40,11 +41,7 @@ public struct Trace: Sendable {
 
     /// The first sample index with time ≥ t (the detector's `find_time_index`), or nil if none.
     public func index(atOrAfter t: Double) -> Int? {
-        var low = 0, high = time.count
-        while low < high {
-            let mid = (low + high) / 2
-            if time[mid] >= t { high = mid } else { low = mid + 1 }
-        }
+        let low = time.partitioningIndex { $0 >= t }
         return low < time.count ? low : nil
     }
 }

@@ -1,48 +1,62 @@
 import Foundation
 import IonLinkCore
 
-/// The HTML report of `ionlink run`: what was run, the MAP check against the paper's numbers, the gene
+/// The HTML report of `ionlink run`: what was run, the fits scored as the paper scores them (overall and per
+/// family, MAP and best fit beside the paper's numbers), the cells flagged as outside the model, the gene
 /// regression's cross-validation, the figures, and links to every table.
 public struct PipelineReport {
     public var folder: String
     public var settings: [(String, String)]
-    /// Per cell: the MAP check distance (nil: failed or incomplete).
-    public var distances: [Double?]
-    public var failedFraction: Double
-    public var recordingPlots: [String]
+    /// The fit summary: a header row, then one row per estimate and family (see `fits/fit_summary.csv`).
+    public var fitTable: [[String]]
+    /// Scored cells' distances of the re-simulated MAPs and best fits (failures left out).
+    public var mapDistances: [Double]
+    public var bestFitDistances: [Double]?
+    public var scoredCells: Int
+    public var flaggedCells: [String]
     public var timings: [(String, Double)]
 
-    public init(folder: String, settings: [(String, String)], distances: [Double?], failedFraction: Double, recordingPlots: [String],
-                timings: [(String, Double)]) {
-        self.folder = folder; self.settings = settings; self.distances = distances; self.failedFraction = failedFraction
-        self.recordingPlots = recordingPlots; self.timings = timings
+    public init(folder: String, settings: [(String, String)], fitTable: [[String]], mapDistances: [Double], bestFitDistances: [Double]?,
+                scoredCells: Int, flaggedCells: [String], timings: [(String, Double)]) {
+        self.folder = folder; self.settings = settings; self.fitTable = fitTable; self.mapDistances = mapDistances
+        self.bestFitDistances = bestFitDistances; self.scoredCells = scoredCells; self.flaggedCells = flaggedCells; self.timings = timings
     }
 
-    /// Writes `map_distance.png` and `report.html` into the folder (atomically).
+    /// Writes `map_distance.png`, `best_fit_distance.png` and `report.html` into the folder (atomically).
     public func write() throws {
-        let usable = distances.compactMap { $0 }
-        try Self.histogram(usable, xLabel: "distance of the re-simulated MAP to the observed features (z-scored)",
-                           title: "MAP check, \(usable.count) cells", to: folder + "/map_distance.png")
-        let mean = usable.reduce(0, +) / Double(max(1, usable.count))
-        let sd = (usable.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(max(1, usable.count))).squareRoot()
-        let median = usable.isEmpty ? .nan : usable.sorted()[usable.count / 2]
+        try Self.histogram(mapDistances, xLabel: "distance of the re-simulated MAP to the observed features (z-scored)",
+                           title: "MAP check, \(mapDistances.count) of \(scoredCells) cells", to: folder + "/map_distance.png")
+        if let bestFitDistances {
+            try Self.histogram(bestFitDistances, xLabel: "distance of the re-simulated best fit to the observed features (z-scored)",
+                               title: "best fits, \(bestFitDistances.count) of \(scoredCells) cells", to: folder + "/best_fit_distance.png")
+        }
         var html = """
         <!doctype html><html><head><meta charset="utf-8"><title>IonLink report</title>
         <style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}table{border-collapse:collapse}
         td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}th{background:#f3f3f3}img{max-width:100%}</style></head><body>
         <h1>IonLink report</h1>
-        <p>Patch-seq firing linked to ion-channel genes through the Hodgkin–Huxley model of Bernaerts et al. (2025), on the
-        shipped M1 data (Scala et al. 2021). Every number below comes from the tables in this folder.</p>
+        <p>Patch-seq firing linked to ion-channel genes through the Hodgkin–Huxley model of Bernaerts et al. (2025).
+        Every number below comes from the tables in this folder.</p>
         <h2>Settings</h2>\(Self.table(header: ["setting", "value"], rows: settings.map { [$0.0, $0.1] }))
-        <h2>Posteriors: the MAP check</h2>
-        <p>Each cell's MAP (the best of its posterior samples) re-simulated with noise; a MAP fails when a feature is undefined.
-        The paper (15 M simulations, k = 1000): 2.51% failed, distance 4.35 ± 2.86.</p>
-        \(Self.table(header: ["failed", "distance mean ± SD", "median", "cells scored"],
-                     rows: [[String(format: "%.2f%%", 100 * failedFraction), String(format: "%.2f ± %.2f", mean, sd),
-                             String(format: "%.2f", median), "\(usable.count)"]]))
-        <p><img src="map_distance.png" alt="MAP distances"></p>
-        <p>Tables: <a href="fits/map.csv">fits/map.csv</a> (MAPs), <a href="fits/posterior_mean.csv">posterior_mean.csv</a>,
-        <a href="fits/samples.npy">samples.npy</a> (float32 [cells, samples, 13]), <a href="fits/map_check.csv">map_check.csv</a>,
+        <h2>Fits, scored as the paper scores them</h2>
+        <p>Each fit is re-simulated with current noise on a seed that no choice was made on; it fails when any of the 23
+        features is undefined, else its distance is the Euclidean distance to the observed features, each z-scored by the SD
+        of the \(scoredCells) scored cells (those whose family is known and not "low quality"; 955 on the paper's M1 data).
+        <b>MAP</b>: the best posterior sample by log-probability, the paper's estimate. <b>Best fit</b>: of the MAP and the
+        first posterior samples, the one whose simulations lie nearest the cell (chosen on other noise seeds). The paper's
+        NPE-N MAPs (15 M simulations, k = 1000, 10 000 samples): 2.51% failed, distance 4.35 ± 2.86 (median 3.35).</p>
+        """
+        if let header = fitTable.first { html += Self.table(header: header, rows: Array(fitTable.dropFirst())) }
+        html += "<p><img src=\"map_distance.png\" alt=\"MAP distances\">"
+        if bestFitDistances != nil { html += "<img src=\"best_fit_distance.png\" alt=\"best-fit distances\">" }
+        html += "</p>"
+        html += "<p>Cells flagged as outside what the model produces (most posterior samples fail, or even the nearest lies beyond the "
+            + "upper Tukey fence of all cells): \(flaggedCells.count)" + (flaggedCells.isEmpty ? "" : " — " + flaggedCells.joined(separator: ", ")) + ".</p>"
+        html += """
+        <p>Tables: <a href="fits/fit_summary.csv">fits/fit_summary.csv</a>, <a href="fits/map.csv">map.csv</a> (MAPs),
+        <a href="fits/map_check.csv">map_check.csv</a>, <a href="fits/best_fit.csv">best_fit.csv</a>,
+        <a href="fits/best_fit_check.csv">best_fit_check.csv</a>, <a href="fits/predictive.csv">predictive.csv</a>,
+        <a href="fits/posterior_mean.csv">posterior_mean.csv</a>, <a href="fits/samples.npy">samples.npy</a> (float32 [cells, samples, 13]),
         <a href="fits/map_features.csv">map_features.csv</a>.</p>
         <h2>Genes → parameters: sparse reduced-rank regression</h2>
         <p>Ion-channel genes (GO list + markers) → the 13 fitted MAP parameters; 10-fold cross-validation (the paper, rank 2:
@@ -59,13 +73,9 @@ public struct PipelineReport {
         <a href="regression/r2_per_output.csv">r2_per_output.csv</a>, <a href="regression/cv.csv">cv.csv</a>,
         <a href="regression/report.txt">report.txt</a>.</p>
         """
-        if !recordingPlots.isEmpty {
-            html += "<h2>Shipped recordings</h2><p>Features: <a href=\"recordings/cells.csv\">recordings/cells.csv</a>, "
-                + "<a href=\"recordings/sweeps.csv\">sweeps.csv</a>.</p>"
-                + recordingPlots.map { "<p><img src=\"recordings/plots/\($0)\" alt=\"\($0)\"></p>" }.joined()
-        }
         html += "<h2>Run time</h2>" + Self.table(header: ["step", "seconds"], rows: timings.map { [$0.0, $0.1 > 0 ? String(format: "%.1f", $0.1) : "reused"] })
-        html += "<p>Simulation bank: <a href=\"bank/\">bank/</a> (see <code>ionlink bank info</code>); estimator: <a href=\"model.json\">model.json</a>.</p></body></html>\n"
+        html += "<p>Simulation bank: <a href=\"bank/\">bank/</a> (see <code>ionlink bank info</code>); estimator: <a href=\"model.json\">model.json</a>; "
+            + "stage records: <a href=\"stages.json\">stages.json</a>.</p></body></html>\n"
         try AtomicFile.write(Data(html.utf8), to: folder + "/report.html")
     }
 

@@ -28,6 +28,9 @@ public struct BankManifest: Codable, Equatable, Sendable {
     /// The per-sample summary stored in `features.npy` (nil: none), and its columns.
     public var summary: String?
     public var featureNames: [String]?
+    /// Where the samples' parameters come from: nil for prior draws, else an NPY file in the bank folder
+    /// (float64 [count, parameters]) written before the bank, e.g. a sequential round's proposal.
+    public var proposal: String?
     /// True once the consolidated files below are in place.
     public var complete: Bool
     /// Samples whose simulation stayed finite (set when complete).
@@ -40,7 +43,7 @@ public struct BankManifest: Codable, Equatable, Sendable {
         case formatVersion = "format_version", ionlinkVersion = "ionlink_version"
         case shardIndex = "shard_index", shardCount = "shard_count", firstIndex = "first_index"
         case chunkSize = "chunk_size", keptTraces = "kept_traces", parameterNames = "parameter_names"
-        case validCount = "valid_count", summary, featureNames = "feature_names"
+        case validCount = "valid_count", summary, featureNames = "feature_names", proposal
     }
 
     public static let fileDescriptions: [String: String] = [

@@ -20,14 +20,22 @@ public struct SimulationBank {
     /// Throws if the folder holds a bank made with other settings.
     public init(folder: String, configuration: SimulationConfiguration, count: Int, seed: UInt64,
                 shard: Int = 0, of shardCount: Int = 1, chunkSize: Int = 10_000, keptTraces: Int = 0,
-                summary: (any TraceSummary)? = nil, threads: Int = availableCores, showProgress: Bool = true) throws {
+                summary: (any TraceSummary)? = nil, proposal: String? = nil, threads: Int = availableCores,
+                showProgress: Bool = true) throws {
         precondition(count >= 1 && shardCount >= 1 && (0..<shardCount).contains(shard) && chunkSize >= 1)
         let range = BankManifest.shardRange(count: count, index: shard, of: shardCount)
         let wanted = BankManifest(
             configuration: configuration, seed: seed, count: count, shardIndex: shard, shardCount: shardCount,
             firstIndex: range.lowerBound, rows: range.count, chunkSize: chunkSize, keptTraces: keptTraces,
             parameterNames: configuration.model.parameterNames, summary: summary?.name, featureNames: summary?.columns,
-            complete: false)
+            proposal: proposal, complete: false)
+        if let proposal {
+            let path = folder + "/" + proposal
+            let reader = try NPYRowReader(path: path)
+            guard reader.rows == count, reader.columns == configuration.model.parameters.count else {
+                throw InputError(file: path, "expected the proposal's parameters as [\(count), \(configuration.model.parameters.count)], found [\(reader.rows), \(reader.columns)]")
+            }
+        }
         let fm = FileManager.default
         if fm.fileExists(atPath: folder + "/manifest.json") {
             var existing = try BankManifest.read(folder: folder)
@@ -104,7 +112,16 @@ public struct SimulationBank {
         let first = manifest.firstIndex + local.lowerBound
         var theta = [Double]()
         theta.reserveCapacity(local.count * model.parameters.count)
-        for i in 0..<local.count { theta += model.priorDraw(seed: manifest.seed, index: UInt64(first + i)) }
+        if let proposal = manifest.proposal {
+            let block = try NPYRowReader(path: folder + "/" + proposal).read(first ..< first + local.count)
+            for i in 0..<local.count {
+                let row = block.row(i)
+                try model.checkInsidePrior(row, rowNumber: first + i, file: folder + "/" + proposal)
+                theta += row
+            }
+        } else {
+            for i in 0..<local.count { theta += model.priorDraw(seed: manifest.seed, index: UInt64(first + i)) }
+        }
         let simulator = BatchSimulator(configuration: manifest.configuration, threads: threads)
         let samples = simulator.sampleCount
         let keep = max(0, min(local.count, manifest.keptTraces - first))

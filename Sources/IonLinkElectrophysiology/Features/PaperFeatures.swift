@@ -1,4 +1,5 @@
 import Foundation
+import IonLinkCore
 
 /// The 23 electrophysiological features of Bernaerts et al. (2025), in paper order, with their
 /// transforms and NaN rules (docs/reference/features.md). Computed the same way for simulations and
@@ -111,17 +112,5 @@ public enum PaperFeatures {
             x[22] = m3 / pow(m2.squareRoot(), 3)
         }
         return x
-    }
-}
-
-extension Array where Element == Double {
-    /// The first index where `predicate` holds, for a predicate that is false then true along the array.
-    func partitioningIndex(where predicate: (Double) -> Bool) -> Int {
-        var low = 0, high = count
-        while low < high {
-            let mid = (low + high) / 2
-            if predicate(self[mid]) { high = mid } else { low = mid + 1 }
-        }
-        return low
     }
 }

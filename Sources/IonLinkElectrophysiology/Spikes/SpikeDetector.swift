@@ -1,5 +1,6 @@
 import CSignalKernel
 import Foundation
+import IonLinkCore
 
 /// One detected action potential: sample indexes into the trace and the values there.
 /// Voltages in mV, times in s, dV/dt in V/s, width in s. `nil` where undefined (e.g. the trough of a
@@ -412,11 +413,6 @@ public struct SpikeDetector: Sendable {
     private func clamped(_ i: Int, _ count: Int) -> Int { min(max(i, 0), count) }
 
     private func firstIndex(_ t: [Double], atOrAfter value: Double) -> Int {
-        var low = 0, high = t.count
-        while low < high {
-            let mid = (low + high) / 2
-            if t[mid] >= value { high = mid } else { low = mid + 1 }
-        }
-        return min(low, t.count - 1)
+        min(t.partitioningIndex { $0 >= value }, t.count - 1)
     }
 }

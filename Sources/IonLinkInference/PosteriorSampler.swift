@@ -1,0 +1,50 @@
+import IonLinkCore
+
+/// Samples the posteriors of many observations (cells) in parallel, a chunk of cells at a time, and hands each
+/// cell's draws to the caller in cell order: memory holds one chunk's samples, whatever the number of cells.
+/// Cell i's draws depend only on (seed, i), so results do not depend on the thread count.
+public struct PosteriorSampler: Sendable {
+    public var posterior: Posterior
+    /// Samples per cell.
+    public var samples: Int
+    public var seed: UInt64
+    public var threads: Int
+    /// Refine each MAP by gradient ascent inside the box (`Posterior.map(from:given:refine:)`).
+    public var refineMAP = false
+    /// Cells sampled before their draws are handed on.
+    public var chunkCells = 64
+
+    /// One cell's draws and its MAP (the best draw by log-probability, refined if asked).
+    public struct Cell: Sendable {
+        public var draws: Posterior.Draws
+        public var map: [Double]
+        /// Whether the cell got all its samples.
+        public var complete: Bool
+    }
+
+    public init(posterior: Posterior, samples: Int, seed: UInt64, threads: Int = availableCores) {
+        self.posterior = posterior; self.samples = samples; self.seed = seed; self.threads = threads
+    }
+
+    /// Samples each row of `x` (raw features). `body(i, cell)` gets nil when a feature of row i is undefined; an
+    /// incomplete cell (NaN MAP) when too few flow samples landed inside the prior box.
+    public func run(_ x: Matrix, progress: (@Sendable (Int) -> Void)? = nil, body: (Int, Cell?) throws -> Void) rethrows {
+        for start in stride(from: 0, to: x.rows, by: chunkCells) {
+            let cells = start ..< min(x.rows, start + chunkCells)
+            let slots = SlotBuffer<Cell?>(count: cells.count, repeating: nil)
+            let (posterior, n, seed, refine) = (posterior, samples, seed, refineMAP)
+            parallelFor(cells.count, threads: threads) { k in
+                let i = cells.lowerBound + k
+                let row = x.row(i)
+                if row.allSatisfy(\.isFinite) {
+                    let draws = posterior.sample(n, given: row, seed: seed, index: UInt64(i))
+                    let complete = draws.samples.rows == n
+                    let map = complete ? posterior.map(from: draws, given: row, refine: refine) : [Double](repeating: .nan, count: posterior.density.dimension)
+                    slots[k] = Cell(draws: draws, map: map, complete: complete)
+                }
+                progress?(1)
+            }
+            for k in 0..<cells.count { try body(cells.lowerBound + k, slots[k]) }
+        }
+    }
+}

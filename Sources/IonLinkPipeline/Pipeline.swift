@@ -1,0 +1,299 @@
+import Foundation
+import IonLinkBiophysics
+import IonLinkCore
+import IonLinkElectrophysiology
+import IonLinkInference
+import IonLinkReport
+
+/// The whole analysis of `ionlink run` as typed stages: prior bank → (NPE-N training → truncated-prior proposal →
+/// proposal bank) per round → posteriors of the observed cells → the paper's MAP check → simulation-checked best fits
+/// → genes → parameters (sRRR) → report. Every stage writes its outputs under `folder` and records its settings in
+/// `stages.json`; a rerun reuses the stages whose settings and inputs are unchanged (banks resume chunk by chunk).
+///
+/// ```swift
+/// let pipeline = Pipeline(folder: "results", inputs: try .shipped(data: "data"), settings: RunSettings())
+/// let result = try pipeline.run()
+/// print(result.map.text, result.bestFit?.text ?? "")
+/// ```
+public final class Pipeline {
+    public let folder: String
+    public let inputs: RunInputs
+    public let settings: RunSettings
+    public var threads = availableCores
+    public var showProgress = true
+    /// Receives the progress lines of each stage.
+    public var log: @Sendable (String) -> Void = { print($0) }
+    /// Seconds spent per stage in this call (0: reused).
+    public private(set) var timings: [(String, Double)] = []
+
+    public init(folder: String, inputs: RunInputs, settings: RunSettings) {
+        self.folder = folder; self.inputs = inputs; self.settings = settings
+    }
+
+    /// What a run found, scored on the paper's cells (see `FitScore`).
+    public struct Result: Sendable {
+        public var map: FitSummary
+        public var bestFit: FitSummary?
+        public var scoredCells: Int
+        public var flaggedCells: [String]
+    }
+
+    var seeds: RunSeeds { RunSeeds(seed: settings.seed) }
+    var model: NeuronModel { inputs.configuration.model }
+
+    /// Runs every stage (reusing finished ones) and writes `report.html`.
+    @discardableResult
+    public func run() throws -> Result {
+        try settings.validate()
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        timings = []
+        var ledger = try StageLedger(folder: folder)
+        let cells = try observedCells()
+        let families = try CellFamilies.read(inputs.metadata)
+        let familyOf = cells.ids.map(families.family(of:))
+        let scored = families.scoredRows(cells.ids)
+        guard !scored.isEmpty else {
+            throw InputError(file: inputs.metadata, "none of the \(cells.count) observed cells has a family (other than low quality) in column '\(families.column)'")
+        }
+        guard FileManager.default.fileExists(atPath: inputs.counts) else { throw InputError(file: inputs.counts, "gene counts not found") }
+        let complete = cells.completeRows
+        guard complete.count >= 1 else { throw InputError(file: inputs.observed, "no cell has every feature defined") }
+        if complete.count < cells.count { log("observed: \(cells.count - complete.count) cells with undefined features are not fitted") }
+        let score = FitScore(observed: cells.features, scoredRows: scored)
+
+        // Rounds: bank → estimator → (proposal of the next round).
+        var banks: [String] = [], upstream: [String] = []
+        var posterior: Posterior?
+        for round in 1...settings.rounds {
+            let bank = round == 1 ? folder + "/bank" : roundFolder(round) + "/bank"
+            let count = round == 1 ? settings.simulations : settings.roundSimulations
+            try timed(round == 1 ? "prior bank" : "round \(round) bank") {
+                try makeBank(bank, count: count, seed: seeds.bank(round: round), proposal: round == 1 ? nil : Self.proposalFile)
+            }
+            banks.append(bank)
+            upstream.append(StageLedger.key(["bank": bank, "count": "\(count)", "seed": "\(seeds.bank(round: round))"]))
+            let modelPath = round == settings.rounds ? folder + "/model.json" : roundFolder(round) + "/model.json"
+            let trainKey = StageLedger.key(TrainingKey(round: round, neighbours: settings.neighbours, noise: settings.noise, seed: settings.seed,
+                                                       maxEpochs: settings.maxEpochs, cells: settings.cells), after: upstream)
+            if ledger.isCurrent("training \(round)", key: trainKey, outputs: [modelPath]) {
+                posterior = try Posterior.read(modelPath)
+                timings.append(("NPE-N training, round \(round)", 0))
+            } else {
+                try timed("NPE-N training, round \(round)") {
+                    posterior = try train(round: round, banks: banks, observed: cells.subset(complete), to: modelPath)
+                }
+                try ledger.record("training \(round)", key: trainKey)
+            }
+            upstream.append(trainKey)
+            guard round < settings.rounds, let posterior else { continue }
+            let next = roundFolder(round + 1) + "/bank"
+            let proposalKey = StageLedger.key(["samples": settings.samples, "count": settings.roundSimulations], after: upstream)
+            if ledger.isCurrent("proposal \(round + 1)", key: proposalKey, outputs: [next + "/" + Self.proposalFile]) {
+                timings.append(("proposal of round \(round + 1)", 0))
+            } else {
+                try? FileManager.default.removeItem(atPath: roundFolder(round + 1))
+                try timed("proposal of round \(round + 1)") {
+                    try writeProposal(posterior, observed: cells.subset(complete), round: round + 1, to: next)
+                }
+                try ledger.record("proposal \(round + 1)", key: proposalKey)
+            }
+            upstream.append(proposalKey)
+        }
+        guard let posterior else { preconditionFailure("at least one round") }
+
+        // Posteriors of every observed cell.
+        let fits = folder + "/fits"
+        let posteriorKey = StageLedger.key(["samples": settings.samples, "candidates": settings.candidates], after: upstream)
+        let candidates: CandidateSet
+        if ledger.isCurrent("posteriors", key: posteriorKey, outputs: [fits + "/map.csv", fits + "/samples.npy"]) {
+            candidates = try CandidateSet.read(fits: fits, cells: cells.count, names: model.parameterNames, perCell: settings.candidates)
+            timings.append(("posteriors", 0))
+        } else {
+            var made: CandidateSet?
+            try timed("posteriors") { made = try samplePosteriors(posterior, cells: cells, to: fits) }
+            candidates = made!
+            try ledger.record("posteriors", key: posteriorKey)
+        }
+        upstream.append(posteriorKey)
+
+        // The paper's MAP check and the best fits, both scored on the check seed.
+        let checks = FitChecks(pipeline: self, cells: cells, families: familyOf, scored: scored, score: score)
+        let checkKey = StageLedger.key(["check": seeds.check], after: upstream)
+        let mapDistances: [Double?]
+        if ledger.isCurrent("map check", key: checkKey, outputs: [fits + "/map_check.csv"]) {
+            mapDistances = try FitChecks.readDistances(fits + "/map_check.csv", cells: cells.count)
+            timings.append(("MAP re-simulation", 0))
+        } else {
+            var made: [Double?] = []
+            try timed("MAP re-simulation") { made = try checks.mapCheck(candidates.map, to: fits) }
+            mapDistances = made
+            try ledger.record("map check", key: checkKey)
+        }
+        var bestDistances: [Double?]?
+        var flagged: [String] = []
+        if settings.candidates > 0 {
+            let bestKey = StageLedger.key(["selection": seeds.selection.map(String.init)], after: upstream + [checkKey])
+            if ledger.isCurrent("best fit", key: bestKey, outputs: [fits + "/best_fit_check.csv", fits + "/predictive.csv"]) {
+                bestDistances = try FitChecks.readDistances(fits + "/best_fit_check.csv", cells: cells.count)
+                flagged = try FitChecks.readFlagged(fits + "/predictive.csv")
+                timings.append(("best fits", 0))
+            } else {
+                try timed("best fits") {
+                    let outcome = try checks.bestFits(candidates, to: fits)
+                    bestDistances = outcome.distances
+                    flagged = outcome.flagged
+                }
+                try ledger.record("best fit", key: bestKey)
+            }
+        }
+        let summary = try checks.writeSummary(map: mapDistances, bestFit: bestDistances, to: fits + "/fit_summary.csv")
+
+        // Genes → the fitted MAP parameters.
+        let regressionKey = StageLedger.key(["regression": "map"], after: upstream)
+        if ledger.isCurrent("regression", key: regressionKey, outputs: [folder + "/regression/cv_summary.csv"]) {
+            timings.append(("genes → parameters (sRRR)", 0))
+        } else {
+            try timed("genes → parameters (sRRR)") {
+                var regression = GeneRegression(counts: inputs.counts, params: fits + "/map.csv", out: folder + "/regression")
+                regression.metadata = inputs.metadata
+                regression.threads = threads
+                regression.showProgress = showProgress
+                let log = self.log
+                regression.log = { log($0) }
+                try regression.run()
+            }
+            try ledger.record("regression", key: regressionKey)
+        }
+        let result = Result(map: summary.map, bestFit: summary.bestFit, scoredCells: scored.count, flaggedCells: flagged)
+        try writeReport(result, summaryRows: summary.rows, mapDistances: scored.compactMap { mapDistances[$0] },
+                        bestDistances: bestDistances.map { d in scored.compactMap { d[$0] } })
+        return result
+    }
+
+    static let proposalFile = "proposal_theta.npy"
+
+    func roundFolder(_ round: Int) -> String { folder + "/rounds/\(round)" }
+
+    private func timed(_ name: String, _ body: () throws -> Void) throws {
+        log("== \(name)")
+        let start = Date()
+        try body()
+        timings.append((name, Date().timeIntervalSince(start)))
+    }
+
+    /// The observed cells (the first `settings.cells` if set).
+    func observedCells() throws -> ObservedCells {
+        let cells = try ObservedCells.read(inputs.observed, featureNames: PaperFeatures.names)
+        guard let n = settings.cells else { return cells }
+        return cells.subset(Array(0..<min(n, cells.count)))
+    }
+
+    // MARK: - Stages
+
+    private func makeBank(_ bank: String, count: Int, seed: UInt64, proposal: String?) throws {
+        let made = try SimulationBank(folder: bank, configuration: inputs.configuration, count: count, seed: seed, summary: PaperFeatureSummary(),
+                                      proposal: proposal, threads: threads, showProgress: showProgress).make()
+        log("bank \(bank): \(made.rows) simulations, \(made.validCount ?? 0) finite")
+    }
+
+    struct TrainingKey: Codable {
+        var round: Int, neighbours: Int, noise: Double, seed: UInt64, maxEpochs: Int, cells: Int?
+    }
+
+    /// NPE-N on the union of the banks so far: the k nearest simulations of each observed cell, plus feature noise.
+    private func train(round: Int, banks: [String], observed: ObservedCells, to path: String) throws -> Posterior {
+        let pool = try BankPool(folders: banks)
+        log("pool: \(pool.count) simulations with all \(pool.featureNames.count) features defined in \(banks.count) bank(s)")
+        let progress = ProgressReporter("neighbours", total: pool.count, unit: "sims", enabled: showProgress)
+        let chosen = try pool.nearest(to: observed.features, k: settings.neighbours) { progress.advance(by: $0) }
+        progress.finish()
+        let seed = settings.seed &+ UInt64(round - 1)
+        var x = try pool.features(chosen)
+        if settings.noise > 0 { x = NeighbourSelection.addNoise(x, eps: settings.noise, convention: .paper, seed: seed) }
+        log("NPE-N: \(chosen.count) unique simulations nearest to \(observed.count) cells (k = \(settings.neighbours)), noise eps \(settings.noise)")
+        var npe = NPE(prior: try BoxPrior(names: model.parameterNames, low: model.lowerBounds, high: model.upperBounds), featureNames: pool.featureNames)
+        npe.appendSimulations(theta: try pool.theta(chosen), x: x)
+        var options = TrainingOptions()
+        options.seed = seed
+        options.maxEpochs = settings.maxEpochs
+        let log = self.log, verbose = showProgress
+        let (posterior, history) = try npe.train(options: options) { line in if verbose { log(line) } }
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try posterior.write(to: path)
+        let rows = history.trainLogProb.indices.map { e in
+            ["\(e + 1)", CSVTable.formatNumber(history.trainLogProb[e]), CSVTable.formatNumber(history.validationLogProb[e])]
+        }
+        try AtomicFile.write(Data(CSVTable.format(header: ["epoch", "train_log_prob", "validation_log_prob"], rows: rows).utf8),
+                             to: (path as NSString).deletingPathExtension + "_training.csv")
+        log(String(format: "best validation log-prob %.4f at epoch %d of %d (%.1f s)", history.validationLogProb[history.bestEpoch],
+                   history.bestEpoch + 1, history.validationLogProb.count, history.seconds))
+        return posterior
+    }
+
+    /// The next round's parameters: per observed cell an equal share of draws from its truncated prior (TSNPE).
+    private func writeProposal(_ posterior: Posterior, observed: ObservedCells, round: Int, to bank: String) throws {
+        try FileManager.default.createDirectory(atPath: bank, withIntermediateDirectories: true)
+        let total = settings.roundSimulations, n = observed.count
+        let writer = try NPYWriter(path: bank + "/" + Self.proposalFile, element: .float64, shape: [total, model.parameters.count])
+        let progress = ProgressReporter("proposal", total: n, unit: "cells", enabled: showProgress)
+        var ess: [Double] = []
+        do {
+            let sampler = PosteriorSampler(posterior: posterior, samples: settings.samples, seed: seeds.bank(round: round), threads: threads)
+            try sampler.run(observed.features, progress: { progress.advance(by: $0) }) { i, cell in
+                let share = total / n + (i < total % n ? 1 : 0)
+                guard let draws = cell?.draws, draws.samples.rows > 0 else {
+                    // No posterior samples inside the box: this cell's share comes from the prior.
+                    for k in 0..<share { try writer.append(model.priorDraw(seed: seeds.bank(round: round), index: UInt64(i * 1_000_003 + k))) }
+                    return
+                }
+                ess.append(TruncatedProposal.effectiveSampleSize(draws))
+                let drawn = TruncatedProposal.resample(draws, count: share, seed: seeds.bank(round: round), index: UInt64(i))
+                try writer.append(drawn.values)
+            }
+            progress.finish()
+            try writer.finish()
+        } catch {
+            writer.cancel()
+            throw error
+        }
+        let meanESS = ess.reduce(0, +) / Double(max(1, ess.count))
+        log(String(format: "proposal of round %d: %d parameter sets from the truncated posteriors of %d cells (mean effective sample size %.0f of %d)",
+                   round, total, n, meanESS, settings.samples))
+    }
+
+    /// Samples every cell's posterior into `fits/` and keeps the best-fit candidates (MAP + first samples).
+    private func samplePosteriors(_ posterior: Posterior, cells: ObservedCells, to fits: String) throws -> CandidateSet {
+        let writer = try PosteriorFitsWriter(folder: fits, ids: cells.ids, parameterNames: posterior.parameterNames, samples: settings.samples)
+        var candidates = CandidateSet(cells: cells.count, perCell: min(settings.candidates, settings.samples), dimension: posterior.parameterNames.count)
+        let progress = ProgressReporter("posteriors", total: cells.count, unit: "cells", enabled: showProgress)
+        do {
+            try PosteriorSampler(posterior: posterior, samples: settings.samples, seed: settings.seed, threads: threads)
+                .run(cells.features, progress: { progress.advance(by: $0) }) { i, cell in
+                    try writer.add(i, cell)
+                    if let cell, cell.complete { candidates.set(cell: i, map: cell.map, samples: cell.draws.samples) }
+                }
+            progress.finish()
+            try writer.finish()
+        } catch {
+            writer.cancel()
+            throw error
+        }
+        let missing = (0..<cells.count).filter { writer.map.row($0).contains { $0.isNaN } }.count
+        log("posteriors of \(cells.count - missing) of \(cells.count) cells" + (missing > 0 ? " (\(missing) without samples: NaN rows)" : ""))
+        return candidates
+    }
+
+    private func writeReport(_ result: Result, summaryRows: [[String]], mapDistances: [Double], bestDistances: [Double]?) throws {
+        let settingsTable: [(String, String)] = [
+            ("model", inputs.configurationName), ("prior simulations (round 1)", "\(settings.simulations)"),
+            ("rounds", "\(settings.rounds)" + (settings.rounds > 1 ? " (+ \(settings.roundSimulations) truncated-prior simulations per later round)" : "")),
+            ("NPE-N neighbours per cell", "\(settings.neighbours)"), ("feature noise eps", "\(settings.noise) (paper convention)"),
+            ("posterior samples per cell", "\(settings.samples)"), ("best-fit candidates per cell", "\(settings.candidates)"),
+            ("seed", "\(settings.seed)"), ("check noise seed", "\(seeds.check)"), ("observed cells", inputs.observed),
+            ("cell metadata", inputs.metadata), ("gene counts", inputs.counts),
+        ]
+        try PipelineReport(folder: folder, settings: settingsTable, fitTable: summaryRows, mapDistances: mapDistances,
+                           bestFitDistances: bestDistances, scoredCells: result.scoredCells, flaggedCells: result.flaggedCells,
+                           timings: timings).write()
+    }
+}

@@ -1,0 +1,79 @@
+import Foundation
+import IonLinkCore
+import IonLinkInference
+
+/// The per-cell outputs of posterior sampling, as `ionlink infer` writes them: `map.csv` (the best sample by
+/// log-probability, the paper's MAP), `posterior_mean.csv`, `acceptance.csv`, `samples.npy` (float32
+/// [cells, samples, parameters]) and `log_probs.npy` (float32 [cells, samples]). Samples are streamed to disk cell by
+/// cell; files appear only when complete.
+public final class PosteriorFitsWriter {
+    public let folder: String
+    public let ids: [String]
+    public let parameterNames: [String]
+    public let samples: Int
+    public private(set) var map: Matrix
+    public private(set) var mean: Matrix
+    public private(set) var acceptance: [Double]
+    private let sampleWriter: NPYWriter
+    private let logProbWriter: NPYWriter
+    private var next = 0
+
+    public init(folder: String, ids: [String], parameterNames: [String], samples: Int) throws {
+        self.folder = folder; self.ids = ids; self.parameterNames = parameterNames; self.samples = samples
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let d = parameterNames.count
+        map = Matrix(rows: ids.count, columns: d, repeating: .nan)
+        mean = map
+        acceptance = [Double](repeating: 0, count: ids.count)
+        sampleWriter = try NPYWriter(path: folder + "/samples.npy", element: .float32, shape: [ids.count, samples, d])
+        logProbWriter = try NPYWriter(path: folder + "/log_probs.npy", element: .float32, shape: [ids.count, samples])
+    }
+
+    /// Adds cell `i` (cells must come in order); nil or incomplete cells get NaN rows.
+    public func add(_ i: Int, _ cell: PosteriorSampler.Cell?) throws {
+        precondition(i == next, "cells must be added in order")
+        next += 1
+        let d = parameterNames.count
+        guard let cell, cell.complete else {
+            acceptance[i] = cell?.draws.acceptance ?? 0
+            try sampleWriter.append(repeatElement(Double.nan, count: samples * d))
+            try logProbWriter.append(repeatElement(Double.nan, count: samples))
+            return
+        }
+        acceptance[i] = cell.draws.acceptance
+        let m = cell.draws.samples.columnMeans
+        for j in 0..<d { map[i, j] = cell.map[j]; mean[i, j] = m[j] }
+        try sampleWriter.append(cell.draws.samples.values)
+        try logProbWriter.append(cell.draws.logProbs)
+    }
+
+    /// Writes the tables and moves the sample files into place.
+    public func finish() throws {
+        precondition(next == ids.count, "not every cell was added")
+        try sampleWriter.finish()
+        try logProbWriter.finish()
+        try Self.writeParameters(map, ids: ids, names: parameterNames, to: folder + "/map.csv")
+        try Self.writeParameters(mean, ids: ids, names: parameterNames, to: folder + "/posterior_mean.csv")
+        try AtomicFile.write(Data(CSVTable.format(header: ["id", "acceptance"],
+                                                  rows: ids.indices.map { [ids[$0], CSVTable.formatNumber(acceptance[$0])] }).utf8),
+                             to: folder + "/acceptance.csv")
+    }
+
+    /// Abandons the sample files.
+    public func cancel() { sampleWriter.cancel(); logProbWriter.cancel() }
+
+    /// Writes a parameter table: `id` + one column per parameter, one row per cell.
+    public static func writeParameters(_ values: Matrix, ids: [String], names: [String], to path: String) throws {
+        let rows = ids.indices.map { [ids[$0]] + values.row($0).map(CSVTable.formatNumber) }
+        try AtomicFile.write(Data(CSVTable.format(header: ["id"] + names, rows: rows).utf8), to: path)
+    }
+
+    /// Reads a parameter table written by `writeParameters` (columns by name).
+    public static func readParameters(_ path: String, names: [String]) throws -> (ids: [String], values: Matrix) {
+        let table = try CSVTable.read(path)
+        let columns = try names.map { try table.column($0) }
+        var values: [Double] = []
+        for r in table.rows.indices { for c in columns { values.append(try table.number(row: r, column: c)) } }
+        return (table.rows.map { $0[0] }, Matrix(rows: table.rows.count, columns: names.count, values: values))
+    }
+}

@@ -1,0 +1,98 @@
+import Foundation
+import IonLinkBiophysics
+import IonLinkCore
+
+/// What `ionlink run` computes. Every field changes results; threads and output do not (see `Pipeline`).
+public struct RunSettings: Codable, Equatable, Sendable {
+    /// Prior simulations of round 1 (the paper: 15 000 000).
+    public var simulations = 200_000
+    /// Rounds of population-sequential NPE (1 = the paper's single round).
+    public var rounds = 2
+    /// Simulations of each later round, drawn from the truncated-prior proposal of the observed cells.
+    public var roundSimulations = 200_000
+    /// NPE-N: nearest simulations per observed cell (the paper: 1000).
+    public var neighbours = 100
+    /// NPE-N feature noise eps, the paper's convention (SD √(eps·SDⱼ)).
+    public var noise = 0.1
+    /// Posterior samples per cell; the MAP is the best of them by log-probability (the paper: 10 000).
+    public var samples = 1000
+    /// Posterior samples per cell simulated to choose the best fit (besides the MAP); 0 = no best fit.
+    public var candidates = 100
+    /// Seed of everything random: prior draws, noise, training, sampling.
+    public var seed: UInt64 = 1
+    /// Stop training after this many epochs in any case (quick trials).
+    public var maxEpochs = 100_000
+    /// Use only the first N observed cells (quick trials; nil = all).
+    public var cells: Int?
+
+    public init() {}
+
+    /// The paper's protocol: one round of 15 M prior simulations, k = 1000, 10 000 samples per cell.
+    public static var paper: RunSettings {
+        var s = RunSettings()
+        s.simulations = 15_000_000
+        s.rounds = 1
+        s.neighbours = 1000
+        s.samples = 10_000
+        return s
+    }
+
+    /// Throws a message naming the first setting out of range.
+    public func validate() throws {
+        func check(_ ok: Bool, _ what: String) throws { if !ok { throw InputError(file: "settings", what) } }
+        try check(simulations >= 1000, "simulations must be at least 1000, got \(simulations)")
+        try check(rounds >= 1, "rounds must be at least 1, got \(rounds)")
+        try check(rounds == 1 || roundSimulations >= 1000, "round simulations must be at least 1000, got \(roundSimulations)")
+        try check(neighbours >= 1, "neighbours must be at least 1, got \(neighbours)")
+        try check(noise >= 0 && noise.isFinite, "noise must be a finite number ≥ 0, got \(noise)")
+        try check(samples >= 1, "samples must be at least 1, got \(samples)")
+        try check(candidates >= 0, "candidates must be ≥ 0, got \(candidates)")
+        try check(maxEpochs >= 1, "max epochs must be at least 1, got \(maxEpochs)")
+        try check((cells ?? 20) >= 20, "cells must be at least 20 (10-fold CV of the regression), got \(cells ?? 0)")
+    }
+}
+
+/// The noise seeds of a run, all derived from its seed and all different: round r's bank, the re-simulations that
+/// choose best fits, and the one re-simulation that scores every reported fit (never used for choosing).
+public struct RunSeeds: Sendable, Equatable {
+    public let seed: UInt64
+    public init(seed: UInt64) { self.seed = seed }
+
+    private func derived(_ k: UInt64) -> UInt64 { StreamKey.key(seed: seed, purpose: .fitNoise, index: k) }
+
+    /// Round r's bank (round 1 is the prior bank, seeded by the run seed itself, as `ionlink simulate --seed`).
+    public func bank(round r: Int) -> UInt64 { r == 1 ? seed : derived(100 + UInt64(r)) }
+    /// Seeds of the re-simulations that choose best fits: the first screens every candidate, the rest re-check the
+    /// shortlist.
+    public var selection: [UInt64] { [derived(1), derived(2), derived(3)] }
+    /// The seed of the scoring re-simulation of the MAPs and best fits.
+    public var check: UInt64 { derived(4) }
+}
+
+/// Where the data of a run come from.
+public struct RunInputs: Sendable {
+    /// Observed features: id + the 23 features (matched by name).
+    public var observed: String
+    /// Gene counts (CSV/TSV/h5ad).
+    public var counts: String
+    /// Cell metadata with the family column (`RNA family`).
+    public var metadata: String
+    public var configuration: SimulationConfiguration
+    public var configurationName: String
+
+    public init(observed: String, counts: String, metadata: String, configuration: SimulationConfiguration = .paperM1,
+                configurationName: String = "m1") {
+        self.observed = observed; self.counts = counts; self.metadata = metadata
+        self.configuration = configuration; self.configurationName = configurationName
+    }
+
+    /// The data shipped in the repository's `data/` folder (the paper's M1 cells).
+    public static func shipped(data: String) throws -> RunInputs {
+        let inputs = RunInputs(observed: data + "/m1/M1_features_X_o.csv.gz", counts: data + "/m1/gene_counts.csv.gz",
+                               metadata: data + "/m1/m1_patchseq_meta_data.tsv.gz")
+        for file in [inputs.observed, inputs.counts, inputs.metadata] where !FileManager.default.fileExists(atPath: file) {
+            throw InputError(file: file, "not found: the data folder must be the repository's data/ (with m1/)")
+        }
+        return inputs
+    }
+}
