@@ -7,8 +7,8 @@ struct Diagnose: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check a trained posterior on held-out simulations: log-prob, SBC ranks and expected coverage.",
         discussion: """
-          ionlink diagnose --model model.json --bank heldout-bank/ [--cases 200] [--samples 1000]
-          ionlink diagnose --model model.json --theta THETA.npy --x X.npy
+          ionlink diagnose --estimator model.json --bank heldout-bank/ [--cases 200] [--samples 1000]
+          ionlink diagnose --estimator model.json --theta THETA.npy --x X.npy
 
         Use simulations the estimator was not trained on (e.g. a bank made with another --seed). Prints the mean \
         held-out log q(θ|x) (without the prior-leakage correction, as sbi reports it), per parameter the \
@@ -16,7 +16,8 @@ struct Diagnose: ParsableCommand {
         the 50/80/95% highest-density regions (calibrated: the same fractions).
         """
     )
-    @Option(help: ArgumentHelp("A trained estimator.", valueName: "MODEL")) var model: String
+    @Option(name: [.customLong("estimator"), .customLong("model")], help: ArgumentHelp("A trained estimator; --model is the old name.", valueName: "ESTIMATOR.json"))
+    var estimator: String
     @Option(help: ArgumentHelp("Held-out bank.", valueName: "DIR")) var bank: String?
     @Option(help: ArgumentHelp("Held-out parameters (NPY).", valueName: "THETA.npy")) var theta: String?
     @Option(help: ArgumentHelp("Held-out features (NPY).", valueName: "X.npy")) var x: String?
@@ -29,7 +30,7 @@ struct Diagnose: ParsableCommand {
     }
 
     func run() throws {
-        let posterior = try Posterior.read(model)
+        let posterior = try Posterior.read(estimator)
         var (thetaMatrix, xMatrix) = try load()
         let keep = (0..<thetaMatrix.rows).filter { xMatrix.row($0).allSatisfy(\.isFinite) && posterior.inside(thetaMatrix.row($0)) }
         thetaMatrix = thetaMatrix.selectingRows(keep); xMatrix = xMatrix.selectingRows(keep)

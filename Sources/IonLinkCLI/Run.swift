@@ -25,7 +25,7 @@ struct Run: ParsableCommand {
           8. ion-channel genes → the fitted MAP parameters by sparse reduced-rank regression (regression/)
         and report.html, which links every table and shows the figures.
 
-          ionlink run --out results/                  # the defaults: about 6 minutes on 2 cores
+          ionlink run --out results/                  # the defaults: about 7 minutes on 2 cores
           ionlink run --out results/ --preset paper   # the paper's protocol: 15 M simulations, k = 1000, 10 000 samples
         """
     )
@@ -40,8 +40,9 @@ struct Run: ParsableCommand {
     @Option(help: "Rounds of population-sequential NPE (1 = the paper's single round; laptop 2).") var rounds: Int?
     @Option(help: "Simulations of each later round, drawn from the cells' truncated posteriors (laptop 200000).") var roundSimulations: Int?
     @Option(help: "NPE-N: nearest simulations per observed cell (laptop 100; the paper 1000).") var neighbours: Int?
+    @Option(help: "NPE-N feature-noise eps, the paper's convention: SD √(eps·SDⱼ) (laptop 1, the paper's schedule 2e; the paper's NPE-N 0.1).") var noise: Double?
     @Option(help: "Posterior samples per cell; the MAP is the best of them (laptop 1000; the paper 10000).") var samples: Int?
-    @Option(help: "Posterior samples per cell simulated to choose its best fit, besides the MAP (0 = no best fits; laptop 100).") var candidates: Int?
+    @Option(help: "Posterior samples per cell simulated to choose its best fit, besides the MAP (0 = no best fits; laptop 150).") var candidates: Int?
     @Option(help: "Seed of the banks, training, sampling and noise.") var seed: UInt64 = 1
     @Option(help: "Stop training after this many epochs in any case (for quick trials).") var maxEpochs: Int?
     @Option(help: "Use only the first N observed cells (for quick trials; default: all).") var cells: Int?
@@ -54,6 +55,7 @@ struct Run: ParsableCommand {
         if let rounds { s.rounds = rounds }
         if let roundSimulations { s.roundSimulations = roundSimulations }
         if let neighbours { s.neighbours = neighbours }
+        if let noise { s.noise = noise }
         if let samples { s.samples = samples }
         if let candidates { s.candidates = candidates }
         if let maxEpochs { s.maxEpochs = maxEpochs }

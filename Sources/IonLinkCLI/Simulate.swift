@@ -92,6 +92,17 @@ struct Simulate: ParsableCommand {
         }
         if let params {
             let table = try ParameterTable.read(params, model: configuration.model)
+            if traces == nil, let features {
+                // Features only: streamed in chunks on every thread, no trace kept.
+                let theta = Matrix(rows: table.ids.count, columns: configuration.model.parameters.count, values: table.values)
+                let progress = ProgressReporter("simulate", total: theta.rows, unit: "sims", enabled: !compute.quiet)
+                let values = ParameterSimulation(configuration: configuration, threads: compute.threads)
+                    .features(of: theta, seed: compute.seed) { progress.advance(by: $0) }
+                progress.finish()
+                try FeatureTable(ids: table.ids, values: values.values).write(to: features)
+                if !compute.quiet { print("wrote the 23 features of \(table.ids.count) simulations to \(features)") }
+                return
+            }
             let simulator = BatchSimulator(configuration: configuration, threads: compute.threads)
             let result = simulator.traces(parameters: table.values, rowCount: table.ids.count, seed: compute.seed)
             let invalid = zip(table.ids, result.valid).filter { !$0.1 }.map(\.0)

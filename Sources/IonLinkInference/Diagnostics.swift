@@ -80,30 +80,3 @@ public enum Diagnostics {
         return exp(-x + a * log(x) - lnGammaA) * h
     }
 }
-
-/// The paper's MAP check: each cell's MAP re-simulated, its features compared with the observed ones. A MAP
-/// fails when any re-simulated feature is undefined; otherwise its distance is the Euclidean distance over the
-/// features z-scored by the observed cells' SD (cells with every feature observed).
-public struct MAPCheck: Sendable {
-    /// Per cell: nil when the MAP failed or the cell lacks an observed feature, else the distance.
-    public var distances: [Double?]
-    public var failedFraction: Double
-
-    /// `observed` and `simulated` are cells × features in the same row order.
-    public init(observed: Matrix, simulated: Matrix) {
-        precondition(observed.rows == simulated.rows && observed.columns == simulated.columns)
-        let sd = (0..<observed.columns).map { j -> Double in
-            let v = observed.column(j).filter(\.isFinite)
-            let mean = v.reduce(0, +) / Double(v.count)
-            return (v.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(v.count)).squareRoot()
-        }
-        var failed = 0
-        distances = (0..<observed.rows).map { i in
-            let s = simulated.row(i), o = observed.row(i)
-            guard s.allSatisfy(\.isFinite) else { failed += 1; return nil }
-            guard o.allSatisfy(\.isFinite) else { return nil }
-            return zip(zip(s, o), sd).reduce(0) { $0 + pow(($1.0.0 - $1.0.1) / $1.1, 2) }.squareRoot()
-        }
-        failedFraction = Double(failed) / Double(max(1, observed.rows))
-    }
-}

@@ -98,7 +98,8 @@ public struct NPE: Sendable {
         let seed = options.seed, settings = estimator
         func fit<E: ConditionalDensityEstimator>(_ initial: E) -> (E, TrainingHistory) {
             var estimator = initial
-            progress?("training a \(settings.kind.rawValue.uppercased()) (\(estimator.parameters.count) weights) on \(u.rows) pairs (θ \(d)-d, x \(c)-d)")
+            let article = settings.kind == .maf ? "a" : "an"
+            progress?("training \(article) \(settings.kind.rawValue.uppercased()) (\(estimator.parameters.count) weights) on \(u.rows) pairs (θ \(d)-d, x \(c)-d)")
             let history = estimator.train(theta: u, x: x, options: options, progress: progress)
             return (estimator, history)
         }

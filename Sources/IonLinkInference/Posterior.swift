@@ -85,6 +85,10 @@ public struct Posterior: Sendable, Codable {
         public var logProbs: [Double]
         /// Fraction of flow samples inside the prior box.
         public var acceptance: Double
+
+        public init(samples: Matrix, logProbs: [Double], acceptance: Double) {
+            self.samples = samples; self.logProbs = logProbs; self.acceptance = acceptance
+        }
     }
 
     /// `n` samples inside the prior box for x, with their leakage-corrected log-probabilities.

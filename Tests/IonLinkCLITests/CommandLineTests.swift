@@ -254,6 +254,11 @@ let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().del
         #expect(diagnose.status == 0 && diagnose.out.contains("SBC") && diagnose.out.contains("expected coverage"), "\(diagnose.err)")
         let bad = try IonLinkProcess.run(["infer", "--model", folder + "/obs.csv", "--observed", folder + "/obs.csv", "--out", folder + "/x"])
         #expect(bad.status != 0 && bad.err.contains("not an IonLink estimator file"))
+        // Features are matched by name: a misspelled column is an error naming it, never a fallback by position.
+        try "id,x_1,x_two\ncellA,1.0,0.2\n".write(toFile: folder + "/misspelled.csv", atomically: true, encoding: .utf8)
+        let misspelled = try IonLinkProcess.run(["infer", "--estimator", folder + "/model.json", "--observed", folder + "/misspelled.csv",
+                                                 "--out", folder + "/y"])
+        #expect(misspelled.status != 0 && misspelled.err.contains("'x_2'") && misspelled.err.contains("'x_two'"), "\(misspelled.err)")
     }
 }
 
@@ -265,6 +270,6 @@ let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().del
         let missing = try IonLinkProcess.run(["run", "--out", folder, "--data", folder])
         #expect(missing.status != 0 && missing.err.contains("--data") && missing.err.contains("M1_features_X_o.csv.gz"))
         let help = try IonLinkProcess.run(["run", "--help"])
-        #expect(help.out.contains("MAP check") && help.out.contains("report.html"))
+        #expect(help.out.contains("MAP check") && help.out.contains("best fits") && help.out.contains("--preset") && help.out.contains("report.html"))
     }
 }

@@ -225,17 +225,3 @@ func worstGradientError<E: ConditionalDensityEstimator>(_ estimator: E, theta: M
         #expect(extremeOutlierColumns(x) == [1])
     }
 }
-
-@Suite struct MAPCheckTests {
-    @Test("MAP check: undefined re-simulated features fail; distances use the observed SD (population) per feature")
-    func mapCheck() {
-        let observed = Matrix(rows: 4, columns: 2, values: [0, 0, 2, 2, 0, 2, .nan, 1])
-        let simulated = Matrix(rows: 4, columns: 2, values: [1, 0, .nan, 1, 0, 2, 5, 5])
-        let check = MAPCheck(observed: observed, simulated: simulated)
-        #expect(check.failedFraction == 0.25)
-        // SD of feature 1 over {0, 2, 0} = √(8/9); of feature 2 over {0, 2, 2, 1} = √(11/16).
-        let expected = 1 / (8.0 / 9).squareRoot()
-        #expect(abs(check.distances[0]! - expected) < 1e-12)
-        #expect(check.distances[1] == nil && check.distances[2] == 0 && check.distances[3] == nil)
-    }
-}
