@@ -37,19 +37,10 @@ struct Infer: ParsableCommand {
     func run() throws {
         let posterior = try Posterior.read(estimator)
         let cells = try ObservedCells.read(observed, featureNames: posterior.featureNames)
-        let writer = try PosteriorFitsWriter(folder: out, ids: cells.ids, parameterNames: posterior.parameterNames, samples: samples)
         var sampler = PosteriorSampler(posterior: posterior, samples: samples, seed: seed, threads: threads)
         sampler.refineMAP = refineMap
-        let progress = ProgressReporter("infer", total: cells.count, unit: "cells", enabled: !quiet)
-        do {
-            try sampler.run(cells.features, progress: { progress.advance(by: $0) }) { i, cell in try writer.add(i, cell) }
-            progress.finish()
-            try writer.finish()
-        } catch {
-            writer.cancel()
-            throw error
-        }
-        let failed = (0..<cells.count).filter { writer.map.row($0).contains { $0.isNaN } }.count
+        let writer = try PosteriorFitsWriter.sample(sampler, cells: cells, into: out, title: "infer", showProgress: !quiet)
+        let failed = writer.cellsWithoutSamples
         if !quiet { print("posteriors of \(cells.count - failed) of \(cells.count) cells written to \(out)" + (failed > 0 ? " (\(failed) without samples: NaN rows)" : "")) }
     }
 }

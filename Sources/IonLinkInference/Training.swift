@@ -144,12 +144,7 @@ public func extremeOutlierColumns(_ x: Matrix, multiple: Double = 10) -> [Int] {
     (0..<x.columns).filter { j in
         let column = (0..<x.rows).map { x[$0, j] }.filter(\.isFinite).sorted()
         guard column.count >= 4 else { return false }
-        func quantile(_ q: Double) -> Double {
-            let position = q * Double(column.count - 1), below = Int(position.rounded(.down))
-            let above = min(below + 1, column.count - 1)
-            return column[below] + (position - Double(below)) * (column[above] - column[below])
-        }
-        let (q1, q3) = (quantile(0.25), quantile(0.75)), spread = multiple * (q3 - q1)
+        let (q1, q3) = (column.sortedQuantile(0.25), column.sortedQuantile(0.75)), spread = multiple * (q3 - q1)
         return column.first! < q1 - spread || column.last! > q3 + spread
     }
 }

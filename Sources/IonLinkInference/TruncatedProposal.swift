@@ -14,17 +14,12 @@ public enum TruncatedProposal {
     /// `count` draws from the truncated prior of one cell, given its posterior samples with their log-probabilities
     /// (any additive constant). Reproducible from (seed, index).
     public static func resample(_ draws: Posterior.Draws, count: Int, quantile: Double = 1e-4, seed: UInt64, index: UInt64) -> Matrix {
-        let n = draws.samples.rows
-        guard n > 0, count > 0 else { return Matrix(rows: 0, columns: draws.samples.columns, values: []) }
-        let sorted = draws.logProbs.sorted()
-        let threshold = sorted[min(n - 1, max(0, Int((quantile * Double(n)).rounded(.down))))]
-        let inside = (0..<n).filter { draws.logProbs[$0] >= threshold && draws.logProbs[$0].isFinite }
-        // Weights 1/q, scaled by the largest so that exp never overflows.
-        let top = inside.map { -draws.logProbs[$0] }.max() ?? 0
+        let (inside, weights) = regionWeights(draws, quantile: quantile)
+        guard !inside.isEmpty, count > 0 else { return Matrix(rows: 0, columns: draws.samples.columns, values: []) }
         var cumulative: [Double] = []
-        cumulative.reserveCapacity(inside.count)
+        cumulative.reserveCapacity(weights.count)
         var total = 0.0
-        for i in inside { total += exp(-draws.logProbs[i] - top); cumulative.append(total) }
+        for w in weights { total += w; cumulative.append(total) }
         var generator = StreamKey.generator(seed: seed, purpose: .proposal, index: index)
         var values: [Double] = []
         values.reserveCapacity(count * draws.samples.columns)
@@ -38,14 +33,19 @@ public enum TruncatedProposal {
 
     /// The effective sample size of the resampling weights (Kish): how many distinct draws the region is covered by.
     public static func effectiveSampleSize(_ draws: Posterior.Draws, quantile: Double = 1e-4) -> Double {
-        let n = draws.logProbs.count
-        guard n > 0 else { return 0 }
-        let sorted = draws.logProbs.sorted()
-        let threshold = sorted[min(n - 1, Int((quantile * Double(n)).rounded(.down)))]
-        let weights = draws.logProbs.filter { $0 >= threshold && $0.isFinite }
-        let top = weights.map { -$0 }.max() ?? 0
-        let w = weights.map { exp(-$0 - top) }
+        let w = regionWeights(draws, quantile: quantile).weights
         let s = w.reduce(0, +), s2 = w.reduce(0) { $0 + $1 * $1 }
         return s2 > 0 ? s * s / s2 : 0
+    }
+
+    /// The samples inside the region (log-prob at least its `quantile` over the samples) and their weights 1/q,
+    /// scaled by the largest so that exp never overflows.
+    static func regionWeights(_ draws: Posterior.Draws, quantile: Double) -> (inside: [Int], weights: [Double]) {
+        let n = draws.logProbs.count
+        guard n > 0 else { return ([], []) }
+        let threshold = draws.logProbs.sorted()[min(n - 1, max(0, Int((quantile * Double(n)).rounded(.down))))]
+        let inside = (0..<n).filter { draws.logProbs[$0] >= threshold && draws.logProbs[$0].isFinite }
+        let top = inside.map { -draws.logProbs[$0] }.max() ?? 0
+        return (inside, inside.map { exp(-draws.logProbs[$0] - top) })
     }
 }

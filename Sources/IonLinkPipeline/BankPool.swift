@@ -40,9 +40,10 @@ public struct BankPool {
             guard manifest.featureNames == names, manifest.configuration == reference.configuration else {
                 throw InputError(file: folder + "/manifest.json", "the bank's model, protocol or features differ from those of \(first)")
             }
-            members.append(Member(folder: folder, manifest: manifest, validRows: try Self.validRows(folder)))
+            let scan = try Self.scan(folder)
+            members.append(Member(folder: folder, manifest: manifest, validRows: scan.rows))
+            if members.count == 1 { (featureMean, featureSD) = (scan.mean, scan.sd) }
         }
-        (featureMean, featureSD) = try moments(of: members[0])
         guard members[0].validRows.count >= 10 else {
             throw InputError(file: first, "only \(members[0].validRows.count) simulations have all features defined; simulate more")
         }
@@ -51,29 +52,23 @@ public struct BankPool {
     /// Valid simulations in the pool.
     public var count: Int { members.reduce(0) { $0 + $1.validRows.count } }
 
-    /// Valid rows of a bank: finite simulation, all features finite.
-    static func validRows(_ folder: String) throws -> [Int] {
+    /// One pass over a bank: its valid rows (finite simulation, all features finite) and the mean and SD (ddof 0) of
+    /// each feature over them.
+    static func scan(_ folder: String) throws -> (rows: [Int], mean: [Double], sd: [Double]) {
         let features = try NPYRowReader(path: folder + "/features.npy"), valid = try NPYRowReader(path: folder + "/valid.npy")
         var rows: [Int] = []
+        var sum = [Double](repeating: 0, count: features.columns), squares = sum
         for start in stride(from: 0, to: features.rows, by: 65_536) {
             let range = start ..< min(features.rows, start + 65_536)
             let f = try features.read(range), v = try valid.read(range)
-            for r in 0..<range.count where v.values[r] != 0 && f.row(r).allSatisfy(\.isFinite) { rows.append(range.lowerBound + r) }
+            for r in 0..<range.count where v.values[r] != 0 && f.row(r).allSatisfy(\.isFinite) {
+                rows.append(range.lowerBound + r)
+                for j in 0..<f.columns { let x = f[r, j]; sum[j] += x; squares[j] += x * x }
+            }
         }
-        return rows
-    }
-
-    private func moments(of member: Member) throws -> ([Double], [Double]) {
-        let f = featureNames.count
-        var sum = [Double](repeating: 0, count: f), squares = sum
-        let reader = try NPYRowReader(path: member.folder + "/features.npy")
-        for start in stride(from: 0, to: member.validRows.count, by: 65_536) {
-            let block = try Self.rows(reader, Array(member.validRows[start ..< min(member.validRows.count, start + 65_536)]))
-            for r in 0..<block.rows { for j in 0..<f { let v = block[r, j]; sum[j] += v; squares[j] += v * v } }
-        }
-        let n = Double(member.validRows.count)
+        let n = Double(rows.count)
         let mean = sum.map { $0 / n }
-        return (mean, zip(squares, mean).map { max(0, $0 / n - $1 * $1).squareRoot() })
+        return (rows, mean, zip(squares, mean).map { max(0, $0 / n - $1 * $1).squareRoot() })
     }
 
     /// (member, row in that bank) of each pool index in `range`, grouped by member.

@@ -142,12 +142,8 @@ struct FitChecks {
         let samples = (0..<n).map { i in (1..<per).map { distances[i * per + $0] } }
         let nearest = samples.map { $0.compactMap { $0 }.min() }
         let scoredNearest = scored.compactMap { nearest[$0] }.sorted()
-        func quantile(_ v: [Double], _ q: Double) -> Double {
-            guard !v.isEmpty else { return .nan }
-            let p = q * Double(v.count - 1), lo = Int(p), hi = min(lo + 1, v.count - 1)
-            return v[lo] + (p - Double(lo)) * (v[hi] - v[lo])
-        }
-        let fence = quantile(scoredNearest, 0.75) + 1.5 * (quantile(scoredNearest, 0.75) - quantile(scoredNearest, 0.25))
+        let (q1, q3) = (scoredNearest.sortedQuantile(0.25), scoredNearest.sortedQuantile(0.75))
+        let fence = q3 + 1.5 * (q3 - q1)
         var flagged: [String] = []
         var rows: [[String]] = []
         for i in 0..<n {
@@ -156,7 +152,8 @@ struct FitChecks {
             let outside = !samples[i].isEmpty && (failedFraction > 0.5 || (nearest[i].map { $0 > fence } ?? true))
             if outside && !samples[i].isEmpty { flagged.append(cells.ids[i]) }
             rows.append([cells.ids[i], families[i], "\(samples[i].count)", CSVTable.formatNumber(failedFraction),
-                         CSVTable.formatNumber(quantile(ok, 0.05)), CSVTable.formatNumber(quantile(ok, 0.5)), CSVTable.formatNumber(quantile(ok, 0.95)),
+                         CSVTable.formatNumber(ok.sortedQuantile(0.05)), CSVTable.formatNumber(ok.sortedQuantile(0.5)),
+                         CSVTable.formatNumber(ok.sortedQuantile(0.95)),
                          CSVTable.formatNumber(nearest[i] ?? .nan), outside ? "1" : "0"])
         }
         try AtomicFile.write(Data(CSVTable.format(header: ["cell_id", "family", "samples_simulated", "failed_fraction", "distance_q05", "distance_median",

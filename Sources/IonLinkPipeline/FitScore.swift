@@ -52,7 +52,7 @@ public struct FitSummary: Sendable, Equatable {
         mean = d.isEmpty ? .nan : d.reduce(0, +) / Double(d.count)
         let m = mean
         sd = d.isEmpty ? .nan : (d.reduce(0) { $0 + ($1 - m) * ($1 - m) } / Double(d.count)).squareRoot()
-        median = d.isEmpty ? .nan : d.count % 2 == 1 ? d[d.count / 2] : (d[d.count / 2 - 1] + d[d.count / 2]) / 2
+        median = d.sortedQuantile(0.5)
     }
 
     public var failedPercent: Double { cells > 0 ? 100 * Double(failed) / Double(cells) : .nan }

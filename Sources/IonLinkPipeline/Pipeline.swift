@@ -103,7 +103,7 @@ public final class Pipeline {
 
         // Posteriors of every observed cell.
         let fits = folder + "/fits"
-        let posteriorKey = StageLedger.key(["samples": settings.samples, "candidates": settings.candidates], after: upstream)
+        let posteriorKey = StageLedger.key(["samples": settings.samples], after: upstream)
         let candidates: CandidateSet
         if ledger.isCurrent("posteriors", key: posteriorKey, outputs: [fits + "/map.csv", fits + "/samples.npy"]) {
             candidates = try CandidateSet.read(fits: fits, cells: cells.count, names: model.parameterNames, perCell: settings.candidates)
@@ -132,7 +132,8 @@ public final class Pipeline {
         var bestDistances: [Double?]?
         var flagged: [String] = []
         if settings.candidates > 0 {
-            let bestKey = StageLedger.key(["selection": seeds.selection.map(String.init)], after: upstream + [checkKey])
+            let bestKey = StageLedger.key(["selection": seeds.selection.map(String.init), "candidates": ["\(settings.candidates)"]],
+                                         after: upstream + [checkKey])
             if ledger.isCurrent("best fit", key: bestKey, outputs: [fits + "/best_fit_check.csv", fits + "/predictive.csv"]) {
                 bestDistances = try FitChecks.readDistances(fits + "/best_fit_check.csv", cells: cells.count)
                 flagged = try FitChecks.readFlagged(fits + "/predictive.csv")
@@ -236,14 +237,15 @@ public final class Pipeline {
         let total = settings.roundSimulations, n = observed.count
         let writer = try NPYWriter(path: bank + "/" + Self.proposalFile, element: .float64, shape: [total, model.parameters.count])
         let progress = ProgressReporter("proposal", total: n, unit: "cells", enabled: showProgress)
-        var ess: [Double] = []
+        var ess: [Double] = [], written = 0
         do {
             let sampler = PosteriorSampler(posterior: posterior, samples: settings.samples, seed: seeds.bank(round: round), threads: threads)
             try sampler.run(observed.features, progress: { progress.advance(by: $0) }) { i, cell in
                 let share = total / n + (i < total % n ? 1 : 0)
+                defer { written += share }
                 guard let draws = cell?.draws, draws.samples.rows > 0 else {
-                    // No posterior samples inside the box: this cell's share comes from the prior.
-                    for k in 0..<share { try writer.append(model.priorDraw(seed: seeds.bank(round: round), index: UInt64(i * 1_000_003 + k))) }
+                    // No posterior samples inside the box: this cell's share comes from the prior (draw = proposal row).
+                    for row in written ..< written + share { try writer.append(model.priorDraw(seed: seeds.bank(round: round), index: UInt64(row))) }
                     return
                 }
                 ess.append(TruncatedProposal.effectiveSampleSize(draws))
@@ -263,22 +265,12 @@ public final class Pipeline {
 
     /// Samples every cell's posterior into `fits/` and keeps the best-fit candidates (MAP + first samples).
     private func samplePosteriors(_ posterior: Posterior, cells: ObservedCells, to fits: String) throws -> CandidateSet {
-        let writer = try PosteriorFitsWriter(folder: fits, ids: cells.ids, parameterNames: posterior.parameterNames, samples: settings.samples)
         var candidates = CandidateSet(cells: cells.count, perCell: min(settings.candidates, settings.samples), dimension: posterior.parameterNames.count)
-        let progress = ProgressReporter("posteriors", total: cells.count, unit: "cells", enabled: showProgress)
-        do {
-            try PosteriorSampler(posterior: posterior, samples: settings.samples, seed: settings.seed, threads: threads)
-                .run(cells.features, progress: { progress.advance(by: $0) }) { i, cell in
-                    try writer.add(i, cell)
-                    if let cell, cell.complete { candidates.set(cell: i, map: cell.map, samples: cell.draws.samples) }
-                }
-            progress.finish()
-            try writer.finish()
-        } catch {
-            writer.cancel()
-            throw error
+        let sampler = PosteriorSampler(posterior: posterior, samples: settings.samples, seed: settings.seed, threads: threads)
+        let writer = try PosteriorFitsWriter.sample(sampler, cells: cells, into: fits, title: "posteriors", showProgress: showProgress) { i, cell in
+            if let cell, cell.complete { candidates.set(cell: i, map: cell.map, samples: cell.draws.samples) }
         }
-        let missing = (0..<cells.count).filter { writer.map.row($0).contains { $0.isNaN } }.count
+        let missing = writer.cellsWithoutSamples
         log("posteriors of \(cells.count - missing) of \(cells.count) cells" + (missing > 0 ? " (\(missing) without samples: NaN rows)" : ""))
         return candidates
     }

@@ -77,3 +77,30 @@ public final class PosteriorFitsWriter {
         return (table.rows.map { $0[0] }, Matrix(rows: table.rows.count, columns: names.count, values: values))
     }
 }
+
+extension PosteriorFitsWriter {
+    /// Samples every cell's posterior with `sampler` into `folder` (as the type describes), with a progress bar, and
+    /// hands each cell on to `each` too. On an error nothing is left half-written.
+    @discardableResult
+    public static func sample(_ sampler: PosteriorSampler, cells: ObservedCells, into folder: String, title: String, showProgress: Bool,
+                              each: ((Int, PosteriorSampler.Cell?) -> Void)? = nil) throws -> PosteriorFitsWriter {
+        let writer = try PosteriorFitsWriter(folder: folder, ids: cells.ids, parameterNames: sampler.posterior.parameterNames,
+                                             samples: sampler.samples)
+        let progress = ProgressReporter(title, total: cells.count, unit: "cells", enabled: showProgress)
+        do {
+            try sampler.run(cells.features, progress: { progress.advance(by: $0) }) { i, cell in
+                try writer.add(i, cell)
+                each?(i, cell)
+            }
+            progress.finish()
+            try writer.finish()
+        } catch {
+            writer.cancel()
+            throw error
+        }
+        return writer
+    }
+
+    /// Cells without a posterior (NaN MAP rows): undefined features, or too few samples inside the prior box.
+    public var cellsWithoutSamples: Int { (0..<ids.count).filter { map.row($0).contains { $0.isNaN } }.count }
+}

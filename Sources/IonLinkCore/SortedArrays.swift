@@ -10,3 +10,13 @@ extension RandomAccessCollection where Index == Int {
         return low
     }
 }
+
+extension Array where Element == Double {
+    /// The `q`-quantile of an ascending array, linearly interpolated between order statistics (NumPy's default);
+    /// NaN when empty.
+    public func sortedQuantile(_ q: Double) -> Double {
+        guard !isEmpty else { return .nan }
+        let position = q * Double(count - 1), below = Int(position.rounded(.down)), above = Swift.min(below + 1, count - 1)
+        return self[below] + (position - Double(below)) * (self[above] - self[below])
+    }
+}
