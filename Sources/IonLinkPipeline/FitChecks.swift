@@ -192,7 +192,7 @@ struct FitChecks {
         func add(_ estimate: String, _ distances: [Double?]) -> FitSummary {
             let d = scored.map { distances[$0] }, f = scored.map { families[$0] }
             let all = FitSummary(d)
-            let paperAll = [String(format: "%.2f%%", PaperResults.mapFailedPercent), String(format: "%.2f", PaperResults.mapMean)]
+            let paperAll = ["\(PaperResults.mapFailed)", String(format: "%.2f", PaperResults.mapMean)]
             rows.append([estimate, "all", "\(all.cells)", "\(all.failed)", fmt(all.failedPercent), fmt(all.mean), fmt(all.sd), fmt(all.median)] + paperAll)
             for (family, s) in familySummaries(families: f, distances: d) {
                 let paper = PaperResults.mapByFamily[family]

@@ -63,7 +63,7 @@ public struct FitSummary: Sendable, Equatable {
 
 /// The paper's NPE-N numbers on its 955 M1 cells (spec INFERENCE.md §8, recomputed from hh_sbi's committed files).
 public enum PaperResults {
-    public static let mapFailedPercent = 2.51, mapMean = 4.35, mapSD = 2.86, mapMedian = 3.35
+    public static let mapFailed = 24, mapFailedPercent = 2.51, mapMean = 4.35, mapSD = 2.86, mapMedian = 3.35
     /// Family → (cells, mean MAP distance, median, failed).
     public static let mapByFamily: [String: (cells: Int, mean: Double, median: Double?, failed: Int)] = [
         "Pvalb": (289, 2.45, 1.87, 0), "Sst": (240, 4.83, 3.64, 0), "IT": (182, 5.24, 4.73, 13), "Lamp5": (83, 4.60, 4.24, 3),
