@@ -71,7 +71,8 @@ public final class Pipeline {
                 try makeBank(bank, count: count, seed: seeds.bank(round: round), proposal: round == 1 ? nil : Self.proposalFile)
             }
             banks.append(bank)
-            upstream.append(StageLedger.key(["bank": bank, "count": "\(count)", "seed": "\(seeds.bank(round: round))"]))
+            // Keys name no path: the same folder spelled another way (relative, absolute) is the same run.
+            upstream.append(StageLedger.key(["round": "\(round)", "count": "\(count)", "seed": "\(seeds.bank(round: round))"]))
             let modelPath = round == settings.rounds ? folder + "/model.json" : roundFolder(round) + "/model.json"
             let trainKey = StageLedger.key(TrainingKey(round: round, neighbours: settings.neighbours, noise: settings.noise, seed: settings.seed,
                                                        maxEpochs: settings.maxEpochs, cells: settings.cells), after: upstream)

@@ -138,3 +138,21 @@ func standardNormal(_ generator: inout Xoshiro256) -> Double {
         #expect(throws: InputError.self) { try BoxPrior(names: ["a"], low: [1], high: [0]) }
     }
 }
+
+@Suite struct StageLedgerTests {
+    @Test("A stage is current only with the same key and all its outputs; keys follow settings and upstream keys")
+    func ledger() throws {
+        let folder = temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let key = StageLedger.key(["samples": 1000], after: ["bank"])
+        #expect(key == StageLedger.key(["samples": 1000], after: ["bank"]))
+        #expect(key != StageLedger.key(["samples": 2000], after: ["bank"]) && key != StageLedger.key(["samples": 1000], after: ["other"]))
+        var ledger = try StageLedger(folder: folder)
+        try ledger.record("posteriors", key: key)
+        try "x".write(toFile: folder + "/out.csv", atomically: true, encoding: .utf8)
+        let reread = try StageLedger(folder: folder)
+        #expect(reread.isCurrent("posteriors", key: key, outputs: [folder + "/out.csv"]))
+        #expect(!reread.isCurrent("posteriors", key: key, outputs: [folder + "/missing.csv"]))
+        #expect(!reread.isCurrent("posteriors", key: StageLedger.key(["samples": 2000], after: ["bank"]), outputs: []))
+    }
+}
