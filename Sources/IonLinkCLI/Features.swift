@@ -56,6 +56,13 @@ struct Features: ParsableCommand {
     @Option(help: "With --traces: the step amplitude, pA (recorded in the output; the features do not depend on it).")
     var currentPa: Double?
 
+    @Option(help: ArgumentHelp("""
+        How NWB values become mV and pA: auto (the unit attribute, unless the values contradict it, e.g. −65 under \
+        "volts" as in DANDI 000008; said once per file), stored (the values are mV and pA, as hh_sbi reads them), \
+        si (the unit attribute strictly).
+        """, valueName: "auto|stored|si"))
+    var nwbUnits: NWBUnits = .auto
+
     @OptionGroup var compute: ComputeOptions
 
     func validate() throws {
@@ -93,12 +100,22 @@ struct Features: ParsableCommand {
     }
 
     private func runRecordings() throws {
-        let hints = Recording.Hints(dtMs: dtMs, stepStartMs: stepStartMs, stepEndMs: stepEndMs)
+        let hints = Recording.Hints(dtMs: dtMs, stepStartMs: stepStartMs, stepEndMs: stepEndMs, nwbUnits: nwbUnits)
         var cells: [[String]] = []
         var sweepRows: [[String]] = []
+        var unreadable: [String] = []
         let progress = ProgressReporter("features", total: files.count, unit: "files", enabled: !compute.quiet)
         for file in files {
-            let recording = try Recording.read(file, hints: hints)
+            let recording: Recording
+            do { recording = try Recording.read(file, hints: hints) } catch {
+                // One bad file does not end the run: it is reported and left out.
+                guard files.count > 1 else { throw error }
+                FileHandle.standardError.write(Data("skipped: \(error)\n".utf8))
+                unreadable.append(file)
+                progress.advance(by: 1)
+                continue
+            }
+            for note in recording.notes { FileHandle.standardError.write(Data("\(file): \(note)\n".utf8)) }
             let analyses = recording.sweeps.flatMap { SweepAnalysis.analyse($0, file: file, ljpMV: ljpMv) }
             sweepRows += analyses.map(\.row)
             if let plots {
@@ -110,12 +127,16 @@ struct Features: ParsableCommand {
             progress.advance(by: 1)
         }
         progress.finish()
+        guard !cells.isEmpty else { throw ValidationError("none of the \(files.count) recordings could be read (see above)") }
         try AtomicFile.write(Data(CSVTable.format(header: CellFeatures.columns, rows: cells).utf8), to: out)
         if let sweepTable {
             try AtomicFile.write(Data(CSVTable.format(header: SweepAnalysis.columns, rows: sweepRows).utf8), to: sweepTable)
         }
         if !compute.quiet {
-            print("wrote features of \(cells.count) cell(s) to \(out)" + (sweepTable.map { " and \(sweepRows.count) sweep rows to \($0)" } ?? ""))
+            print("wrote features of \(cells.count) cell(s) to \(out)" + (sweepTable.map { " and \(sweepRows.count) sweep rows to \($0)" } ?? "")
+                  + (unreadable.isEmpty ? "" : "; \(unreadable.count) unreadable file(s) left out: " + unreadable.joined(separator: ", ")))
         }
     }
 }
+
+extension NWBUnits: ExpressibleByArgument {}

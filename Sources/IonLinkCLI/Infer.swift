@@ -13,7 +13,8 @@ struct Infer: ParsableCommand {
         cells.csv: a header, an id in the first column, then the features, matched by name to the training \
         features (a missing or misspelled feature column is an error naming it; other columns are ignored). Samples outside the prior box are rejected; log-probs are corrected \
         for the flow's mass outside it. Writes DIR/map.csv (the best of the samples, the paper's MAP; with \
-        --refine-map then improved by gradient ascent inside the box), DIR/posterior_mean.csv, \
+        --refine-map also DIR/map_refined.csv, that MAP improved by gradient ascent inside the box, as sbi's \
+        posterior.map()), DIR/posterior_mean.csv, \
         DIR/samples.npy (float32 [cells, samples, parameters]), DIR/log_probs.npy ([cells, samples]) and \
         DIR/acceptance.csv. Cells whose features are undefined, or whose samples all fall outside the box, get NaN rows.
         """
@@ -24,7 +25,7 @@ struct Infer: ParsableCommand {
     @Option(help: ArgumentHelp("Observed features: id + features.", valueName: "X.csv")) var observed: String
     @Option(help: ArgumentHelp("Output folder.", valueName: "DIR")) var out: String
     @Option(help: "Posterior samples per cell.") var samples = 10_000
-    @Flag(help: "Refine the best sample by gradient ascent on log q(θ|x) inside the prior box.") var refineMap = false
+    @Flag(help: "Also write map_refined.csv: the best sample refined by gradient ascent on log q(θ|x) inside the prior box.") var refineMap = false
     @Option(help: "Seed for sampling.") var seed: UInt64 = 1
     @Option(help: "Worker threads (cells in parallel).") var threads: Int = availableCores
     @Flag(help: "No progress output.") var quiet = false

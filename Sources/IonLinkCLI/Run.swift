@@ -15,12 +15,14 @@ struct Run: ParsableCommand {
           3. with --rounds R > 1, population-sequential NPE (TSNPE): each later round simulates parameters drawn from \
         the observed cells' posteriors truncated to their high-probability regions (rounds/R/bank/) and retrains NPE-N on \
         all banks
-          4. posterior samples, MAPs and means of every cell (fits/)
-          5. the paper's MAP check: the MAPs re-simulated on a fresh noise seed (fits/map_check.csv)
-          6. best fits: the MAP and --candidates posterior samples of each cell simulated, the nearest to the cell kept \
+          4. posterior samples, MAPs (the best sample, the paper's), refined MAPs (gradient ascent on the posterior, \
+        as sbi's posterior.map()) and means of every cell (fits/)
+          5. the paper's MAP check: the MAPs and refined MAPs re-simulated on a fresh noise seed (fits/map_check.csv, \
+        map_refined_check.csv)
+          6. best fits: the two MAPs and --candidates posterior samples of each cell simulated, the nearest to the cell kept \
         (chosen on three noise seeds), and re-simulated on the fresh check seed (fits/best_fit.csv, best_fit_check.csv); \
         per-cell predictive summary and cells outside the model (fits/predictive.csv)
-          7. the paper's metric on its cells (family known, not "low quality"), overall and by family, MAP and best fit \
+          7. the paper's metric on its cells (family known, not "low quality"), overall and by family, MAPs and best fit \
         beside the paper (fits/fit_summary.csv)
           8. ion-channel genes → the fitted MAP parameters by sparse reduced-rank regression (regression/)
         and report.html, which links every table and shows the figures.
@@ -77,6 +79,7 @@ struct Run: ParsableCommand {
         pipeline.log = { if !quiet { print($0) } }
         let result = try pipeline.run()
         print("MAP (paper's metric, \(result.scoredCells) cells): \(result.map.text)")
+        print("refined MAP: \(result.refinedMAP.text)")
         if let best = result.bestFit { print("best fit: \(best.text)") }
         print("report: \(out)/report.html")
     }

@@ -133,18 +133,25 @@ public struct Posterior: Sendable, Codable {
         return Draws(samples: samples, logProbs: logProbs, acceptance: acceptance)
     }
 
-    /// The best of the samples by log-probability (the paper's "MAP"), optionally refined by gradient ascent on
-    /// log q(θ|x) inside the box (projected, with backtracking).
+    /// The best of the samples by log-probability (the paper's "MAP"), optionally refined by gradient ascent
+    /// (`refinedMAP(from:given:)`).
     public func map(from draws: Draws, given x: [Double], refine: Bool) -> [Double] {
         guard let best = draws.logProbs.indices.max(by: { draws.logProbs[$0] < draws.logProbs[$1] }) else {
             return [Double](repeating: .nan, count: density.dimension)
         }
-        var theta = draws.samples.row(best)
-        guard refine else { return theta }
+        let theta = draws.samples.row(best)
+        return refine ? refinedMAP(from: theta, given: x) : theta
+    }
+
+    /// The mode of log p̂(θ|x) found by gradient ascent from `start` inside the box (projected steps in units of the
+    /// box, with backtracking; at most `iterations` steps), as sbi's `posterior.map()` refines its best samples.
+    public func refinedMAP(from start: [Double], given x: [Double], iterations: Int = 200) -> [Double] {
+        guard start.allSatisfy(\.isFinite) else { return start }
+        var theta = start
         let context = density.standardizedContext(Matrix(rows: 1, columns: x.count, values: x))
         var value = logDensity(Matrix(rows: 1, columns: theta.count, values: theta), standardizedContext: context)[0]
         var step = 0.01
-        for _ in 0..<200 {
+        for _ in 0..<iterations {
             let gradient = thetaGradient(theta, context: context)
             let norm = gradient.reduce(0) { $0 + $1 * $1 }.squareRoot()
             guard norm > 1e-12 else { break }

@@ -9,15 +9,16 @@ public struct PosteriorSampler: Sendable {
     public var samples: Int
     public var seed: UInt64
     public var threads: Int
-    /// Refine each MAP by gradient ascent inside the box (`Posterior.map(from:given:refine:)`).
+    /// Also refine each MAP by gradient ascent inside the box (`Posterior.refinedMAP(from:given:)`).
     public var refineMAP = false
     /// Cells sampled before their draws are handed on.
     public var chunkCells = 64
 
-    /// One cell's draws and its MAP (the best draw by log-probability, refined if asked).
+    /// One cell's draws, its MAP (the best draw by log-probability) and, if asked, the MAP refined.
     public struct Cell: Sendable {
         public var draws: Posterior.Draws
         public var map: [Double]
+        public var refinedMAP: [Double]?
         /// Whether the cell got all its samples.
         public var complete: Bool
     }
@@ -39,8 +40,9 @@ public struct PosteriorSampler: Sendable {
                 if row.allSatisfy(\.isFinite) {
                     let draws = posterior.sample(n, given: row, seed: seed, index: UInt64(i))
                     let complete = draws.samples.rows == n
-                    let map = complete ? posterior.map(from: draws, given: row, refine: refine) : [Double](repeating: .nan, count: posterior.density.dimension)
-                    slots[k] = Cell(draws: draws, map: map, complete: complete)
+                    let map = complete ? posterior.map(from: draws, given: row, refine: false) : [Double](repeating: .nan, count: posterior.density.dimension)
+                    let refined = refine && complete ? posterior.refinedMAP(from: map, given: row) : nil
+                    slots[k] = Cell(draws: draws, map: map, refinedMAP: refined, complete: complete)
                 }
                 progress?(1)
             }

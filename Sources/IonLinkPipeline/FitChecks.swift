@@ -2,31 +2,41 @@ import Foundation
 import IonLinkCore
 import IonLinkElectrophysiology
 
-/// Each cell's best-fit candidates: its MAP and its first posterior samples.
+/// Each cell's best-fit candidates: its MAP, its refined MAP and its first posterior samples.
 struct CandidateSet {
     let cells: Int, perCell: Int, dimension: Int
-    /// cells × (1 + perCell) rows, cell-major; row 0 of a cell is its MAP. NaN for cells without a posterior.
+    /// The point estimates ahead of the samples in each cell's block: the MAP and the refined MAP.
+    static let estimates = ["map", "refined map"]
+    /// Rows per cell: the estimates, then `perCell` samples.
+    var rowsPerCell: Int { Self.estimates.count + perCell }
+    /// cells × rowsPerCell rows, cell-major. NaN for cells without a posterior.
     private(set) var theta: Matrix
 
     init(cells: Int, perCell: Int, dimension: Int) {
         self.cells = cells; self.perCell = perCell; self.dimension = dimension
-        theta = Matrix(rows: cells * (1 + perCell), columns: dimension, repeating: .nan)
+        theta = Matrix(rows: cells * (Self.estimates.count + perCell), columns: dimension, repeating: .nan)
     }
 
-    mutating func set(cell i: Int, map: [Double], samples: Matrix) {
-        let base = i * (1 + perCell)
-        for j in 0..<dimension { theta[base, j] = map[j] }
-        for k in 0..<min(perCell, samples.rows) { for j in 0..<dimension { theta[base + 1 + k, j] = samples[k, j] } }
+    mutating func set(cell i: Int, map: [Double], refinedMAP: [Double], samples: Matrix) {
+        let base = i * rowsPerCell, first = Self.estimates.count
+        for j in 0..<dimension { theta[base, j] = map[j]; theta[base + 1, j] = refinedMAP[j] }
+        for k in 0..<min(perCell, samples.rows) { for j in 0..<dimension { theta[base + first + k, j] = samples[k, j] } }
     }
 
     /// The MAPs, cells × parameters.
-    var map: Matrix { theta.selectingRows((0..<cells).map { $0 * (1 + perCell) }) }
+    var map: Matrix { theta.selectingRows((0..<cells).map { $0 * rowsPerCell }) }
+    /// The refined MAPs, cells × parameters.
+    var refinedMAP: Matrix { theta.selectingRows((0..<cells).map { $0 * rowsPerCell + 1 }) }
 
-    /// Reads the candidates back from a finished posterior stage (`map.csv`, `samples.npy`).
+    /// What candidate k of a cell is, for the tables.
+    func name(_ k: Int) -> String { k < Self.estimates.count ? Self.estimates[k] : "sample \(k - Self.estimates.count + 1)" }
+
+    /// Reads the candidates back from a finished posterior stage (`map.csv`, `map_refined.csv`, `samples.npy`).
     static func read(fits: String, cells: Int, names: [String], perCell wanted: Int) throws -> CandidateSet {
         let map = try PosteriorFitsWriter.readParameters(fits + "/map.csv", names: names)
+        let refined = try PosteriorFitsWriter.readParameters(fits + "/map_refined.csv", names: names)
         let samples = try NPYRowReader(path: fits + "/samples.npy")
-        guard map.values.rows == cells, samples.rows == cells, samples.columns % names.count == 0 else {
+        guard map.values.rows == cells, refined.values.rows == cells, samples.rows == cells, samples.columns % names.count == 0 else {
             throw InputError(file: fits, "the posterior files do not match the observed cells; delete the folder to redo them")
         }
         let perCell = min(wanted, samples.columns / names.count)
@@ -36,7 +46,7 @@ struct CandidateSet {
             for r in 0..<block.rows {
                 let row = block.row(r)
                 let drawn = Matrix(rows: perCell, columns: names.count, values: Array(row[0 ..< perCell * names.count]))
-                set.set(cell: start + r, map: map.values.row(start + r), samples: drawn)
+                set.set(cell: start + r, map: map.values.row(start + r), refinedMAP: refined.values.row(start + r), samples: drawn)
             }
         }
         return set
@@ -74,12 +84,13 @@ struct FitChecks {
         return flags
     }
 
-    /// Re-simulates the MAPs on the check seed; writes `map_features.csv` and `map_check.csv`.
-    func mapCheck(_ map: Matrix, to fits: String) throws -> [Double?] {
-        let features = simulate(map, seed: pipeline.seeds.check, title: "MAP check")
-        try FeatureTable(ids: cells.ids, values: features.values).write(to: fits + "/map_features.csv")
+    /// Re-simulates point estimates (one row per cell) on the check seed; writes `NAME_features.csv` and
+    /// `NAME_check.csv` (NAME: map, map_refined).
+    func check(_ estimates: Matrix, name: String, to fits: String) throws -> [Double?] {
+        let features = simulate(estimates, seed: pipeline.seeds.check, title: name.replacingOccurrences(of: "_", with: " ") + " check")
+        try FeatureTable(ids: cells.ids, values: features.values).write(to: fits + "/\(name)_features.csv")
         let distances = (0..<cells.count).map { score.distance(simulated: features.row($0), observed: cells.features.row($0)) }
-        try writeCheck(distances, extra: [:], to: fits + "/map_check.csv")
+        try writeCheck(distances, extra: [:], to: fits + "/\(name)_check.csv")
         return distances
     }
 
@@ -88,7 +99,7 @@ struct FitChecks {
     /// flagged as outside what the model produces.
     func bestFits(_ candidates: CandidateSet, to fits: String) throws -> (distances: [Double?], flagged: [String]) {
         let seeds = pipeline.seeds.selection
-        let per = 1 + candidates.perCell, n = cells.count
+        let per = candidates.rowsPerCell, n = cells.count
         // 1. Every candidate on the first selection seed.
         let first = simulate(candidates.theta, seed: seeds[0], title: "best-fit candidates")
         var firstDistance = [Double?](repeating: nil, count: n * per)
@@ -127,19 +138,19 @@ struct FitChecks {
         let distances = (0..<n).map { winner[$0] == nil ? nil : score.distance(simulated: checked.row($0), observed: cells.features.row($0)) }
         try PosteriorFitsWriter.writeParameters(bestTheta, ids: cells.ids, names: pipeline.model.parameterNames, to: fits + "/best_fit.csv")
         try writeCheck(distances, extra: [
-            "candidate": winner.map { $0.map { $0 == 0 ? "map" : "sample \($0)" } ?? "" },
+            "candidate": winner.map { $0.map(candidates.name) ?? "" },
             "selection_distance": selectionDistance.map(CSVTable.formatNumber),
         ], to: fits + "/best_fit_check.csv")
-        let flagged = try writePredictive(firstDistance, per: per, to: fits + "/predictive.csv")
+        let flagged = try writePredictive(firstDistance, per: per, first: CandidateSet.estimates.count, to: fits + "/predictive.csv")
         return (distances, flagged)
     }
 
     /// Per cell: the posterior samples' predictive failures and distances (first selection seed), and a flag for cells
     /// whose observation lies outside what the model produces: most samples fail, or even the nearest sample lies
     /// beyond the upper Tukey fence (Q3 + 1.5 IQR) of the scored cells' nearest-sample distances.
-    private func writePredictive(_ distances: [Double?], per: Int, to path: String) throws -> [String] {
+    private func writePredictive(_ distances: [Double?], per: Int, first: Int, to path: String) throws -> [String] {
         let n = cells.count
-        let samples = (0..<n).map { i in (1..<per).map { distances[i * per + $0] } }
+        let samples = (0..<n).map { i in (first..<per).map { distances[i * per + $0] } }
         let nearest = samples.map { $0.compactMap { $0 }.min() }
         let scoredNearest = scored.compactMap { nearest[$0] }.sorted()
         let (q1, q3) = (scoredNearest.sortedQuantile(0.25), scoredNearest.sortedQuantile(0.75))
@@ -184,8 +195,10 @@ struct FitChecks {
         return table.rows.filter { $0[f] == "1" }.map { $0[0] }
     }
 
-    /// The overall and per-family table of the scored cells, MAP and best fit beside the paper's MAP; written as CSV.
-    func writeSummary(map: [Double?], bestFit: [Double?]?, to path: String) throws -> (map: FitSummary, bestFit: FitSummary?, rows: [[String]]) {
+    /// The overall and per-family table of the scored cells, MAP, refined MAP and best fit beside the paper's MAP;
+    /// written as CSV.
+    func writeSummary(map: [Double?], refinedMAP: [Double?], bestFit: [Double?]?,
+                      to path: String) throws -> (map: FitSummary, refinedMAP: FitSummary, bestFit: FitSummary?, rows: [[String]]) {
         let header = ["estimate", "family", "cells", "failed", "failed_percent", "distance_mean", "distance_sd", "distance_median",
                       "paper_map_failed", "paper_map_distance_mean"]
         var rows: [[String]] = []
@@ -202,9 +215,10 @@ struct FitChecks {
             return all
         }
         let m = add("map", map)
+        let r = add("map_refined", refinedMAP)
         let b = bestFit.map { add("best_fit", $0) }
         try AtomicFile.write(Data(CSVTable.format(header: header, rows: rows).utf8), to: path)
-        return (m, b, [header] + rows)
+        return (m, r, b, [header] + rows)
     }
 
     private func fmt(_ x: Double) -> String { x.isFinite ? String(format: "%.2f", x) : "" }

@@ -32,7 +32,10 @@ public final class Pipeline {
 
     /// What a run found, scored on the paper's cells (see `FitScore`).
     public struct Result: Sendable {
+        /// The paper's MAP: the best posterior sample by log-probability.
         public var map: FitSummary
+        /// That MAP refined by gradient ascent on the posterior density (sbi's `posterior.map()`).
+        public var refinedMAP: FitSummary
         public var bestFit: FitSummary?
         public var scoredCells: Int
         public var flaggedCells: [String]
@@ -88,7 +91,7 @@ public final class Pipeline {
             upstream.append(trainKey)
             guard round < settings.rounds, let posterior else { continue }
             let next = roundFolder(round + 1) + "/bank"
-            let proposalKey = StageLedger.key(["samples": settings.samples, "count": settings.roundSimulations], after: upstream)
+            let proposalKey = StageLedger.key(["samples": settings.samples, "count": settings.roundSimulations, "pool": 2], after: upstream)
             if ledger.isCurrent("proposal \(round + 1)", key: proposalKey, outputs: [next + "/" + Self.proposalFile]) {
                 timings.append(("proposal of round \(round + 1)", 0))
             } else {
@@ -106,7 +109,7 @@ public final class Pipeline {
         let fits = folder + "/fits"
         let posteriorKey = StageLedger.key(["samples": settings.samples], after: upstream)
         let candidates: CandidateSet
-        if ledger.isCurrent("posteriors", key: posteriorKey, outputs: [fits + "/map.csv", fits + "/samples.npy"]) {
+        if ledger.isCurrent("posteriors", key: posteriorKey, outputs: [fits + "/map.csv", fits + "/map_refined.csv", fits + "/samples.npy"]) {
             candidates = try CandidateSet.read(fits: fits, cells: cells.count, names: model.parameterNames, perCell: settings.candidates)
             timings.append(("posteriors", 0))
         } else {
@@ -120,14 +123,16 @@ public final class Pipeline {
         // The paper's MAP check and the best fits, both scored on the check seed.
         let checks = FitChecks(pipeline: self, cells: cells, families: familyOf, scored: scored, score: score)
         let checkKey = StageLedger.key(["check": seeds.check], after: upstream)
-        let mapDistances: [Double?]
-        if ledger.isCurrent("map check", key: checkKey, outputs: [fits + "/map_check.csv"]) {
+        var mapDistances: [Double?] = [], refinedDistances: [Double?] = []
+        if ledger.isCurrent("map check", key: checkKey, outputs: [fits + "/map_check.csv", fits + "/map_refined_check.csv"]) {
             mapDistances = try FitChecks.readDistances(fits + "/map_check.csv", cells: cells.count)
+            refinedDistances = try FitChecks.readDistances(fits + "/map_refined_check.csv", cells: cells.count)
             timings.append(("MAP re-simulation", 0))
         } else {
-            var made: [Double?] = []
-            try timed("MAP re-simulation") { made = try checks.mapCheck(candidates.map, to: fits) }
-            mapDistances = made
+            try timed("MAP re-simulation") {
+                mapDistances = try checks.check(candidates.map, name: "map", to: fits)
+                refinedDistances = try checks.check(candidates.refinedMAP, name: "map_refined", to: fits)
+            }
             try ledger.record("map check", key: checkKey)
         }
         var bestDistances: [Double?]?
@@ -148,7 +153,7 @@ public final class Pipeline {
                 try ledger.record("best fit", key: bestKey)
             }
         }
-        let summary = try checks.writeSummary(map: mapDistances, bestFit: bestDistances, to: fits + "/fit_summary.csv")
+        let summary = try checks.writeSummary(map: mapDistances, refinedMAP: refinedDistances, bestFit: bestDistances, to: fits + "/fit_summary.csv")
 
         // Genes → the fitted MAP parameters.
         let regressionKey = StageLedger.key(["regression": "map"], after: upstream)
@@ -166,7 +171,7 @@ public final class Pipeline {
             }
             try ledger.record("regression", key: regressionKey)
         }
-        let result = Result(map: summary.map, bestFit: summary.bestFit, scoredCells: scored.count, flaggedCells: flagged)
+        let result = Result(map: summary.map, refinedMAP: summary.refinedMAP, bestFit: summary.bestFit, scoredCells: scored.count, flaggedCells: flagged)
         try writeReport(result, summaryRows: summary.rows, mapDistances: scored.compactMap { mapDistances[$0] },
                         bestDistances: bestDistances.map { d in scored.compactMap { d[$0] } })
         return result
@@ -249,9 +254,14 @@ public final class Pipeline {
                     for row in written ..< written + share { try writer.append(model.priorDraw(seed: seeds.bank(round: round), index: UInt64(row))) }
                     return
                 }
-                ess.append(TruncatedProposal.effectiveSampleSize(draws))
-                let drawn = TruncatedProposal.resample(draws, count: share, seed: seeds.bank(round: round), index: UInt64(i))
-                try writer.append(drawn.values)
+                let x = observed.features.row(i), correction = Foundation.log(draws.acceptance)
+                let drawn = TruncatedProposal.draw(draws, count: share, seed: seeds.bank(round: round), index: UInt64(i)) { theta in
+                    posterior.logProbability(theta, given: Matrix(repeatingRow: x, count: theta.rows)).enumerated().map { r, lp in
+                        posterior.inside(theta.row(r)) ? lp - correction : -.infinity
+                    }
+                }
+                ess.append(drawn.effectiveSampleSize)
+                try writer.append(drawn.theta.values)
             }
             progress.finish()
             try writer.finish()
@@ -260,16 +270,17 @@ public final class Pipeline {
             throw error
         }
         let meanESS = ess.reduce(0, +) / Double(max(1, ess.count))
-        log(String(format: "proposal of round %d: %d parameter sets from the truncated posteriors of %d cells (mean effective sample size %.0f of %d)",
-                   round, total, n, meanESS, settings.samples))
+        log(String(format: "proposal of round %d: %d parameter sets from the truncated posteriors of %d cells (mean effective sample size %.0f of a pool of %d)",
+                   round, total, n, meanESS, 2 * settings.samples))
     }
 
     /// Samples every cell's posterior into `fits/` and keeps the best-fit candidates (MAP + first samples).
     private func samplePosteriors(_ posterior: Posterior, cells: ObservedCells, to fits: String) throws -> CandidateSet {
         var candidates = CandidateSet(cells: cells.count, perCell: min(settings.candidates, settings.samples), dimension: posterior.parameterNames.count)
-        let sampler = PosteriorSampler(posterior: posterior, samples: settings.samples, seed: settings.seed, threads: threads)
+        var sampler = PosteriorSampler(posterior: posterior, samples: settings.samples, seed: settings.seed, threads: threads)
+        sampler.refineMAP = true
         let writer = try PosteriorFitsWriter.sample(sampler, cells: cells, into: fits, title: "posteriors", showProgress: showProgress) { i, cell in
-            if let cell, cell.complete { candidates.set(cell: i, map: cell.map, samples: cell.draws.samples) }
+            if let cell, cell.complete { candidates.set(cell: i, map: cell.map, refinedMAP: cell.refinedMAP ?? cell.map, samples: cell.draws.samples) }
         }
         let missing = writer.cellsWithoutSamples
         log("posteriors of \(cells.count - missing) of \(cells.count) cells" + (missing > 0 ? " (\(missing) without samples: NaN rows)" : ""))

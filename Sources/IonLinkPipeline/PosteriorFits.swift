@@ -3,7 +3,8 @@ import IonLinkCore
 import IonLinkInference
 
 /// The per-cell outputs of posterior sampling, as `ionlink infer` writes them: `map.csv` (the best sample by
-/// log-probability, the paper's MAP), `posterior_mean.csv`, `acceptance.csv`, `samples.npy` (float32
+/// log-probability, the paper's MAP), with refinement `map_refined.csv` (that MAP improved by gradient ascent),
+/// `posterior_mean.csv`, `acceptance.csv`, `samples.npy` (float32
 /// [cells, samples, parameters]) and `log_probs.npy` (float32 [cells, samples]). Samples are streamed to disk cell by
 /// cell; files appear only when complete.
 public final class PosteriorFitsWriter {
@@ -12,18 +13,21 @@ public final class PosteriorFitsWriter {
     public let parameterNames: [String]
     public let samples: Int
     public private(set) var map: Matrix
+    /// The MAPs refined by gradient ascent (nil unless asked for).
+    public private(set) var refinedMAP: Matrix?
     public private(set) var mean: Matrix
     public private(set) var acceptance: [Double]
     private let sampleWriter: NPYWriter
     private let logProbWriter: NPYWriter
     private var next = 0
 
-    public init(folder: String, ids: [String], parameterNames: [String], samples: Int) throws {
+    public init(folder: String, ids: [String], parameterNames: [String], samples: Int, refinedMAP: Bool = false) throws {
         self.folder = folder; self.ids = ids; self.parameterNames = parameterNames; self.samples = samples
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let d = parameterNames.count
         map = Matrix(rows: ids.count, columns: d, repeating: .nan)
         mean = map
+        self.refinedMAP = refinedMAP ? map : nil
         acceptance = [Double](repeating: 0, count: ids.count)
         sampleWriter = try NPYWriter(path: folder + "/samples.npy", element: .float32, shape: [ids.count, samples, d])
         logProbWriter = try NPYWriter(path: folder + "/log_probs.npy", element: .float32, shape: [ids.count, samples])
@@ -43,6 +47,7 @@ public final class PosteriorFitsWriter {
         acceptance[i] = cell.draws.acceptance
         let m = cell.draws.samples.columnMeans
         for j in 0..<d { map[i, j] = cell.map[j]; mean[i, j] = m[j] }
+        if let refined = cell.refinedMAP { for j in 0..<d { refinedMAP?[i, j] = refined[j] } }
         try sampleWriter.append(cell.draws.samples.values)
         try logProbWriter.append(cell.draws.logProbs)
     }
@@ -53,6 +58,7 @@ public final class PosteriorFitsWriter {
         try sampleWriter.finish()
         try logProbWriter.finish()
         try Self.writeParameters(map, ids: ids, names: parameterNames, to: folder + "/map.csv")
+        if let refinedMAP { try Self.writeParameters(refinedMAP, ids: ids, names: parameterNames, to: folder + "/map_refined.csv") }
         try Self.writeParameters(mean, ids: ids, names: parameterNames, to: folder + "/posterior_mean.csv")
         try AtomicFile.write(Data(CSVTable.format(header: ["id", "acceptance"],
                                                   rows: ids.indices.map { [ids[$0], CSVTable.formatNumber(acceptance[$0])] }).utf8),
@@ -85,7 +91,7 @@ extension PosteriorFitsWriter {
     public static func sample(_ sampler: PosteriorSampler, cells: ObservedCells, into folder: String, title: String, showProgress: Bool,
                               each: ((Int, PosteriorSampler.Cell?) -> Void)? = nil) throws -> PosteriorFitsWriter {
         let writer = try PosteriorFitsWriter(folder: folder, ids: cells.ids, parameterNames: sampler.posterior.parameterNames,
-                                             samples: sampler.samples)
+                                             samples: sampler.samples, refinedMAP: sampler.refineMAP)
         let progress = ProgressReporter(title, total: cells.count, unit: "cells", enabled: showProgress)
         do {
             try sampler.run(cells.features, progress: { progress.advance(by: $0) }) { i, cell in

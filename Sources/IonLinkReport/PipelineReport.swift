@@ -42,8 +42,9 @@ public struct PipelineReport {
         <p>Each fit is re-simulated with current noise on a seed that no choice was made on; it fails when any of the 23
         features is undefined, else its distance is the Euclidean distance to the observed features, each z-scored by the SD
         of the \(scoredCells) scored cells (those whose family is known and not "low quality"; 955 on the paper's M1 data).
-        <b>MAP</b>: the best posterior sample by log-probability, the paper's estimate. <b>Best fit</b>: of the MAP and the
-        first posterior samples, the one whose simulations lie nearest the cell (chosen on other noise seeds). The paper's
+        <b>MAP</b>: the best posterior sample by log-probability, the paper's estimate. <b>Refined MAP</b>: that sample
+        moved uphill on the posterior density by gradient ascent inside the prior box (as sbi's <code>posterior.map()</code>).
+        <b>Best fit</b>: of the MAPs and the first posterior samples, the one whose simulations lie nearest the cell (chosen on other noise seeds). The paper's
         NPE-N MAPs (15 M simulations, k = 1000, 10 000 samples): 2.51% failed, distance 4.35 ± 2.86 (median 3.35).</p>
         """
         if let header = fitTable.first { html += Self.table(header: header, rows: Array(fitTable.dropFirst())) }
@@ -54,7 +55,8 @@ public struct PipelineReport {
             + "upper Tukey fence of all cells): \(flaggedCells.count)" + (flaggedCells.isEmpty ? "" : " — " + flaggedCells.joined(separator: ", ")) + ".</p>"
         html += """
         <p>Tables: <a href="fits/fit_summary.csv">fits/fit_summary.csv</a>, <a href="fits/map.csv">map.csv</a> (MAPs),
-        <a href="fits/map_check.csv">map_check.csv</a>, <a href="fits/best_fit.csv">best_fit.csv</a>,
+        <a href="fits/map_check.csv">map_check.csv</a>, <a href="fits/map_refined.csv">map_refined.csv</a>,
+        <a href="fits/map_refined_check.csv">map_refined_check.csv</a>, <a href="fits/best_fit.csv">best_fit.csv</a>,
         <a href="fits/best_fit_check.csv">best_fit_check.csv</a>, <a href="fits/predictive.csv">predictive.csv</a>,
         <a href="fits/posterior_mean.csv">posterior_mean.csv</a>, <a href="fits/samples.npy">samples.npy</a> (float32 [cells, samples, 13]),
         <a href="fits/map_features.csv">map_features.csv</a>.</p>

@@ -94,6 +94,29 @@ import Testing
         #expect(abs(coverage[0] - 0.5) < 0.12 && abs(coverage[1] - 0.9) < 0.08, "coverage \(coverage)")
     }
 
+    @Test("The refined MAP climbs from the best of a few samples to the posterior's mode (the analytic mean)")
+    func refinedMAPReachesMode() {
+        let posterior = Self.trained()
+        let (_, heldX) = Self.simulate(6, seed: 98)
+        var sampleError = 0.0, refinedError = 0.0
+        for i in 0..<6 {
+            let x = heldX.row(i)
+            let draws = posterior.sample(10, given: x, seed: 5, index: UInt64(i))
+            let best = posterior.map(from: draws, given: x, refine: false)
+            let refined = posterior.refinedMAP(from: best, given: x)
+            let lp = posterior.logProbability(Matrix(rows: 2, columns: 3, values: best + refined), given: Matrix(repeatingRow: x, count: 2))
+            #expect(lp[1] >= lp[0], "cell \(i): the refinement lowered log p from \(lp[0]) to \(lp[1])")
+            let truth = Self.truth(x)
+            for j in 0..<3 {
+                let sd = truth.covariance[j, j].squareRoot()
+                sampleError += abs(best[j] - truth.mean[j]) / sd / 18
+                refinedError += abs(refined[j] - truth.mean[j]) / sd / 18
+            }
+        }
+        #expect(refinedError < 0.25, "refined MAP off the mode by \(refinedError) SD on average")
+        #expect(refinedError < sampleError, "refined \(refinedError) SD vs best sample \(sampleError) SD")
+    }
+
     @Test("A deliberately broken estimator (biased by half a prior SD) fails the SBC uniformity test")
     func brokenFails() {
         let posterior = Self.trained(broken: true)

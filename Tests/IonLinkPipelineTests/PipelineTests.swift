@@ -61,31 +61,56 @@ func standardNormal(_ generator: inout Xoshiro256) -> Double {
 }
 
 @Suite struct TruncatedProposalTests {
-    /// Draws of a standard normal "posterior" with their exact log-densities.
+    /// Draws of a standard normal "posterior" with their exact (normalised) log-densities.
     func normalDraws(_ n: Int, dimension: Int = 1) -> Posterior.Draws {
         var generator = Xoshiro256(seed: 3)
         let values = (0..<n * dimension).map { _ in standardNormal(&generator) }
         let logProbs: [Double] = (0..<n).map { i in
             var sum = 0.0
             for v in values[i * dimension ..< (i + 1) * dimension] { sum += v * v }
-            return -0.5 * sum
+            return -0.5 * sum - 0.5 * Double(dimension) * log(2 * Double.pi)
         }
         return Posterior.Draws(samples: Matrix(rows: n, columns: dimension, values: values), logProbs: logProbs, acceptance: 1)
     }
 
-    @Test("SIR with weights 1/q turns posterior draws into the uniform prior truncated to the high-density region")
+    /// The exact log-density of a standard normal, as `normalDraws` gives it.
+    func normalLogDensity(_ theta: Matrix) -> [Double] {
+        (0..<theta.rows).map { i in -0.5 * theta.row(i).reduce(0) { $0 + $1 * $1 } - 0.5 * Double(theta.columns) * log(2 * Double.pi) }
+    }
+
+    @Test("SIR from the posterior draws plus a wide Gaussian gives the uniform prior truncated to the high-density region")
     func uniformInsideTheRegion() {
-        let draws = normalDraws(400_000)
-        let threshold = draws.logProbs.sorted()[40] // the 1e-4 quantile
-        let edge = (-2 * threshold).squareRoot()
-        let resampled = TruncatedProposal.resample(draws, count: 50_000, quantile: 1e-4, seed: 1, index: 0)
-        #expect(resampled.values.allSatisfy { abs($0) <= edge + 1e-12 })
+        let draws = normalDraws(100_000)
+        let threshold = draws.logProbs.sorted()[10] // the 1e-4 quantile
+        let edge = (-2 * threshold - log(2 * Double.pi)).squareRoot()
+        let drawn = TruncatedProposal.draw(draws, count: 50_000, quantile: 1e-4, seed: 1, index: 0, logPosterior: normalLogDensity)
+        #expect(drawn.theta.values.allSatisfy { abs($0) <= edge + 1e-12 })
         // Uniform on [−edge, edge]: a quarter of the width holds a quarter of the draws (the posterior would put 38% there).
-        let inner = Double(resampled.values.filter { abs($0) < edge / 4 }.count) / 50_000
+        let inner = Double(drawn.theta.values.filter { abs($0) < edge / 4 }.count) / 50_000
         #expect(abs(inner - 0.25) < 0.03, "fraction in the inner quarter: \(inner)")
         // Reproducible from (seed, index).
-        #expect(resampled == TruncatedProposal.resample(draws, count: 50_000, quantile: 1e-4, seed: 1, index: 0))
-        #expect(resampled != TruncatedProposal.resample(draws, count: 50_000, quantile: 1e-4, seed: 1, index: 1))
+        let again = TruncatedProposal.draw(draws, count: 50_000, quantile: 1e-4, seed: 1, index: 0, logPosterior: normalLogDensity)
+        let other = TruncatedProposal.draw(draws, count: 50_000, quantile: 1e-4, seed: 1, index: 1, logPosterior: normalLogDensity)
+        #expect(drawn.theta == again.theta && drawn.theta != other.theta)
+    }
+
+    @Test("In 6 dimensions the wide Gaussian spreads the weight over many distinct draws, uniformly over the region")
+    func manyDistinctDrawsInSixDimensions() {
+        let d = 6
+        let draws = normalDraws(2000, dimension: d)
+        let threshold = draws.logProbs.sorted()[0]
+        let radius = (-2 * threshold - Double(d) * log(2 * Double.pi)).squareRoot()
+        let drawn = TruncatedProposal.draw(draws, count: 20_000, quantile: 1e-4, seed: 4, index: 0, logPosterior: normalLogDensity)
+        // Weights 1/q on the posterior draws alone rest on a handful of rim samples.
+        let rim = draws.logProbs.map { exp(threshold - $0) }
+        let posteriorOnlyESS = pow(rim.reduce(0, +), 2) / rim.reduce(0) { $0 + $1 * $1 }
+        #expect(drawn.effectiveSampleSize > 100 && drawn.effectiveSampleSize > 5 * posteriorOnlyESS,
+                "ESS \(drawn.effectiveSampleSize) vs posterior draws alone \(posteriorOnlyESS)")
+        // Uniform in the ball: the inner ball of 0.8 × the radius holds 0.8⁶ = 26% of the draws (the posterior: ~97%).
+        let radii = (0..<drawn.theta.rows).map { drawn.theta.row($0).reduce(0) { $0 + $1 * $1 }.squareRoot() }
+        #expect(radii.allSatisfy { $0 <= radius + 1e-9 })
+        let inner = Double(radii.filter { $0 < 0.8 * radius }.count) / Double(radii.count)
+        #expect(abs(inner - pow(0.8, 6)) < 0.08, "fraction inside 0.8 × the radius: \(inner)")
     }
 
     @Test("A second round drawn from the truncated posteriors brings the NPE-N training set nearer the observations")
@@ -114,10 +139,16 @@ func standardNormal(_ generator: inout Xoshiro256) -> Double {
             let values = (0..<n * 2).map { observed.values[c * 2 + $0 % 2] + 0.1 * standardNormal(&generator) }
             let logProbs: [Double] = (0..<n).map { i in
                 let a = (values[2 * i] - observed[c, 0]) / 0.1, b = (values[2 * i + 1] - observed[c, 1]) / 0.1
-                return -0.5 * (a * a + b * b)
+                return -0.5 * (a * a + b * b) - log(2 * Double.pi * 0.01)
             }
             let draws = Posterior.Draws(samples: Matrix(rows: n, columns: 2, values: values), logProbs: logProbs, acceptance: 1)
-            proposal += TruncatedProposal.resample(draws, count: 4000 / observed.rows + (c == 0 ? 4000 % observed.rows : 0), seed: 2, index: UInt64(c)).values
+            let count = 4000 / observed.rows + (c == 0 ? 4000 % observed.rows : 0)
+            proposal += TruncatedProposal.draw(draws, count: count, seed: 2, index: UInt64(c)) { theta in
+                (0..<theta.rows).map { i in
+                    let a = (theta[i, 0] - observed[c, 0]) / 0.1, b = (theta[i, 1] - observed[c, 1]) / 0.1
+                    return -0.5 * (a * a + b * b) - log(2 * Double.pi * 0.01)
+                }
+            }.theta.values
         }
         let secondRound = simulate(Matrix(rows: 4000, columns: 2, values: proposal))
         let twoRounds = Matrix(rows: 8000, columns: 2, values: simulate(prior).values + secondRound.values)

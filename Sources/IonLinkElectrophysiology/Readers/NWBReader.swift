@@ -1,12 +1,26 @@
 import Foundation
 import IonLinkCore
 
-/// Reads the current-clamp sweeps of an NWB 2.x file (as published on DANDI, e.g. dandiset 000008):
-/// every `CurrentClampSeries` under `/acquisition` with its `CurrentClampStimulusSeries` under
-/// `/stimulus/presentation` (paired by `sweep_number`, else by name), converted with `conversion` (and
-/// `offset`) to mV and pA; time from `starting_time` and its `rate` (or a `timestamps` dataset).
+/// How the NWB reader scales a series' stored values (after `conversion` and `offset`) to mV and pA.
+public enum NWBUnits: String, Sendable, CaseIterable {
+    /// Follow the `unit` attribute unless the values contradict it: a membrane potential of −65 stored under "volts"
+    /// is millivolts, a 300 under "amperes" is picoamperes (DANDI 000008/000035 were written so). Each such
+    /// disagreement is reported once per file (`Recording.notes`).
+    case auto
+    /// The values are mV and pA whatever the unit says (as hh_sbi's and the mini-atlas' readers take them).
+    case stored
+    /// Follow the `unit` attribute strictly (SI-correct files).
+    case si
+}
+
+/// Reads the current-clamp sweeps of an NWB 2.x file (as published on DANDI, e.g. dandisets 000008 and 000020):
+/// every `CurrentClampSeries` (and `IZeroClampSeries`, the 0 pA sweeps of the legacy SweepTable layout) under
+/// `/acquisition` with its `CurrentClampStimulusSeries` under `/stimulus/presentation`, paired by `sweep_number`,
+/// else by the MIES name (`data_00012_AD0` ↔ `data_00012_DA0`), else by position. Voltage-clamp series are skipped,
+/// and so are aborted sweeps (non-finite samples). Values are scaled with `conversion` and `offset` to mV and pA as
+/// `NWBUnits` says; time comes from `starting_time` and its `rate` (or a `timestamps` dataset).
 public enum NWBReader {
-    public static func read(_ path: String) throws -> Recording {
+    public static func read(_ path: String, units: NWBUnits = .auto) throws -> Recording {
         let file = try HDF5File(path: path)
         guard file.isGroup("/acquisition") else {
             throw InputError(file: path, location: "/acquisition", "not an NWB file with acquisitions (no /acquisition group)")
@@ -17,22 +31,49 @@ public enum NWBReader {
         }
         let stimuli = file.isGroup("/stimulus/presentation")
             ? try series(in: file, group: "/stimulus/presentation", types: ["CurrentClampStimulusSeries"]) : []
-        var stimulusBySweep: [Int: String] = [:]
-        for s in stimuli { if let n = sweepNumber(file, s) { stimulusBySweep[n] = s } }
-        var sweeps: [Sweep] = []
+        var stimulusBySweep: [Int: String] = [:], stimulusByName: [String: String] = [:]
+        for s in stimuli {
+            if let n = sweepNumber(file, s) { stimulusBySweep[n] = s }
+            stimulusByName[miesKey(s)] = s
+        }
+        var sweeps: [Sweep] = [], notes: [String] = [], noted: Set<String> = []
+        // Once per file: keyed by what was decided, the text (with its first example) kept from the first time.
+        func note(_ key: String, _ text: String) { if noted.insert(key).inserted { notes.append(text) } }
         for (i, response) in responses.enumerated() {
-            let number = sweepNumber(file, response) ?? i
-            let (voltage, time) = try values(file, response, toUnit: "mV")
+            let number = sweepNumber(file, response) ?? miesSweepNumber(response) ?? i
+            let (voltage, time) = try values(file, response, quantity: .voltage, units: units, note: note)
+            guard voltage.allSatisfy(\.isFinite) else {
+                note(response, "\(response): skipped, an aborted sweep (undefined samples)")
+                continue
+            }
             var current: [Double]? = nil
-            if let stimulus = stimulusBySweep[number] ?? (stimuli.count == responses.count ? stimuli[i] : nil) {
-                let (values, _) = try values(file, stimulus, toUnit: "pA")
-                if values.count == voltage.count { current = values }
+            let paired = sweepNumber(file, response).flatMap { stimulusBySweep[$0] } ?? stimulusByName[miesKey(response)]
+                ?? (stimuli.count == responses.count ? stimuli[i] : nil)
+            if let stimulus = paired {
+                let (values, _) = try values(file, stimulus, quantity: .current, units: units, note: note)
+                if values.count == voltage.count && values.allSatisfy(\.isFinite) { current = values }
             }
             let steps = current.map { StepFinder.steps(current: $0, time: time) } ?? []
             let label = file.stringAttribute(response, "stimulus_description") ?? ""
             sweeps.append(Sweep(number: number, time: time, voltage: voltage, current: current, steps: steps, label: label))
         }
-        return Recording(file: path, sweeps: sweeps.sorted { $0.number < $1.number })
+        var recording = Recording(file: path, sweeps: sweeps.sorted { $0.number < $1.number })
+        recording.notes = notes
+        return recording
+    }
+
+    /// A series' name with the MIES channel suffix (`_AD0`, `_DA0`) removed, to pair a response with its stimulus.
+    static func miesKey(_ series: String) -> String {
+        let name = (series as NSString).lastPathComponent
+        guard let range = name.range(of: #"_(AD|DA)\d+$"#, options: .regularExpression) else { return "\u{0}" + name }
+        return String(name[..<range.lowerBound])
+    }
+
+    /// The sweep number in a MIES name (`data_00012_AD0` → 12).
+    static func miesSweepNumber(_ series: String) -> Int? {
+        let name = (series as NSString).lastPathComponent
+        guard let range = name.range(of: #"^data_\d+_"#, options: .regularExpression) else { return nil }
+        return Int(name[range].dropFirst(5).dropLast())
     }
 
     /// Paths of the groups under `group` whose `neurodata_type` is one of `types`.
@@ -47,8 +88,11 @@ public enum NWBReader {
             .flatMap { $0.isFinite ? Int($0) : nil }
     }
 
-    /// A series' data in `unit` (mV or pA) and its sample times (s, from the series start).
-    static func values(_ file: HDF5File, _ series: String, toUnit target: String) throws -> ([Double], [Double]) {
+    enum Quantity { case voltage, current }
+
+    /// A series' data in mV (voltage) or pA (current) and its sample times (s, from the series start).
+    static func values(_ file: HDF5File, _ series: String, quantity: Quantity, units: NWBUnits,
+                       note: (_ key: String, _ text: String) -> Void) throws -> ([Double], [Double]) {
         let data = series + "/data"
         var (values, shape) = try file.readDoubles(data)
         guard shape.count == 1, values.count > 1 else {
@@ -57,16 +101,32 @@ public enum NWBReader {
         let conversion = file.numberAttribute(data, "conversion") ?? 1
         let offset = file.numberAttribute(data, "offset") ?? 0
         let unit = (file.stringAttribute(data, "unit") ?? "").lowercased()
-        let scale: Double
-        switch (unit, target) {
-        case ("volts", "mV"), ("volt", "mV"), ("v", "mV"): scale = 1e3
-        case ("millivolts", "mV"), ("mv", "mV"): scale = 1
-        case ("amperes", "pA"), ("ampere", "pA"), ("a", "pA"): scale = 1e12
-        case ("picoamperes", "pA"), ("pa", "pA"): scale = 1
+        for i in values.indices { values[i] = values[i] * conversion + offset }
+        let stated: Double
+        switch (unit, quantity) {
+        case ("volts", .voltage), ("volt", .voltage), ("v", .voltage): stated = 1e3
+        case ("millivolts", .voltage), ("millivolt", .voltage), ("mv", .voltage): stated = 1
+        case ("amperes", .current), ("ampere", .current), ("a", .current): stated = 1e12
+        case ("picoamperes", .current), ("picoampere", .current), ("pa", .current): stated = 1
+        case (_, _) where units == .stored: stated = 1
         default:
-            throw InputError(file: file.path, location: data + " (unit)", "expected \(target == "mV" ? "volts" : "amperes"), found \"\(unit)\"")
+            throw InputError(file: file.path, location: data + " (unit)",
+                             "expected \(quantity == .voltage ? "volts or millivolts" : "amperes or picoamperes"), found \"\(unit)\"")
         }
-        for i in values.indices { values[i] = (values[i] * conversion + offset) * scale }
+        let scale: Double
+        switch units {
+        case .si: scale = stated
+        case .stored: scale = 1
+        case .auto:
+            scale = plausibleScale(values, quantity: quantity, stated: stated)
+            if scale != stated {
+                let what = quantity == .voltage ? "membrane potentials" : "currents"
+                let read = quantity == .voltage ? (scale == 1 ? "millivolts" : "volts") : (scale == 1 ? "picoamperes" : "amperes")
+                note("\(what) \(unit) \(scale)", "\(what) stored under \"\(unit)\" have the size of \(read) (median \(CSVTable.formatNumber(median(values)))): read as "
+                     + "\(read); --nwb-units si follows the unit attribute instead")
+            }
+        }
+        if scale != 1 { for i in values.indices { values[i] *= scale } }
         let time: [Double]
         if let rate = file.numberAttribute(series + "/starting_time", "rate"), rate > 0 {
             time = (0..<values.count).map { Double($0) / rate }
@@ -80,5 +140,37 @@ public enum NWBReader {
             throw InputError(file: file.path, location: series, "no sampling rate (starting_time@rate) and no timestamps")
         }
         return (values, time)
+    }
+
+    /// The median of the finite samples.
+    static func median(_ values: [Double]) -> Double {
+        let finite = values.filter(\.isFinite).sorted()
+        return finite.isEmpty ? .nan : finite[finite.count / 2]
+    }
+
+    /// The median absolute value of the finite samples.
+    static func typical(_ values: [Double]) -> Double {
+        let magnitudes = values.filter(\.isFinite).map(abs).sorted()
+        return magnitudes.isEmpty ? 0 : magnitudes[magnitudes.count / 2]
+    }
+
+    /// The scale (to mV or pA) that makes the values physiological: membrane potentials of millivolts (tens), not
+    /// volts (hundredths), and patch currents of picoamperes, not amperes (≤ 1e-6). Keeps `stated` when the values
+    /// fit it, or say nothing (all zero).
+    static func plausibleScale(_ values: [Double], quantity: Quantity, stated: Double) -> Double {
+        switch quantity {
+        case .voltage:
+            let size = typical(values)
+            guard size > 0 else { return stated }
+            if stated == 1e3 && size > 1 { return 1 }       // "volts", but −65: millivolts
+            if stated == 1 && size < 0.5 { return 1e3 }     // "millivolts", but −0.065: volts
+            return stated
+        case .current:
+            let largest = values.filter(\.isFinite).map(abs).max() ?? 0
+            guard largest > 0 else { return stated }
+            if stated == 1e12 && largest > 1e-6 { return 1 }  // "amperes", but 300: picoamperes
+            if stated == 1 && largest < 1e-6 { return 1e12 }  // "picoamperes", but 3e-10: amperes
+            return stated
+        }
     }
 }

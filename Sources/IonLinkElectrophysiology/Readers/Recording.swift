@@ -46,6 +46,9 @@ public struct CurrentStep: Sendable, Equatable {
 public struct Recording: Sendable {
     public var file: String
     public var sweeps: [Sweep]
+    /// What the reader had to decide for itself (units that disagree with their data, skipped sweeps), in plain
+    /// words, once each: for the user to see.
+    public var notes: [String] = []
 
     public init(file: String, sweeps: [Sweep]) {
         self.file = file
@@ -61,8 +64,12 @@ public struct Recording: Sendable {
         public var stepEndMs: Double?
         /// Step amplitude per sweep, pA (e.g. from the command line), if not in the file.
         public var stepAmplitudes: [Double]?
-        public init(dtMs: Double? = nil, stepStartMs: Double? = nil, stepEndMs: Double? = nil, stepAmplitudes: [Double]? = nil) {
+        /// How NWB values are scaled to mV and pA.
+        public var nwbUnits: NWBUnits
+        public init(dtMs: Double? = nil, stepStartMs: Double? = nil, stepEndMs: Double? = nil, stepAmplitudes: [Double]? = nil,
+                    nwbUnits: NWBUnits = .auto) {
             self.dtMs = dtMs; self.stepStartMs = stepStartMs; self.stepEndMs = stepEndMs; self.stepAmplitudes = stepAmplitudes
+            self.nwbUnits = nwbUnits
         }
     }
 
@@ -72,7 +79,7 @@ public struct Recording: Sendable {
         case "csv": return try DelimitedTraceReader.read(path, hints: hints)
         case "npy": return try NPYTraceReader.read(path, hints: hints)
         case "abf": return try ABFReader.read(path, hints: hints)
-        case "nwb", "h5", "hdf5": return try NWBReader.read(path)
+        case "nwb", "h5", "hdf5": return try NWBReader.read(path, units: hints.nwbUnits)
         default:
             throw InputError(file: path, "unknown recording format; expected .nwb, .abf, .csv or .npy")
         }
