@@ -59,11 +59,15 @@ let package = Package(
         .testTarget(name: "IonLinkBiophysicsTests", dependencies: ["IonLinkBiophysics", "IonLinkCore", "IonLinkTestSupport"]),
         .testTarget(
             name: "IonLinkElectrophysiologyTests",
-            dependencies: ["IonLinkElectrophysiology", "IonLinkCore", "IonLinkTestSupport"]
+            dependencies: ["IonLinkElectrophysiology", "IonLinkCore", "IonLinkTestSupport"],
+            exclude: ["Fixtures"]  // read from the checkout by path (Golden.repository), not bundled
         ),
-        .testTarget(name: "IonLinkInferenceTests", dependencies: ["IonLinkInference", "IonLinkCore", "CMathKernel", "IonLinkTestSupport"]),
-        .testTarget(name: "IonLinkRegressionTests", dependencies: ["IonLinkRegression", "IonLinkCore", "IonLinkTestSupport"]),
-        .testTarget(name: "IonLinkPatchSeqTests", dependencies: ["IonLinkPatchSeq", "IonLinkRegression", "IonLinkCore", "IonLinkTestSupport"]),
+        .testTarget(name: "IonLinkInferenceTests", dependencies: ["IonLinkInference", "IonLinkCore", "CMathKernel", "IonLinkTestSupport"],
+                    exclude: ["Fixtures"]),
+        .testTarget(name: "IonLinkRegressionTests", dependencies: ["IonLinkRegression", "IonLinkCore", "IonLinkTestSupport"],
+                    exclude: ["Fixtures"]),
+        .testTarget(name: "IonLinkPatchSeqTests", dependencies: ["IonLinkPatchSeq", "IonLinkRegression", "IonLinkCore", "IonLinkTestSupport"],
+                    exclude: ["Fixtures"]),
         .testTarget(name: "IonLinkReportTests", dependencies: ["IonLinkReport", "IonLinkElectrophysiology", "IonLinkTestSupport"]),
         .testTarget(name: "IonLinkPipelineTests", dependencies: ["IonLinkPipeline", "IonLink", "IonLinkTestSupport"]),
         .testTarget(name: "IonLinkCLITests", dependencies: ["IonLinkCLI", "IonLinkCore"]),

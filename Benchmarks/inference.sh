@@ -2,10 +2,10 @@
 # NPE training benchmark (BENCHMARKS.md, "Neural posterior estimation"): trains the default MAF with the paper's
 # settings for each seed, then reports held-out log-prob, SBC and coverage. The data sit in DIR as NPY files
 # (theta_train, x_train, theta_heldout, x_heldout), so sbi can be trained on the very same pairs:
-#   synthetic: python make_synthetic.py --out DIR --n-train 100000 --n-heldout 2000 --seed 0   (../shared/bench)
+#   synthetic: python Benchmarks/peers/make_synthetic.py --out DIR --n-train 100000 --n-heldout 2000 --seed 0
 #   bank:      made here: the valid rows of a 50 000-simulation M1 prior bank (seed 7) for training and the first
 #              2 000 valid rows of a 5 000-simulation bank (seed 99) held out
-#   sbi:       python ../shared/bench/sbi_npe.py --theta DIR/theta_train.npy --x DIR/x_train.npy \
+#   sbi:       python Benchmarks/peers/sbi_npe.py --theta DIR/theta_train.npy --x DIR/x_train.npy \
 #                --theta-heldout DIR/theta_heldout.npy --x-heldout DIR/x_heldout.npy [--limit 10000] --seed S
 # Usage: Benchmarks/inference.sh DIR [10k|100k|bank] [seeds...]   (default: 10k, seeds 0 1 2)
 set -euo pipefail

@@ -27,21 +27,19 @@ struct Infer: ParsableCommand {
     @Option(help: "Posterior samples per cell.") var samples = 10_000
     @Flag(help: "Also write map_refined.csv: the best sample refined by gradient ascent on log q(θ|x) inside the prior box.") var refineMap = false
     @Option(help: "Seed for sampling.") var seed: UInt64 = 1
-    @Option(help: "Worker threads (cells in parallel).") var threads: Int = availableCores
-    @Flag(help: "No progress output.") var quiet = false
+    @OptionGroup var workers: WorkerOptions
 
     func validate() throws {
         guard samples >= 1 else { throw ValidationError("--samples must be at least 1, got \(samples).") }
-        guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads).") }
     }
 
     func run() throws {
         let posterior = try Posterior.read(estimator)
         let cells = try ObservedCells.read(observed, featureNames: posterior.featureNames)
-        var sampler = PosteriorSampler(posterior: posterior, samples: samples, seed: seed, threads: threads)
+        var sampler = PosteriorSampler(posterior: posterior, samples: samples, seed: seed, threads: workers.threads)
         sampler.refineMAP = refineMap
-        let writer = try PosteriorFitsWriter.sample(sampler, cells: cells, into: out, title: "infer", showProgress: !quiet)
+        let writer = try PosteriorFitsWriter.sample(sampler, cells: cells, into: out, title: "infer", showProgress: !workers.quiet)
         let failed = writer.cellsWithoutSamples
-        if !quiet { print("posteriors of \(cells.count - failed) of \(cells.count) cells written to \(out)" + (failed > 0 ? " (\(failed) without samples: NaN rows)" : "")) }
+        if !workers.quiet { print("posteriors of \(cells.count - failed) of \(cells.count) cells written to \(out)" + (failed > 0 ? " (\(failed) without samples: NaN rows)" : "")) }
     }
 }

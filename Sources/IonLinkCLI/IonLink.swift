@@ -26,10 +26,8 @@ struct IonLink: ParsableCommand {
 }
 
 /// Options shared by commands that compute in parallel or draw random numbers.
-struct ComputeOptions: ParsableArguments {
-    @Option(help: "Seed for prior draws and current noise; the same seed gives the same result on any thread count.")
-    var seed: UInt64 = 1
-
+/// Threads and progress output, shared by the commands that compute.
+struct WorkerOptions: ParsableArguments {
     @Option(help: "Worker threads (default: all cores).")
     var threads: Int = availableCores
 
@@ -39,5 +37,16 @@ struct ComputeOptions: ParsableArguments {
     func validate() throws {
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads).") }
     }
+}
+
+/// The seed of prior draws and current noise, with the worker options.
+struct ComputeOptions: ParsableArguments {
+    @Option(help: "Seed for prior draws and current noise; the same seed gives the same result on any thread count.")
+    var seed: UInt64 = 1
+
+    @OptionGroup var workers: WorkerOptions
+
+    var threads: Int { workers.threads }
+    var quiet: Bool { workers.quiet }
 }
 

@@ -63,8 +63,7 @@ struct Regress: ParsableCommand {
     var posteriorSamples: String?
 
     @Option(help: "Seed of the fold permutation (NumPy legacy seeding; the paper: 42).") var seed: UInt32 = 42
-    @Option(help: "Worker threads.") var threads: Int = availableCores
-    @Flag(help: "No progress output.") var quiet = false
+    @OptionGroup var workers: WorkerOptions
 
     func parsedRanks() throws -> [Int] {
         let values = rank.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
@@ -104,9 +103,9 @@ struct Regress: ParsableCommand {
         regression.colorBy = colorBy
         regression.posteriorSamples = posteriorSamples
         regression.seed = seed
-        regression.threads = threads
-        regression.showProgress = !quiet
-        let quiet = self.quiet
+        regression.threads = workers.threads
+        regression.showProgress = !workers.quiet
+        let quiet = workers.quiet
         regression.log = { if !quiet { print($0) } }
         try regression.run()
     }

@@ -48,8 +48,7 @@ struct Run: ParsableCommand {
     @Option(help: "Seed of the banks, training, sampling and noise.") var seed: UInt64 = 1
     @Option(help: "Stop training after this many epochs in any case (for quick trials).") var maxEpochs: Int?
     @Option(help: "Use only the first N observed cells (for quick trials; default: all).") var cells: Int?
-    @Option(help: "Worker threads.") var threads: Int = availableCores
-    @Flag(help: "No progress output.") var quiet = false
+    @OptionGroup var workers: WorkerOptions
 
     func runSettings() -> RunSettings {
         var s = preset == .paper ? RunSettings.paper : RunSettings()
@@ -67,15 +66,14 @@ struct Run: ParsableCommand {
     }
 
     func validate() throws {
-        guard threads >= 1 else { throw ValidationError("--threads must be at least 1.") }
         do { try runSettings().validate() } catch let error as InputError { throw ValidationError(error.message) }
     }
 
     func run() throws {
         let pipeline = Pipeline(folder: out, inputs: try RunInputs.shipped(data: data), settings: runSettings())
-        pipeline.threads = threads
-        pipeline.showProgress = !quiet
-        let quiet = self.quiet
+        pipeline.threads = workers.threads
+        pipeline.showProgress = !workers.quiet
+        let quiet = workers.quiet
         pipeline.log = { if !quiet { print($0) } }
         let result = try pipeline.run()
         print("MAP (paper's metric, \(result.scoredCells) cells): \(result.map.text)")

@@ -2,7 +2,7 @@ import CCairo
 import Foundation
 import IonLinkCore
 
-/// A figure of one or more panels drawn with cairo and written as PNG (or SVG).
+/// A figure of one or more panels drawn with cairo and written as PNG.
 public final class Figure {
     public let width: Int
     public let height: Int
