@@ -16,6 +16,7 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
         .systemLibrary(name: "CCairo", pkgConfig: "cairo", providers: [.apt(["libcairo2-dev", "fonts-dejavu-core"])]),
+        .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
 
         // MARK: - C kernels
         /// The fused Hodgkin–Huxley batch kernel (C, `target_clones` for AVX-512 / AVX2 / baseline x86-64).
@@ -26,7 +27,7 @@ let package = Package(
         .target(name: "CMathKernel"),
 
         // MARK: - Library modules
-        .target(name: "IonLinkCore", dependencies: ["CHDF5", "CZlib", "CBLAS"]),
+        .target(name: "IonLinkCore", dependencies: ["CHDF5", "CZlib", "CBLAS", "CMPI"]),
         .target(name: "IonLinkBiophysics", dependencies: ["IonLinkCore", "CHHKernel"]),
         .target(name: "IonLinkElectrophysiology", dependencies: ["IonLinkCore", "IonLinkBiophysics", "CSignalKernel"]),
         .target(name: "IonLinkInference", dependencies: ["IonLinkCore", "CMathKernel"]),

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CSignalKernel
+import Foundation
 import IonLinkCore
 
 @main
@@ -7,7 +8,25 @@ struct IonLink: ParsableCommand {
     static func main() {
         ionlink_keep_large_buffers_on_heap()
         BLAS.setThreads(1)
-        Self.main(nil)
+        let ranks = Ranks.world
+        var command: ParsableCommand
+        do { command = try parseAsRoot() } catch {
+            ranks.finish()   // the same arguments fail the same way on every rank
+            exit(withError: error)
+        }
+        guard ranks.allAgree(on: CommandLine.arguments.dropFirst().joined(separator: "\u{0}")) else {
+            if ranks.isRoot { FileHandle.standardError.write(Data("error: the MPI ranks were started with different arguments; start every rank with the same command\n".utf8)) }
+            ranks.finish()
+            Self.exit(withError: ExitCode(2))
+        }
+        do {
+            try command.run()
+            ranks.finish()
+        } catch {
+            guard ranks.isParallel else { exit(withError: error) }
+            FileHandle.standardError.write(Data("error (rank \(ranks.rank) of \(ranks.size)): \(fullMessage(for: error))\n".utf8))
+            ranks.abort(code: exitCode(for: error).rawValue)
+        }
     }
 
     static let configuration = CommandConfiguration(

@@ -1,12 +1,15 @@
 import ArgumentParser
 import Foundation
+import IonLinkBiophysics
 import IonLinkCore
+import IonLinkElectrophysiology
 import IonLinkPipeline
 
-/// The whole pipeline on the shipped data, as one command that writes a report.
+/// The whole pipeline on the shipped data, or on a lab's own recordings and gene counts, as one command that writes a
+/// report.
 struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run the whole pipeline on the shipped data and write an HTML report.",
+        abstract: "Run the whole pipeline on the shipped data, or on your own recordings and gene counts, and write an HTML report.",
         discussion: """
         Stages (each writes its tables under --out and records its settings in stages.json; a rerun reuses every stage \
         whose settings and inputs are unchanged and redoes the rest; banks resume chunk by chunk):
@@ -27,8 +30,17 @@ struct Run: ParsableCommand {
           8. ion-channel genes → the fitted MAP parameters by sparse reduced-rank regression (regression/)
         and report.html, which links every table and shows the figures.
 
-          ionlink run --out results/                  # the defaults: about 7 minutes on 2 cores
+          ionlink run --out results/                  # the defaults: about 8 minutes on 2 cores
           ionlink run --out results/ --preset paper   # the paper's protocol: 15 M simulations, k = 1000, 10 000 samples
+
+        Your own Patch-seq cells: --recordings takes NWB/ABF files or folders of them (one cell per file; its id is the \
+        NWB session_id, else the file name without extension). Each cell's 23 features come from its step nearest \
+        --target-pa, with --ljp-mv subtracted; a cell without such a step, with fewer than 5 spikes there, with clipped \
+        spikes, or whose file cannot be read is left out and listed with its reason (observed/left_out.csv). Gene \
+        counts (--counts: CSV/TSV, cells × genes or genes × cells, or h5ad) are joined by normalised cell id; \
+        --metadata (optional) gives each cell's family in --family-column for the per-family tables.
+          ionlink run --recordings nwb/ --counts genes.h5ad --metadata cells.csv --config m1 --ljp-mv 15.4 \
+            --target-pa 300 --out results/
         """
     )
 
@@ -48,6 +60,16 @@ struct Run: ParsableCommand {
     @Option(help: "Seed of the banks, training, sampling and noise.") var seed: UInt64 = 1
     @Option(help: "Stop training after this many epochs in any case (for quick trials).") var maxEpochs: Int?
     @Option(help: "Use only the first N observed cells (for quick trials; default: all).") var cells: Int?
+    @Option(parsing: .upToNextOption, help: ArgumentHelp("Your recordings: NWB/ABF files or folders of them (instead of the shipped cells).",
+                                                         valueName: "PATH")) var recordings: [String] = []
+    @Option(help: ArgumentHelp("With --recordings: the gene counts (CSV/TSV or h5ad).", valueName: "FILE")) var counts: String?
+    @Option(help: ArgumentHelp("With --recordings: cell metadata with a family column (CSV/TSV; optional).", valueName: "FILE")) var metadata: String?
+    @Option(help: "The metadata column naming each cell's family.") var familyColumn = "RNA family"
+    @Option(help: "With --recordings: model and protocol, a JSON configuration file or a preset (m1, v1).") var config = "m1"
+    @Option(help: "With --recordings: liquid-junction potential subtracted from the voltages, mV (the paper's M1: 15.4).") var ljpMv = 15.4
+    @Option(help: "With --recordings: the features come from the step nearest this current, pA.") var targetPa = 300.0
+    @Option(help: ArgumentHelp("With --recordings: how NWB values become mV and pA (see ionlink features --help).",
+                               valueName: "auto|stored|si")) var nwbUnits: NWBUnits = .auto
     @OptionGroup var workers: WorkerOptions
 
     func runSettings() -> RunSettings {
@@ -67,10 +89,34 @@ struct Run: ParsableCommand {
 
     func validate() throws {
         do { try runSettings().validate() } catch let error as InputError { throw ValidationError(error.message) }
+        if !recordings.isEmpty && counts == nil { throw ValidationError("--recordings needs --counts: the gene counts of those cells.") }
+        if recordings.isEmpty && (counts != nil || metadata != nil) {
+            throw ValidationError("--counts and --metadata go with --recordings; without it the shipped data are used.")
+        }
+    }
+
+    func inputs() throws -> RunInputs {
+        guard !recordings.isEmpty, let counts else {
+            var inputs = try RunInputs.shipped(data: data)
+            inputs.familyColumn = familyColumn
+            return inputs
+        }
+        var settings = RecordedCells.Settings()
+        settings.ljpMV = ljpMv
+        settings.targetPA = targetPa
+        settings.nwbUnits = nwbUnits.rawValue
+        let quiet = workers.quiet
+        var (inputs, _) = try RunInputs.recorded(try RecordedCells.files(in: recordings), counts: counts, metadata: metadata,
+                                                 configuration: try SimulationConfiguration.load(config), configurationName: config,
+                                                 settings: settings, folder: out, threads: workers.threads, showProgress: !quiet,
+                                                 log: { if !quiet { print($0) } })
+        inputs.familyColumn = familyColumn
+        return inputs
     }
 
     func run() throws {
-        let pipeline = Pipeline(folder: out, inputs: try RunInputs.shipped(data: data), settings: runSettings())
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        let pipeline = Pipeline(folder: out, inputs: try inputs(), settings: runSettings())
         pipeline.threads = workers.threads
         pipeline.showProgress = !workers.quiet
         let quiet = workers.quiet

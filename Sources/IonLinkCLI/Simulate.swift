@@ -17,7 +17,9 @@ struct Simulate: ParsableCommand {
         From the prior (--count): draws N parameter sets from the model's uniform prior box and writes a \
         simulation bank to --out (parameters, validity, spike counts; see `ionlink bank info`). Streamed in \
         chunks; rerun the same command after an interruption to resume. --shard I/N makes the I-th of N \
-        disjoint parts, which `ionlink bank merge` combines into the bank an unsharded run makes.
+        disjoint parts, which `ionlink bank merge` combines into the bank an unsharded run makes (--shard auto in a \
+        Slurm array). Under an MPI launcher the ranks share the chunks and rank 0 writes the bank, the same file for file:
+          mpirun -n 4 ionlink simulate --count 1000000 --seed 1 --out bank/
           ionlink simulate --count 100000 --seed 1 --out bank/ --threads 2
         """
     )
@@ -43,7 +45,7 @@ struct Simulate: ParsableCommand {
     @Option(help: ArgumentHelp("With --count: the bank folder (created, or resumed if it holds a partial bank).", valueName: "DIR"))
     var out: String?
 
-    @Option(help: ArgumentHelp("With --count: make part I of N (0-based), e.g. 0/4.", valueName: "I/N"))
+    @Option(help: ArgumentHelp("With --count: make part I of N (0-based), e.g. 0/4; auto: from the Slurm array task (SLURM_ARRAY_TASK_ID, SLURM_ARRAY_TASK_COUNT).", valueName: "I/N|auto"))
     var shard: String?
 
     @Option(help: "With --count: samples per chunk written to disk (the unit of resumption).")
@@ -76,11 +78,30 @@ struct Simulate: ParsableCommand {
 
     func parsedShard() throws -> (index: Int, count: Int) {
         guard let shard else { return (0, 1) }
+        if shard == "auto" { return try Self.slurmArrayShard(ProcessInfo.processInfo.environment) }
         let parts = shard.split(separator: "/")
         guard parts.count == 2, let i = Int(parts[0]), let n = Int(parts[1]), n >= 1, (0..<n).contains(i) else {
             throw ValidationError("--shard expects I/N with 0 ≤ I < N, e.g. 0/4; got '\(shard)'.")
         }
         return (i, n)
+    }
+
+    /// The shard of a Slurm array task: I = SLURM_ARRAY_TASK_ID − SLURM_ARRAY_TASK_MIN (0 when unset), N =
+    /// SLURM_ARRAY_TASK_COUNT (else MAX − MIN + 1).
+    static func slurmArrayShard(_ environment: [String: String]) throws -> (index: Int, count: Int) {
+        func value(_ key: String) -> Int? { environment[key].flatMap { Int($0) } }
+        guard let id = value("SLURM_ARRAY_TASK_ID") else {
+            throw ValidationError("--shard auto reads SLURM_ARRAY_TASK_ID, which is not set: run it as a Slurm array task (sbatch --array=0-N), or give --shard I/N.")
+        }
+        let low = value("SLURM_ARRAY_TASK_MIN") ?? 0
+        guard let count = value("SLURM_ARRAY_TASK_COUNT") ?? value("SLURM_ARRAY_TASK_MAX").map({ $0 - low + 1 }) else {
+            throw ValidationError("--shard auto needs SLURM_ARRAY_TASK_COUNT (or SLURM_ARRAY_TASK_MAX) besides SLURM_ARRAY_TASK_ID.")
+        }
+        let index = id - low
+        guard count >= 1, (0..<count).contains(index) else {
+            throw ValidationError("--shard auto: SLURM_ARRAY_TASK_ID \(id) (min \(low)) is not one of \(count) array tasks.")
+        }
+        return (index, count)
     }
 
     func run() throws {
@@ -121,13 +142,26 @@ struct Simulate: ParsableCommand {
                 if !compute.quiet { print("wrote the 23 features of \(table.ids.count) traces to \(features)") }
             }
         } else if let count, let out {
+            let ranks = Ranks.world
+            if ranks.isParallel && shard != nil {
+                throw ValidationError("--shard and an MPI launch do not mix: the \(ranks.size) ranks split the bank among themselves.")
+            }
             let shard = try parsedShard()
-            let bank = try SimulationBank(folder: out, configuration: configuration, count: count, seed: compute.seed,
-                                          shard: shard.index, of: shard.count, chunkSize: chunkSize, keptTraces: keepTraces,
-                                          summary: noFeatures ? nil : PaperFeatureSummary(),
-                                          threads: compute.threads, showProgress: !compute.quiet)
-            let manifest = try bank.make()
-            if !compute.quiet {
+            if self.shard == "auto" && !compute.quiet {
+                FileHandle.standardError.write(Data("shard \(shard.index)/\(shard.count) from the Slurm array (SLURM_ARRAY_TASK_ID)\n".utf8))
+            }
+            func open() throws -> SimulationBank {
+                try SimulationBank(folder: out, configuration: configuration, count: count, seed: compute.seed,
+                                   shard: shard.index, of: shard.count, chunkSize: chunkSize, keptTraces: keepTraces,
+                                   summary: noFeatures ? nil : PaperFeatureSummary(),
+                                   threads: compute.threads, showProgress: !compute.quiet)
+            }
+            // Under MPI rank 0 creates (or checks) the bank before the others open it.
+            if !ranks.isRoot { ranks.barrier() }
+            let bank = try open()
+            if ranks.isRoot { ranks.barrier() }
+            let manifest = try bank.make(on: ranks)
+            if ranks.isRoot && !compute.quiet {
                 print("bank \(out): \(manifest.rows) samples (global \(manifest.firstIndex)…\(manifest.firstIndex + manifest.rows - 1) of \(manifest.count)), \(manifest.validCount ?? 0) valid")
             }
         }

@@ -21,4 +21,9 @@ public func parallelFor(_ count: Int, threads: Int, _ body: @Sendable (Int) -> V
 }
 
 /// The number of cores this process may use.
-public var availableCores: Int { ProcessInfo.processInfo.activeProcessorCount }
+public var availableCores: Int {
+    // Under an MPI launcher the ranks on this node share its cores.
+    let environment = ProcessInfo.processInfo.environment
+    let local = ["OMPI_COMM_WORLD_LOCAL_SIZE", "MPI_LOCALNRANKS", "SLURM_NTASKS_PER_NODE"].lazy.compactMap { Int(environment[$0] ?? "") }.first ?? 1
+    return max(1, ProcessInfo.processInfo.activeProcessorCount / max(1, local))
+}

@@ -2,7 +2,8 @@ import IonLinkCore
 
 /// Samples the posteriors of many observations (cells) in parallel, a chunk of cells at a time, and hands each
 /// cell's draws to the caller in cell order: memory holds one chunk's samples, whatever the number of cells.
-/// Cell i's draws depend only on (seed, i), so results do not depend on the thread count.
+/// Cell i's draws depend only on (seed, i), so results do not depend on the thread count, nor on how the cells are split
+/// over processes (`firstIndex`).
 public struct PosteriorSampler: Sendable {
     public var posterior: Posterior
     /// Samples per cell.
@@ -13,6 +14,8 @@ public struct PosteriorSampler: Sendable {
     public var refineMAP = false
     /// Cells sampled before their draws are handed on.
     public var chunkCells = 64
+    /// The index of the first row of `x` among all cells (its seed stream), when `x` is one part of them.
+    public var firstIndex = 0
 
     /// One cell's draws, its MAP (the best draw by log-probability) and, if asked, the MAP refined.
     public struct Cell: Sendable {
@@ -33,12 +36,12 @@ public struct PosteriorSampler: Sendable {
         for start in stride(from: 0, to: x.rows, by: chunkCells) {
             let cells = start ..< min(x.rows, start + chunkCells)
             let slots = SlotBuffer<Cell?>(count: cells.count, repeating: nil)
-            let (posterior, n, seed, refine) = (posterior, samples, seed, refineMAP)
+            let (posterior, n, seed, refine, offset) = (posterior, samples, seed, refineMAP, firstIndex)
             parallelFor(cells.count, threads: threads) { k in
                 let i = cells.lowerBound + k
                 let row = x.row(i)
                 if row.allSatisfy(\.isFinite) {
-                    let draws = posterior.sample(n, given: row, seed: seed, index: UInt64(i))
+                    let draws = posterior.sample(n, given: row, seed: seed, index: UInt64(offset + i))
                     let complete = draws.samples.rows == n
                     let map = complete ? posterior.map(from: draws, given: row, refine: false) : [Double](repeating: .nan, count: posterior.density.dimension)
                     let refined = refine && complete ? posterior.refinedMAP(from: map, given: row) : nil

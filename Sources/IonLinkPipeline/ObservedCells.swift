@@ -64,6 +64,12 @@ public struct CellFamilies: Sendable {
     public var familyOf: [String: String]
     /// The metadata column read.
     public var column: String
+    /// The family of every cell when there is no metadata (nil: cells not in `familyOf` are "unknown").
+    public var everyCell: String?
+
+    public init(familyOf: [String: String], column: String, everyCell: String? = nil) {
+        self.familyOf = familyOf; self.column = column; self.everyCell = everyCell
+    }
 
     /// Reads `column` of a metadata table (TSV if the name says so, else CSV) with a `Cell`, `cell_id`, `cell` or `id`
     /// column.
@@ -81,6 +87,7 @@ public struct CellFamilies: Sendable {
 
     /// The family of `id` ("unknown" if the metadata lacks it or leaves it empty).
     public func family(of id: String) -> String {
+        if let everyCell { return everyCell }
         let f = familyOf[CellID.normalized(id)] ?? ""
         return f.isEmpty ? "unknown" : f
     }

@@ -52,11 +52,12 @@ public final class Pipeline {
         timings = []
         var ledger = try StageLedger(folder: folder)
         let cells = try observedCells()
-        let families = try CellFamilies.read(inputs.metadata)
+        let families = try inputs.families()
         let familyOf = cells.ids.map(families.family(of:))
         let scored = families.scoredRows(cells.ids)
         guard !scored.isEmpty else {
-            throw InputError(file: inputs.metadata, "none of the \(cells.count) observed cells has a family (other than low quality) in column '\(families.column)'")
+            throw InputError(file: inputs.metadata ?? inputs.observed,
+                             "none of the \(cells.count) observed cells has a family (other than low quality) in column '\(families.column)'")
         }
         guard FileManager.default.fileExists(atPath: inputs.counts) else { throw InputError(file: inputs.counts, "gene counts not found") }
         let complete = cells.completeRows
@@ -65,7 +66,8 @@ public final class Pipeline {
         let score = FitScore(observed: cells.features, scoredRows: scored)
 
         // Rounds: bank → estimator → (proposal of the next round).
-        var banks: [String] = [], upstream: [String] = []
+        // Stages follow the observed features' contents (a lab's new recordings in the same folder redo the fits).
+        var banks: [String] = [], upstream: [String] = [StageLedger.key(["observed": try RunInputs.digest(inputs.observed)])]
         var posterior: Posterior?
         for round in 1...settings.rounds {
             let bank = round == 1 ? folder + "/bank" : roundFolder(round) + "/bank"
@@ -156,7 +158,8 @@ public final class Pipeline {
         let summary = try checks.writeSummary(map: mapDistances, refinedMAP: refinedDistances, bestFit: bestDistances, to: fits + "/fit_summary.csv")
 
         // Genes → the fitted MAP parameters.
-        let regressionKey = StageLedger.key(["regression": "map"], after: upstream)
+        let regressionKey = StageLedger.key(["regression": "map", "counts": try RunInputs.digest(inputs.counts),
+                                             "metadata": try RunInputs.digest(inputs.metadata)], after: upstream)
         if ledger.isCurrent("regression", key: regressionKey, outputs: [folder + "/regression/cv_summary.csv"]) {
             timings.append(("genes → parameters (sRRR)", 0))
         } else {
@@ -294,8 +297,8 @@ public final class Pipeline {
             ("NPE-N neighbours per cell", "\(settings.neighbours)"), ("feature noise eps", "\(settings.noise) (paper convention)"),
             ("posterior samples per cell", "\(settings.samples)"), ("best-fit candidates per cell", "\(settings.candidates)"),
             ("seed", "\(settings.seed)"), ("check noise seed", "\(seeds.check)"), ("observed cells", inputs.observed),
-            ("cell metadata", inputs.metadata), ("gene counts", inputs.counts),
-        ]
+            ("cell metadata", inputs.metadata ?? "none (every cell scored, one family)"), ("gene counts", inputs.counts),
+        ] + inputs.provenance
         try PipelineReport(folder: folder, settings: settingsTable, fitTable: summaryRows, mapDistances: mapDistances,
                            bestFitDistances: bestDistances, scoredCells: result.scoredCells, flaggedCells: result.flaggedCells,
                            timings: timings).write()

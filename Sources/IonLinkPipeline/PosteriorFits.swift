@@ -109,4 +109,22 @@ extension PosteriorFitsWriter {
 
     /// Cells without a posterior (NaN MAP rows): undefined features, or too few samples inside the prior box.
     public var cellsWithoutSamples: Int { (0..<ids.count).filter { map.row($0).contains { $0.isNaN } }.count }
+
+    /// Joins the folders that `sample` wrote for consecutive parts of the cells (in order) into `folder`: the same
+    /// files, byte for byte, as sampling every cell at once with the same seed.
+    public static func merge(parts: [String], into folder: String) throws {
+        guard let first = parts.first else { throw InputError(file: folder, "no parts to merge") }
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        for name in ["map.csv", "map_refined.csv", "posterior_mean.csv", "acceptance.csv"]
+        where FileManager.default.fileExists(atPath: first + "/" + name) {
+            let tables = try parts.map { try CSVTable.read($0 + "/" + name) }
+            guard tables.allSatisfy({ $0.header == tables[0].header }) else { throw InputError(file: first + "/" + name, "the parts' headers differ") }
+            try AtomicFile.write(Data(CSVTable.format(header: tables[0].header, rows: tables.flatMap(\.rows)).utf8), to: folder + "/" + name)
+        }
+        for name in ["samples.npy", "log_probs.npy"] {
+            let shapes = try parts.map { try NPYRowReader(path: $0 + "/" + name).header.shape }
+            let shape = [shapes.reduce(0) { $0 + $1[0] }] + shapes[0].dropFirst()
+            try NPYWriter.concatenate(parts.map { $0 + "/" + name }, into: folder + "/" + name, element: .float32, shape: shape)
+        }
+    }
 }

@@ -77,12 +77,16 @@ public struct RunInputs: Sendable {
     public var observed: String
     /// Gene counts (CSV/TSV/h5ad).
     public var counts: String
-    /// Cell metadata with the family column (`RNA family`).
-    public var metadata: String
+    /// Cell metadata with the family column (nil: every cell is scored, as one family).
+    public var metadata: String?
+    /// The metadata column that names each cell's family (the paper: `RNA family`).
+    public var familyColumn = "RNA family"
     public var configuration: SimulationConfiguration
     public var configurationName: String
+    /// Where the observed features came from, for the report (setting, value).
+    public var provenance: [(String, String)] = []
 
-    public init(observed: String, counts: String, metadata: String, configuration: SimulationConfiguration = .paperM1,
+    public init(observed: String, counts: String, metadata: String?, configuration: SimulationConfiguration = .paperM1,
                 configurationName: String = "m1") {
         self.observed = observed; self.counts = counts; self.metadata = metadata
         self.configuration = configuration; self.configurationName = configurationName
@@ -90,11 +94,30 @@ public struct RunInputs: Sendable {
 
     /// The data shipped in the repository's `data/` folder (the paper's M1 cells).
     public static func shipped(data: String) throws -> RunInputs {
-        let inputs = RunInputs(observed: data + "/m1/M1_features_X_o.csv.gz", counts: data + "/m1/gene_counts.csv.gz",
+        var inputs = RunInputs(observed: data + "/m1/M1_features_X_o.csv.gz", counts: data + "/m1/gene_counts.csv.gz",
                                metadata: data + "/m1/m1_patchseq_meta_data.tsv.gz")
-        for file in [inputs.observed, inputs.counts, inputs.metadata] where !FileManager.default.fileExists(atPath: file) {
+        for file in [inputs.observed, inputs.counts, data + "/m1/m1_patchseq_meta_data.tsv.gz"] where !FileManager.default.fileExists(atPath: file) {
             throw InputError(file: file, "not found: --data must be the repository's data/ folder (with m1/)")
         }
+        inputs.provenance = [("observed features", "the paper's 1033 M1 cells (Scala et al. 2021; data/m1)")]
         return inputs
+    }
+
+    /// The families of the cells: from the metadata's family column, or one family for all when there is no metadata.
+    func families() throws -> CellFamilies {
+        guard let metadata else { return CellFamilies(familyOf: [:], column: familyColumn, everyCell: "all cells") }
+        return try CellFamilies.read(metadata, column: familyColumn)
+    }
+
+    /// A digest of the contents of `path` (FNV-1a, 64 bits): stage keys follow the inputs, not their names.
+    static func digest(_ path: String?) throws -> String {
+        guard let path else { return "none" }
+        guard let handle = FileHandle(forReadingAtPath: path) else { throw InputError(file: path, "cannot read this input") }
+        defer { try? handle.close() }
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
+            for byte in chunk { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        }
+        return String(hash, radix: 16)
     }
 }

@@ -75,7 +75,7 @@ public struct CrossValidation: Sendable {
                 let residualSS = (0..<y.columns).map { c in (0..<yTest.rows).reduce(0.0) { let d = yTest[$1, c] - prediction[$1, c]; return $0 + d * d } }
                 let totalSS = (0..<y.columns).map { c in (0..<yTest.rows).reduce(0.0) { $0 + yTest[$1, c] * yTest[$1, c] } }
                 let latentX = xTest * relaxed.w, latentY = yTest * relaxed.v
-                let correlations = (0..<relaxed.w.columns).map { Self.correlation(latentX.column($0), latentY.column($0)) }
+                let correlations = (0..<relaxed.w.columns).map { pearsonCorrelation(latentX.column($0), latentY.column($0)) }
                 rows.append(Row(rank: rank, lambda: lambda, alpha: alpha, fold: fold, genesSelected: selected.count,
                                 r2Test: r2(fit, xTest, yTest), r2TestRelaxed: r2(relaxed, xTest, yTest),
                                 r2Train: r2(fit, xTrain, yTrain), r2TrainRelaxed: r2(relaxed, xTrain, yTrain),
@@ -87,12 +87,6 @@ public struct CrossValidation: Sendable {
         return output.all.sorted { ($0.rank, $0.lambda, $0.fold) < ($1.rank, $1.lambda, $1.fold) }
     }
 
-    static func correlation(_ a: [Double], _ b: [Double]) -> Double {
-        let ma = a.reduce(0, +) / Double(a.count), mb = b.reduce(0, +) / Double(b.count)
-        var sab = 0.0, saa = 0.0, sbb = 0.0
-        for (x, y) in zip(a, b) { sab += (x - ma) * (y - mb); saa += (x - ma) * (x - ma); sbb += (y - mb) * (y - mb) }
-        return saa > 0 && sbb > 0 ? sab / (saa * sbb).squareRoot() : .nan
-    }
 }
 
 /// Per-job result slots written by worker threads.

@@ -23,10 +23,12 @@ public enum BiplotFigure {
             let limit = max(xs.map(abs).max() ?? 1, ys.map(abs).max() ?? 1) * 1.1
             let p = Figure.Panel(x: left, y: 70, width: 420, height: 420, xRange: -limit...limit, yRange: -limit...limit)
             for i in 0..<latent.rows { figure.markers(p, x: [xs[i]], y: [ys[i]], color: colorOf(i), radius: 2) }
-            // Loadings: correlation of each variable with the two components, scaled to the panel.
+            // Loadings: correlation of each variable with the two components, scaled to the panel (a constant variable
+            // has none).
             let loadings = columns.map { c -> (Double, Double) in
                 let v = data.column(c)
-                return (Self.correlation(v, xs), Self.correlation(v, ys))
+                func loading(_ axis: [Double]) -> Double { let r = pearsonCorrelation(v, axis); return r.isNaN ? 0 : r }
+                return (loading(xs), loading(ys))
             }
             let order = loadings.indices.sorted { hypot(loadings[$0].0, loadings[$0].1) > hypot(loadings[$1].0, loadings[$1].1) }
             for (rank, k) in order.enumerated() {
@@ -43,12 +45,5 @@ public enum BiplotFigure {
             figure.legend(groupNames.prefix(10).enumerated().map { ($1, Figure.Color.palette[$0 % Figure.Color.palette.count]) }, x: 80, y: 52)
         }
         try figure.writePNG(to: path)
-    }
-
-    static func correlation(_ a: [Double], _ b: [Double]) -> Double {
-        let ma = a.reduce(0, +) / Double(a.count), mb = b.reduce(0, +) / Double(b.count)
-        var sab = 0.0, saa = 0.0, sbb = 0.0
-        for (x, y) in zip(a, b) { sab += (x - ma) * (y - mb); saa += (x - ma) * (x - ma); sbb += (y - mb) * (y - mb) }
-        return saa > 0 && sbb > 0 ? sab / (saa * sbb).squareRoot() : 0
     }
 }

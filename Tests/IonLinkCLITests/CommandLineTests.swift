@@ -13,10 +13,11 @@ struct IonLinkProcess {
         return folder.appendingPathComponent("ionlink").path
     }
 
-    static func start(_ arguments: [String]) throws -> (Process, Pipe, Pipe) {
+    static func start(_ arguments: [String], environment extra: [String: String] = [:]) throws -> (Process, Pipe, Pipe) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
+        if !extra.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(extra) { $1 } }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
@@ -25,8 +26,8 @@ struct IonLinkProcess {
     }
 
     /// Runs to completion: (exit status, stdout, stderr).
-    static func run(_ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
-        let (process, out, err) = try start(arguments)
+    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, out: String, err: String) {
+        let (process, out, err) = try start(arguments, environment: environment)
         let outData = out.fileHandleForReading.readDataToEndOfFile()
         let errData = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()

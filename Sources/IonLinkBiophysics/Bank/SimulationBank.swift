@@ -67,13 +67,14 @@ public struct SimulationBank {
     var chunkCount: Int { (manifest.rows + manifest.chunkSize - 1) / manifest.chunkSize }
     func chunkPath(_ c: Int) -> String { chunkFolder + "/" + String(format: "%06d", c) }
 
-    /// Indices of chunks already complete on disk; removes leftovers of interrupted chunk writes.
-    func completeChunks() throws -> Set<Int> {
+    /// Indices of chunks already complete on disk; removes leftovers of interrupted chunk writes unless told not to
+    /// (while other ranks may be writing theirs).
+    func completeChunks(removingLeftovers: Bool = true) throws -> Set<Int> {
         let fm = FileManager.default
         guard fm.fileExists(atPath: chunkFolder) else { return [] }
         var done = Set<Int>()
         for name in try fm.contentsOfDirectory(atPath: chunkFolder) {
-            if name.count == 6, let c = Int(name), c < chunkCount { done.insert(c) } else {
+            if name.count == 6, let c = Int(name), c < chunkCount { done.insert(c) } else if removingLeftovers {
                 try? fm.removeItem(atPath: chunkFolder + "/" + name)
             }
         }
@@ -99,6 +100,32 @@ public struct SimulationBank {
         progress.finish()
         if missing.count > maxChunks { return manifest }
         return try consolidate()
+    }
+
+    /// Makes the bank with every rank of an MPI launch: rank r simulates the missing chunks c ≡ r (mod ranks), then rank
+    /// 0 consolidates. Chunks are the unit of work and of resumption, so the bank is the one a single process makes,
+    /// file for file, and a launch killed at any moment resumes where its ranks stopped. Every rank must open the
+    /// bank (after rank 0 created it) and call this.
+    @discardableResult
+    public func make(on ranks: Ranks) throws -> BankManifest {
+        guard ranks.isParallel else { return try make() }
+        if manifest.complete { return manifest }
+        if ranks.isRoot {
+            try FileManager.default.createDirectory(atPath: chunkFolder, withIntermediateDirectories: true)
+            _ = try completeChunks()   // leftovers of interrupted writes go before any rank writes
+        }
+        ranks.barrier()
+        let done = try completeChunks(removingLeftovers: false)
+        let mine = (0..<chunkCount).filter { !done.contains($0) && $0 % ranks.size == ranks.rank }
+        let progress = ProgressReporter("simulate (rank 0 of \(ranks.size))", total: mine.reduce(0) { $0 + chunkRows($1).count }, unit: "sims",
+                                        enabled: showProgress && ranks.isRoot)
+        for c in mine { try makeChunk(c, progress: progress) }
+        progress.finish()
+        ranks.barrier()
+        var result = manifest
+        if ranks.isRoot { result = try consolidate() }
+        ranks.barrier()
+        return ranks.isRoot ? result : try BankManifest.read(folder: folder)
     }
 
     /// Rows of this folder (local indices) in chunk `c`.
@@ -168,26 +195,29 @@ public struct SimulationBank {
     /// Concatenates the chunks into the bank's files, marks the manifest complete, removes the chunks.
     private func consolidate() throws -> BankManifest {
         let chunks = (0..<chunkCount).map(chunkPath)
-        let samples = manifest.configuration.protocol.sampleCount
-        try BankFiles.concatenate(chunks.map { $0 + "/theta.npy" }, into: folder + "/theta.npy",
-                                  element: .float64, shape: [manifest.rows, manifest.parameterNames.count])
-        try BankFiles.concatenate(chunks.map { $0 + "/valid.npy" }, into: folder + "/valid.npy", element: .uint8, shape: [manifest.rows])
-        try BankFiles.concatenate(chunks.map { $0 + "/spike_count.npy" }, into: folder + "/spike_count.npy", element: .int32, shape: [manifest.rows])
-        if let names = manifest.featureNames {
-            try BankFiles.concatenate(chunks.map { $0 + "/features.npy" }, into: folder + "/features.npy",
-                                      element: .float64, shape: [manifest.rows, names.count])
-        }
-        if manifest.keptRows > 0 {
-            let withTraces = chunks.filter { FileManager.default.fileExists(atPath: $0 + "/traces.npy") }
-            try BankFiles.concatenate(withTraces.map { $0 + "/traces.npy" }, into: folder + "/traces.npy",
-                                      element: .float32, shape: [manifest.keptRows, samples])
-        }
+        try Self.concatenateFiles(of: chunks, withTraces: chunks.filter { FileManager.default.fileExists(atPath: $0 + "/traces.npy") },
+                                  as: manifest, into: folder)
         var finished = manifest
         finished.complete = true
         finished.validCount = try BankFiles.countNonZero(folder + "/valid.npy")
         try finished.write(folder: folder)
         try? FileManager.default.removeItem(atPath: chunkFolder)
         return finished
+    }
+
+    /// Concatenates the bank files of `parts` (chunks or shards, in order; `withTraces` those that kept traces) into
+    /// the files of the bank `manifest` describes, in `folder`.
+    private static func concatenateFiles(of parts: [String], withTraces: [String], as manifest: BankManifest, into folder: String) throws {
+        func concatenate(_ name: String, _ from: [String], _ element: NPYElement, _ shape: [Int]) throws {
+            try NPYWriter.concatenate(from.map { $0 + "/" + name }, into: folder + "/" + name, element: element, shape: shape)
+        }
+        try concatenate("theta.npy", parts, .float64, [manifest.rows, manifest.parameterNames.count])
+        try concatenate("valid.npy", parts, .uint8, [manifest.rows])
+        try concatenate("spike_count.npy", parts, .int32, [manifest.rows])
+        if let names = manifest.featureNames { try concatenate("features.npy", parts, .float64, [manifest.rows, names.count]) }
+        if manifest.keptRows > 0 {
+            try concatenate("traces.npy", withTraces, .float32, [manifest.keptRows, manifest.configuration.protocol.sampleCount])
+        }
     }
 
     /// Combines the complete shards of one bank into `folder`: the result is identical to the bank made
@@ -217,20 +247,7 @@ public struct SimulationBank {
         merged.firstIndex = 0
         merged.rows = reference.count
         merged.validCount = manifests.reduce(0) { $0 + ($1.validCount ?? 0) }
-        let folders = order.map(\.0)
-        let samples = reference.configuration.protocol.sampleCount
-        try BankFiles.concatenate(folders.map { $0 + "/theta.npy" }, into: folder + "/theta.npy",
-                                  element: .float64, shape: [merged.rows, merged.parameterNames.count])
-        try BankFiles.concatenate(folders.map { $0 + "/valid.npy" }, into: folder + "/valid.npy", element: .uint8, shape: [merged.rows])
-        try BankFiles.concatenate(folders.map { $0 + "/spike_count.npy" }, into: folder + "/spike_count.npy", element: .int32, shape: [merged.rows])
-        if let names = merged.featureNames {
-            try BankFiles.concatenate(folders.map { $0 + "/features.npy" }, into: folder + "/features.npy",
-                                      element: .float64, shape: [merged.rows, names.count])
-        }
-        if merged.keptRows > 0 {
-            let withTraces = zip(folders, order.map(\.1)).filter { $0.1.keptRows > 0 }.map { $0.0 + "/traces.npy" }
-            try BankFiles.concatenate(withTraces, into: folder + "/traces.npy", element: .float32, shape: [merged.keptRows, samples])
-        }
+        try concatenateFiles(of: order.map(\.0), withTraces: order.filter { $0.1.keptRows > 0 }.map(\.0), as: merged, into: folder)
         try merged.write(folder: folder)
         return merged
     }

@@ -1,0 +1,87 @@
+import CMPI
+import Foundation
+
+/// The processes of one command: this process alone, or the ranks of an MPI launch (`mpirun`, `srun`). MPI is
+/// initialised only when a launcher's environment says the process is one of several, so a plain `ionlink` never
+/// touches MPI. Work is split by rank; every result is the same as one process's for the same seed.
+public final class Ranks: @unchecked Sendable {
+    /// This process's rank, 0-based, and the number of ranks.
+    public let rank: Int
+    public let size: Int
+    private let usesMPI: Bool
+
+    /// The ranks of this launch (MPI initialised on first use when launched by an MPI launcher).
+    public static let world = Ranks()
+
+    private init() {
+        guard Self.launchedByMPI(ProcessInfo.processInfo.environment) else {
+            rank = 0; size = 1; usesMPI = false
+            return
+        }
+        var initialised: Int32 = 0
+        MPI_Initialized(&initialised)
+        if initialised == 0 { MPI_Init(nil, nil) }
+        var r: Int32 = 0, s: Int32 = 1
+        MPI_Comm_rank(ionlink_mpi_comm_world(), &r)
+        MPI_Comm_size(ionlink_mpi_comm_world(), &s)
+        rank = Int(r); size = Int(s); usesMPI = true
+    }
+
+    /// Whether an MPI launcher started this process as one of several ranks: Open MPI's mpirun
+    /// (`OMPI_COMM_WORLD_SIZE`), Hydra/PMI-2 and srun with PMI-2 (`PMI_SIZE`), or srun with PMIx (`PMIX_RANK` and
+    /// `SLURM_NTASKS` > 1).
+    static func launchedByMPI(_ environment: [String: String]) -> Bool {
+        func count(_ key: String) -> Int { Int(environment[key] ?? "") ?? 0 }
+        return count("OMPI_COMM_WORLD_SIZE") > 1 || count("PMI_SIZE") > 1
+            || (environment["PMIX_RANK"] != nil && count("SLURM_NTASKS") > 1)
+    }
+
+    public var isParallel: Bool { size > 1 }
+    public var isRoot: Bool { rank == 0 }
+
+    /// Waits until every rank gets here.
+    public func barrier() {
+        guard usesMPI else { return }
+        MPI_Barrier(ionlink_mpi_comm_world())
+    }
+
+    /// Whether every rank holds the same `text` (compared by a 64-bit digest).
+    public func allAgree(on text: String) -> Bool {
+        guard usesMPI else { return true }
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in text.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        var low = hash, high = hash, mine = hash
+        MPI_Allreduce(&mine, &low, 1, ionlink_mpi_unsigned_long_long(), ionlink_mpi_min(), ionlink_mpi_comm_world())
+        MPI_Allreduce(&mine, &high, 1, ionlink_mpi_unsigned_long_long(), ionlink_mpi_max(), ionlink_mpi_comm_world())
+        return low == high
+    }
+
+    /// Whether every rank's `ok` is true (a failure on any rank is everyone's, so no rank waits forever).
+    public func all(_ ok: Bool) -> Bool {
+        guard usesMPI else { return ok }
+        var mine: Int32 = ok ? 1 : 0, least: Int32 = 0
+        MPI_Allreduce(&mine, &least, 1, ionlink_mpi_int(), ionlink_mpi_min(), ionlink_mpi_comm_world())
+        return least == 1
+    }
+
+    /// The contiguous slice of `count` items that this rank handles (the first `count % size` ranks take one more).
+    public func slice(of count: Int) -> Range<Int> {
+        let base = count / size, extra = count % size
+        let start = rank * base + min(rank, extra)
+        return start ..< start + base + (rank < extra ? 1 : 0)
+    }
+
+    /// Ends MPI (after every rank's work); a no-op for a single process.
+    public func finish() {
+        guard usesMPI else { return }
+        var finalised: Int32 = 0
+        MPI_Finalized(&finalised)
+        if finalised == 0 { MPI_Finalize() }
+    }
+
+    /// Ends every rank at once after an error on this one (MPI_Abort); a single process just exits.
+    public func abort(code: Int32) -> Never {
+        if usesMPI { MPI_Abort(ionlink_mpi_comm_world(), code) }
+        exit(code)
+    }
+}

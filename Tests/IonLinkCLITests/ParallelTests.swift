@@ -1,0 +1,119 @@
+import Foundation
+import IonLinkCore
+import Testing
+
+/// MPI ranks (Open MPI's mpirun, 2 ranks on however many cores) and Slurm arrays give the results of one process.
+@Suite(.serialized) struct ParallelTests {
+    /// Runs `mpirun` with `ranks` copies of `arguments` (or the given MPMD app contexts) to completion.
+    static func mpirun(_ contexts: [[String]], environment extra: [String: String] = [:]) throws -> (status: Int32, out: String, err: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        var arguments = ["mpirun", "--oversubscribe"]
+        for (k, context) in contexts.enumerated() {
+            if k > 0 { arguments.append(":") }
+            arguments += ["-n", "1", IonLinkProcess.executable] + context
+        }
+        process.arguments = arguments
+        var environment = ProcessInfo.processInfo.environment
+        environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
+        environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
+        for (k, v) in extra { environment[k] = v }
+        process.environment = environment
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let outData = out.fileHandleForReading.readDataToEndOfFile(), errData = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+    }
+
+    /// The same command on two ranks.
+    static func twoRanks(_ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
+        try mpirun([arguments, arguments])
+    }
+
+    /// Every file of `a` equals the same-named file of `b` (and they hold the same names).
+    static func sameFiles(_ a: String, _ b: String) throws -> Bool {
+        let names = try FileManager.default.contentsOfDirectory(atPath: a).sorted()
+        guard names == (try FileManager.default.contentsOfDirectory(atPath: b).sorted()), !names.isEmpty else { return false }
+        return names.allSatisfy { FileManager.default.contentsEqual(atPath: a + "/" + $0, andPath: b + "/" + $0) }
+    }
+
+    @Test("mpirun -n 2 simulate makes the single-process bank, file for file; a killed launch resumes to the same bank")
+    func bank() throws {
+        let folder = temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let common = ["simulate", "--count", "240", "--seed", "5", "--chunk-size", "40", "--quiet"]
+        let single = try IonLinkProcess.run(common + ["--out", folder + "/single", "--threads", "2"])
+        #expect(single.status == 0, "\(single.err)")
+        let parallel = try Self.twoRanks(common + ["--out", folder + "/ranks"])
+        #expect(parallel.status == 0, "\(parallel.err)")
+        #expect(try Self.sameFiles(folder + "/single", folder + "/ranks"))
+        // Killed part-way (whenever the signal lands), then rerun: the same bank.
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        var environment = ProcessInfo.processInfo.environment
+        environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
+        environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
+        process.environment = environment
+        process.arguments = ["mpirun", "--oversubscribe", "-n", "2", IonLinkProcess.executable] + common + ["--out", folder + "/killed"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        Thread.sleep(forTimeInterval: 1.5)
+        process.terminate()
+        process.waitUntilExit()
+        let resumed = try Self.twoRanks(common + ["--out", folder + "/killed"])
+        #expect(resumed.status == 0, "\(resumed.err)")
+        #expect(try Self.sameFiles(folder + "/single", folder + "/killed"))
+    }
+
+    @Test("--shard auto in a Slurm array task equals --shard I/N; without the array's variables it says what is missing")
+    func slurmArray() throws {
+        let folder = temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let common = ["simulate", "--count", "60", "--seed", "2", "--chunk-size", "20", "--quiet"]
+        let explicit = try IonLinkProcess.run(common + ["--shard", "1/2", "--out", folder + "/explicit"])
+        #expect(explicit.status == 0, "\(explicit.err)")
+        let auto = try IonLinkProcess.run(common + ["--shard", "auto", "--out", folder + "/auto"],
+                                          environment: ["SLURM_ARRAY_TASK_ID": "1", "SLURM_ARRAY_TASK_COUNT": "2"])
+        #expect(auto.status == 0, "\(auto.err)")
+        #expect(try Self.sameFiles(folder + "/explicit", folder + "/auto"))
+        // An array numbered from 1 (--array=1-2): task 2 is shard 1/2.
+        let fromOne = try IonLinkProcess.run(common + ["--shard", "auto", "--out", folder + "/fromOne"],
+                                             environment: ["SLURM_ARRAY_TASK_ID": "2", "SLURM_ARRAY_TASK_MIN": "1", "SLURM_ARRAY_TASK_MAX": "2"])
+        #expect(fromOne.status == 0, "\(fromOne.err)")
+        #expect(try Self.sameFiles(folder + "/explicit", folder + "/fromOne"))
+        let missing = try IonLinkProcess.run(common + ["--shard", "auto", "--out", folder + "/missing"])
+        #expect(missing.status != 0 && missing.err.contains("SLURM_ARRAY_TASK_ID"))
+    }
+
+    @Test("mpirun -n 2 infer writes the single-process map.csv and samples.npy; ranks started differently are refused")
+    func infer() throws {
+        let folder = temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        var theta: [Double] = [], x: [Double] = []
+        var generator = Xoshiro256(seed: 8)
+        for _ in 0..<400 {
+            let a = generator.nextUniform(), b = generator.nextUniform()
+            theta += [a, b]
+            x += [a + b + 0.05 * generator.nextUniform(), a - b + 0.05 * generator.nextUniform()]
+        }
+        try NPYWriter.write(theta, shape: [400, 2], element: .float64, to: folder + "/theta.npy")
+        try NPYWriter.write(x, shape: [400, 2], element: .float64, to: folder + "/x.npy")
+        let train = try IonLinkProcess.run(["train", "--theta", folder + "/theta.npy", "--x", folder + "/x.npy", "--prior-low", "0,0",
+                                            "--prior-high", "1,1", "--out", folder + "/model.json", "--max-epochs", "2", "--hidden", "8",
+                                            "--transforms", "2", "--quiet"])
+        #expect(train.status == 0, "\(train.err)")
+        try "id,x_1,x_2\na,1.0,0.2\nb,0.5,-0.1\nc,NaN,0\nd,1.2,0.4\ne,0.3,0.1\n".write(toFile: folder + "/obs.csv", atomically: true, encoding: .utf8)
+        let common = ["infer", "--estimator", folder + "/model.json", "--observed", folder + "/obs.csv", "--samples", "30", "--refine-map", "--quiet"]
+        let single = try IonLinkProcess.run(common + ["--out", folder + "/single"])
+        #expect(single.status == 0, "\(single.err)")
+        let parallel = try Self.twoRanks(common + ["--out", folder + "/ranks"])
+        #expect(parallel.status == 0, "\(parallel.err)")
+        #expect(try Self.sameFiles(folder + "/single", folder + "/ranks"))
+        let mismatched = try Self.mpirun([common + ["--out", folder + "/m", "--seed", "1"], common + ["--out", folder + "/m", "--seed", "2"]])
+        #expect(mismatched.status != 0 && mismatched.err.contains("different arguments"), "\(mismatched.err)")
+    }
+}
