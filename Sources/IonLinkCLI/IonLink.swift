@@ -19,11 +19,22 @@ struct IonLink: ParsableCommand {
             ranks.finish()
             Self.exit(withError: ExitCode(2))
         }
+        let isHelp = String(describing: type(of: command)) == "HelpCommand"
+        if ranks.isParallel && !(command is Simulate || command is Infer || isHelp) {
+            if ranks.isRoot {
+                FileHandle.standardError.write(Data("error: only `simulate --count` and `infer` spread over MPI ranks; run this command as one process\n".utf8))
+            }
+            ranks.finish()
+            Self.exit(withError: ExitCode(2))
+        }
         do {
             try command.run()
             ranks.finish()
         } catch {
-            guard ranks.isParallel else { exit(withError: error) }
+            guard ranks.isParallel, exitCode(for: error) != .success else {
+                ranks.finish()   // help and clean exits end every rank the same way
+                exit(withError: error)
+            }
             FileHandle.standardError.write(Data("error (rank \(ranks.rank) of \(ranks.size)): \(fullMessage(for: error))\n".utf8))
             ranks.abort(code: exitCode(for: error).rawValue)
         }

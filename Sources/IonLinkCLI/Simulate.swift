@@ -112,6 +112,7 @@ struct Simulate: ParsableCommand {
             return
         }
         if let params {
+            guard !Ranks.world.isParallel else { throw ValidationError("--params runs as one process; under MPI only --count spreads over ranks.") }
             let table = try ParameterTable.read(params, model: configuration.model)
             if traces == nil, let features {
                 // Features only: streamed in chunks on every thread, no trace kept.

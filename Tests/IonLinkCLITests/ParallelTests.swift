@@ -116,4 +116,50 @@ import Testing
         let mismatched = try Self.mpirun([common + ["--out", folder + "/m", "--seed", "1"], common + ["--out", folder + "/m", "--seed", "2"]])
         #expect(mismatched.status != 0 && mismatched.err.contains("different arguments"), "\(mismatched.err)")
     }
+
+    /// Runs an example sbatch script with bash in `folder`, as Slurm would run one task of it.
+    static func script(_ name: String, in folder: String, environment extra: [String: String]) throws -> (status: Int32, err: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = [repository + "/examples/slurm/" + name]
+        process.currentDirectoryURL = URL(fileURLWithPath: folder)
+        var environment = ProcessInfo.processInfo.environment
+        environment["IONLINK"] = IonLinkProcess.executable
+        environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
+        environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
+        for (k, v) in extra { environment[k] = v }
+        process.environment = environment
+        let err = Pipe()
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = err
+        try process.run()
+        let data = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    @Test("The Slurm examples as they are: an array of 2 shard tasks + the merge job, and the MPI job (srun → mpirun), each give the single-process bank")
+    func slurmExamples() throws {
+        let folder = temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let single = try IonLinkProcess.run(["simulate", "--count", "60", "--seed", "4", "--out", folder + "/single", "--quiet"])
+        #expect(single.status == 0, "\(single.err)")
+        let settings = ["COUNT": "60", "SEED": "4", "OUT": folder + "/array"]
+        for task in ["0", "1"] {
+            let run = try Self.script("bank_array.sbatch", in: folder, environment: settings.merging(["SLURM_ARRAY_TASK_ID": task, "SLURM_ARRAY_TASK_COUNT": "2"]) { $1 })
+            #expect(run.status == 0, "\(run.err)")
+        }
+        let merge = try Self.script("bank_merge.sbatch", in: folder, environment: settings)
+        #expect(merge.status == 0, "\(merge.err)")
+        #expect(try Self.sameFiles(folder + "/single", folder + "/array/bank"))
+        // srun stands in for a cluster's: mpirun with 2 ranks.
+        let shims = folder + "/bin"
+        try FileManager.default.createDirectory(atPath: shims, withIntermediateDirectories: true)
+        try "#!/bin/bash\nshift\nexec mpirun --oversubscribe -n 2 \"$@\"\n".write(toFile: shims + "/srun", atomically: true, encoding: .utf8)
+        chmod(shims + "/srun", 0o755)
+        let path = shims + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
+        let mpi = try Self.script("bank_mpi.sbatch", in: folder, environment: ["COUNT": "60", "SEED": "4", "OUT": folder + "/mpi", "PATH": path])
+        #expect(mpi.status == 0, "\(mpi.err)")
+        #expect(try Self.sameFiles(folder + "/single", folder + "/mpi"))
+    }
 }
