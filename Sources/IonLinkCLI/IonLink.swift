@@ -10,7 +10,7 @@ struct IonLink: ParsableCommand {
         BLAS.setThreads(1)
         let ranks = Ranks.world
         var command: ParsableCommand
-        do { command = try parseAsRoot() } catch {
+        do { command = try parseAsRoot(joiningNegativeValues(Array(CommandLine.arguments.dropFirst()))) } catch {
             ranks.finish()   // the same arguments fail the same way on every rank
             exit(withError: error)
         }
@@ -38,6 +38,25 @@ struct IonLink: ParsableCommand {
             FileHandle.standardError.write(Data("error (rank \(ranks.rank) of \(ranks.size)): \(fullMessage(for: error))\n".utf8))
             ranks.abort(code: exitCode(for: error).rawValue)
         }
+    }
+
+    /// `--option -3` and `--option -3,-3` become `--option=-3…`: the argument parser would read a value that starts
+    /// with a dash as an option, and negative bounds (E_leak, VT), LJPs and currents are common.
+    static func joiningNegativeValues(_ arguments: [String]) -> [String] {
+        var result: [String] = []
+        var i = 0
+        while i < arguments.count {
+            let argument = arguments[i]
+            if argument.hasPrefix("--"), !argument.contains("="), i + 1 < arguments.count,
+               arguments[i + 1].range(of: #"^-(\d|\.\d|inf|nan)"#, options: [.regularExpression, .caseInsensitive]) != nil {
+                result.append(argument + "=" + arguments[i + 1])
+                i += 2
+            } else {
+                result.append(argument)
+                i += 1
+            }
+        }
+        return result
     }
 
     static let configuration = CommandConfiguration(

@@ -264,6 +264,15 @@ let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().del
 }
 
 @Suite struct RunCommandTests {
+    @Test("Negative numbers are values, not options: --prior-low -3,-3 and --noise-pa -1 reach their checks")
+    func negativeValues() throws {
+        let train = try IonLinkProcess.run(["train", "--theta", "/nonexistent/t.npy", "--x", "/nonexistent/x.npy", "--prior-low", "-3,-3",
+                                            "--prior-high", "3,3", "--out", "/nonexistent/m.json"])
+        #expect(train.status != 0 && !train.err.contains("Missing value") && train.err.contains("/nonexistent/t.npy"), "\(train.err)")
+        let simulate = try IonLinkProcess.run(["simulate", "--count", "10", "--out", "/nonexistent/b", "--noise-pa", "-1"])
+        #expect(simulate.status != 0 && simulate.err.contains("--noise-pa must be a number ≥ 0"), "\(simulate.err)")
+    }
+
     @Test("run refuses a --data folder without the shipped tables, naming the file; its help lists the steps")
     func wrongDataFolder() throws {
         let folder = temporaryFolder()
