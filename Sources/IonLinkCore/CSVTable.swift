@@ -70,9 +70,16 @@ public struct CSVTable: Sendable {
     }
 
     /// The index of column `name`, or an error naming the columns that exist.
+    /// The index of the column named `name`; an error when there is none (with a hint when the file seems to use
+    /// another separator) or more than one.
     public func column(_ name: String) throws -> Int {
         guard let index = header.firstIndex(of: name) else {
-            throw InputError(file: file, location: "header", "expected a column named '\(name)', found \(header.joined(separator: ","))")
+            let other = header.count == 1 ? [";", "\t", "|"].first { header[0].contains($0) } : nil
+            throw InputError(file: file, location: "header", "expected a column named '\(name)', found \(header.joined(separator: ","))"
+                             + (other.map { " (the header holds '\($0 == "\t" ? "\\t" : $0)': is the file separated by it rather than by commas?)" } ?? ""))
+        }
+        guard header.lastIndex(of: name) == index else {
+            throw InputError(file: file, location: "header", "the column '\(name)' appears more than once; rename one of them")
         }
         return index
     }

@@ -20,4 +20,13 @@ import Testing
         #expect { try CSVTable.parse("", file: "e.csv") } throws: { "\($0)".contains("empty") }
         #expect { try CSVTable.parse("a\n\"open", file: "q.csv") } throws: { "\($0)".contains("never closed") }
     }
+
+    @Test("A column asked for by name must be there once; a semicolon-separated file is named as such")
+    func columnsByName() throws {
+        let twice = try CSVTable.parse("id,gKd,gKd\na,1,2\n", file: "p.csv")
+        #expect { try twice.column("gKd") } throws: { "\($0)".contains("'gKd' appears more than once") }
+        let semicolons = try CSVTable.parse("id;gKd\na;1\n", file: "s.csv")
+        #expect { try semicolons.column("gKd") } throws: { "\($0)".contains("separated by it rather than by commas") && "\($0)".contains("';'") }
+        #expect(try twice.column("id") == 0)
+    }
 }
