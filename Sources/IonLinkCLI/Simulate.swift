@@ -114,6 +114,9 @@ struct Simulate: ParsableCommand {
         if let params {
             guard !Ranks.world.isParallel else { throw ValidationError("--params runs as one process; under MPI only --count spreads over ranks.") }
             let table = try ParameterTable.read(params, model: configuration.model)
+            if !table.ignoredColumns.isEmpty {
+                FileHandle.standardError.write(Data("note: \(params): column(s) not among the model's parameters, ignored: \(table.ignoredColumns.joined(separator: ", "))\n".utf8))
+            }
             if traces == nil, let features {
                 // Features only: streamed in chunks on every thread, no trace kept.
                 let theta = Matrix(rows: table.ids.count, columns: configuration.model.parameters.count, values: table.values)

@@ -19,6 +19,9 @@ import Testing
         let table = try ParameterTable.read(write(shuffled), model: .paperM1)
         #expect(table.ids == ["a"])
         #expect(table.values == [1, 200, 10, 100, 50, 10, 1, 50, 1, -70, 500, -60, 1])
+        #expect(table.ignoredColumns.isEmpty)
+        let extra = try ParameterTable.read(write("id,gKv3,C,R_input,tau,gNat,gNa,gKd,gM,gKv31,gL,E_leak,tau_max,VT,r_SS\na,7,1,200,10,100,50,10,1,50,1,-70,500,-60,1\n"), model: .paperM1)
+        #expect(extra.ignoredColumns == ["gKv3"] && extra.values == table.values)
     }
 
     @Test("A value outside the prior box is an error naming the row and the parameter")

@@ -1,11 +1,13 @@
 import IonLinkCore
 
 /// Parameter sets read from a CSV file: an `id` column and one column per free parameter of a model
-/// (by name, any order, extra columns ignored).
+/// (by name, any order; other columns are ignored and listed in `ignoredColumns`).
 public struct ParameterTable: Sendable {
     public var ids: [String]
     /// Row-major values, `ids.count` × free parameters, in the model's order.
     public var values: [Double]
+    /// Columns that are neither the id nor a parameter of the model (for the caller to mention).
+    public var ignoredColumns: [String] = []
 
     /// Reads `path`, checking that every value is a finite number inside the model's prior box.
     public static func read(_ path: String, model: NeuronModel) throws -> ParameterTable {
@@ -23,6 +25,9 @@ public struct ParameterTable: Sendable {
             ids.append(id)
         }
         guard !ids.isEmpty else { throw InputError(file: path, "no data rows; expected a header and at least one parameter set") }
-        return ParameterTable(ids: ids, values: values)
+        var parsed = ParameterTable(ids: ids, values: values)
+        let used = Set(model.parameters.map(\.name.rawValue) + ["id", "cell_id"])
+        parsed.ignoredColumns = table.header.filter { !used.contains($0) }
+        return parsed
     }
 }
