@@ -67,6 +67,29 @@ import Testing
         #expect(bytes(root + "/resumed") == bytes(root + "/whole"))
     }
 
+    @Test("A chunk truncated after it was written is made again; a second writer and a merge into a shard are refused")
+    func damagedChunkAndWriters() throws {
+        let root = Fixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        _ = try make(root + "/whole", threads: 2)
+        let open = { try SimulationBank(folder: root + "/bank", configuration: configuration, count: 45, seed: 3,
+                                        chunkSize: 10, keptTraces: 12, threads: 2, showProgress: false) }
+        _ = try open().make(maxChunks: 2)
+        let theta = root + "/bank/chunks/000001/theta.npy"
+        let data = try #require(FileManager.default.contents(atPath: theta))
+        _ = FileManager.default.createFile(atPath: theta, contents: data.prefix(data.count - 40))
+        // A second writer while the first holds the bank.
+        let holder = try WriterLockProbe.hold(root + "/bank")
+        #expect { try open().make() } throws: { "\($0)".contains("another ionlink process is writing this bank") }
+        holder.release()
+        _ = try open().make()
+        #expect(bytes(root + "/bank") == bytes(root + "/whole"))
+        for i in 0..<2 { _ = try make(root + "/part\(i)", threads: 1, shard: i, of: 2) }
+        #expect { try SimulationBank.merge(shards: [root + "/part0", root + "/part1"], into: root + "/part1/") } throws: {
+            "\($0)".contains("cannot be written into one of its shards")
+        }
+    }
+
     @Test("Rerunning with other settings into a bank folder is refused with a clear message")
     func mismatch() throws {
         let root = Fixtures.temporaryFolder()
@@ -83,5 +106,20 @@ enum BankManifestProbe {
     /// Whether the consolidated files of a bank exist.
     static func completeFiles(_ folder: String) -> Bool {
         FileManager.default.fileExists(atPath: folder + "/theta.npy")
+    }
+}
+
+/// Holds a bank's writer lock as another process would (flock on `.writer.lock`, from another file description).
+enum WriterLockProbe {
+    final class Held {
+        let descriptor: Int32
+        init(_ descriptor: Int32) { self.descriptor = descriptor }
+        func release() { flock(descriptor, LOCK_UN); close(descriptor) }
+    }
+
+    static func hold(_ folder: String) throws -> Held {
+        let descriptor = open(folder + "/.writer.lock", O_CREAT | O_RDWR, 0o644)
+        try #require(descriptor >= 0 && flock(descriptor, LOCK_EX | LOCK_NB) == 0)
+        return Held(descriptor)
     }
 }

@@ -74,11 +74,23 @@ public struct SimulationBank {
         guard fm.fileExists(atPath: chunkFolder) else { return [] }
         var done = Set<Int>()
         for name in try fm.contentsOfDirectory(atPath: chunkFolder) {
-            if name.count == 6, let c = Int(name), c < chunkCount { done.insert(c) } else if removingLeftovers {
+            if name.count == 6, let c = Int(name), c < chunkCount, !removingLeftovers || chunkIsWhole(c) { done.insert(c) } else if removingLeftovers {
                 try? fm.removeItem(atPath: chunkFolder + "/" + name)
             }
         }
         return done
+    }
+
+    /// Whether chunk `c`'s files are all there with the rows they should hold (a chunk damaged or truncated after it
+    /// was written is made again rather than blocking every rerun).
+    func chunkIsWhole(_ c: Int) -> Bool {
+        let rows = chunkRows(c).count, path = chunkPath(c)
+        var names = ["theta.npy", "valid.npy", "spike_count.npy"]
+        if manifest.featureNames != nil { names.append("features.npy") }
+        return names.allSatisfy { name in
+            guard let reader = try? NPYRowReader(path: path + "/" + name) else { return false }
+            return reader.header.shape.first == rows
+        }
     }
 
     /// Simulates what is missing and consolidates; returns the manifest (complete unless `maxChunks`
@@ -89,6 +101,8 @@ public struct SimulationBank {
             try? FileManager.default.removeItem(atPath: chunkFolder)
             return manifest
         }
+        let lock = try WriterLock(folder: folder)
+        defer { lock.release() }
         try FileManager.default.createDirectory(atPath: chunkFolder, withIntermediateDirectories: true)
         let done = try completeChunks()
         let alreadyDone = done.reduce(0) { $0 + chunkRows($1).count }
@@ -110,6 +124,8 @@ public struct SimulationBank {
     public func make(on ranks: Ranks) throws -> BankManifest {
         guard ranks.isParallel else { return try make() }
         if manifest.complete { return manifest }
+        let lock = ranks.isRoot ? try WriterLock(folder: folder) : nil
+        defer { lock?.release() }
         if ranks.isRoot {
             try FileManager.default.createDirectory(atPath: chunkFolder, withIntermediateDirectories: true)
             _ = try completeChunks()   // leftovers of interrupted writes go before any rank writes
@@ -224,6 +240,10 @@ public struct SimulationBank {
     /// without shards. Every shard of the same run must be given exactly once.
     @discardableResult
     public static func merge(shards: [String], into folder: String) throws -> BankManifest {
+        let target = URL(fileURLWithPath: folder).standardizedFileURL.resolvingSymlinksInPath().path
+        if let clash = shards.first(where: { URL(fileURLWithPath: $0).standardizedFileURL.resolvingSymlinksInPath().path == target }) {
+            throw InputError(file: clash, "the merged bank cannot be written into one of its shards; choose another --out")
+        }
         let manifests = try shards.map { try BankManifest.read(folder: $0) }
         guard let reference = manifests.first else { throw InputError(file: "bank merge", "no shard folders given") }
         for (path, m) in zip(shards, manifests) {
@@ -276,4 +296,25 @@ final class ChunkOutput: @unchecked Sendable {
     var spikeArray: [Int32] { Array(UnsafeBufferPointer(start: spikes, count: rows)) }
     var traceArray: [Float] { Array(UnsafeBufferPointer(start: traces, count: traceValues)) }
     deinit { valid.deallocate(); spikes.deallocate(); traces.deallocate(); features.deallocate() }
+}
+
+/// An exclusive lock on a bank folder while a process writes it (`flock` on `.writer.lock`): a second writer gets a
+/// clear error instead of interleaving chunks with the first. Released on exit, however the process ends.
+final class WriterLock {
+    private let descriptor: Int32
+
+    init(folder: String) throws {
+        let path = folder + "/.writer.lock"
+        descriptor = open(path, O_CREAT | O_RDWR, 0o644)
+        guard descriptor >= 0 else { throw InputError(file: path, "cannot open the bank's lock file (\(String(cString: strerror(errno))))") }
+        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+            close(descriptor)
+            throw InputError(file: folder, "another ionlink process is writing this bank now; wait for it to finish (or stop it), then rerun to resume")
+        }
+    }
+
+    func release() {
+        flock(descriptor, LOCK_UN)
+        close(descriptor)
+    }
 }
