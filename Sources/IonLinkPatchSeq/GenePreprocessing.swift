@@ -30,6 +30,13 @@ public struct GenePreprocessing: Sendable {
     /// genes dropped for zero variance.
     public func apply(_ counts: GeneCounts) throws -> (genes: [String], x: Matrix, constant: [String]) {
         let wanted = geneList.map { $0.union(markers) }
+        // Counts are never negative or undefined: such a value is a damaged table, not a gene to drop quietly.
+        for i in 0..<counts.counts.rows {
+            for j in 0..<counts.counts.columns where !(counts.counts[i, j] >= 0 && counts.counts[i, j].isFinite) {
+                throw InputError(file: counts.file, location: "cell \(counts.cells[i]), gene \(counts.genes[j])",
+                                 "expected a count ≥ 0, found \(counts.counts[i, j])")
+            }
+        }
         var columns: [Int] = []
         for (j, gene) in counts.genes.enumerated() where wanted?.contains(gene) ?? true {
             let total = (0..<counts.counts.rows).reduce(0.0) { $0 + counts.counts[$1, j] }
@@ -55,6 +62,9 @@ public struct GenePreprocessing: Sendable {
             if sds[j] > 1e-12 { keep.append(j) } else { constant.append(counts.genes[columns[j]]) }
         }
         for i in 0..<x.rows { for j in 0..<x.columns { x[i, j] = sds[j] > 1e-12 ? (x[i, j] - means[j]) / sds[j] : 0 } }
+        guard !keep.isEmpty else {
+            throw InputError(file: counts.file, "every selected gene (\(constant.count)) has the same normalised expression in every cell: nothing to regress on")
+        }
         return (keep.map { counts.genes[columns[$0]] }, x.selectingColumns(keep), constant)
     }
 }

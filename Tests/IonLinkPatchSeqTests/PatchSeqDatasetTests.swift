@@ -60,6 +60,17 @@ import Testing
         let missing = try ResponseTable.read(write("nan.csv", "cell_id,a\nc1,1\nc2,NaN\nc3,3\nc4,5\n"))
         let joined = try PatchSeqDataset.join(counts: table, responses: missing, preprocessing: preprocessing)
         #expect(joined.report.droppedForMissingValues == ["c2"] && joined.report.matched == 3)
+        // A negative count is an error naming the cell and gene, not a gene dropped quietly.
+        let negative = try GeneCounts.read(write("negative.csv", "gene,c1,c2,c3,c4\nPvalb,10,-1,5,3\nVip,0,20,1,9\n"))
+        let responses = try ResponseTable.read(write("r.csv", "cell_id,a\nc1,1\nc2,2\nc3,3\nc4,5\n"))
+        #expect { try PatchSeqDataset.join(counts: negative, responses: responses, preprocessing: preprocessing) } throws: {
+            "\($0)".contains("cell c2, gene Pvalb") && "\($0)".contains("count ≥ 0")
+        }
+        // Genes with the same expression in every cell leave nothing to regress on: an error, not a 0-gene model.
+        let flat = try GeneCounts.read(write("flat.csv", "gene,c1,c2,c3,c4\nPvalb,5,5,5,5\nVip,2,2,2,2\n"))
+        #expect { try PatchSeqDataset.join(counts: flat, responses: responses, preprocessing: preprocessing) } throws: {
+            "\($0)".contains("nothing to regress on")
+        }
     }
 }
 
