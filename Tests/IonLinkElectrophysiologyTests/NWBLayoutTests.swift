@@ -100,4 +100,15 @@ import Testing
         #expect(scale([0, 3e-10], .current, stated: 1) == 1e12)                // "picoamperes", but amperes
         #expect(scale([0, 0], .current, stated: 1e12) == 1e12)
     }
+
+    @Test("A recording with an undefined sample says so for that sweep")
+    func undefinedSamples() throws {
+        let path = NSTemporaryDirectory() + "ionlink-nan-\(UUID().uuidString).csv"
+        defer { unlink(path) }
+        var text = "t_ms,V_mV\n"
+        for k in 0..<200 { text += "\(Double(k) * 0.04),\(k == 50 ? "NaN" : "-70")\n" }
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        let recording = try Recording.read(path, hints: Recording.Hints(stepStartMs: 1, stepEndMs: 6))
+        #expect(recording.notes.count == 1 && recording.notes[0].contains("1 undefined voltage sample"), "\(recording.notes)")
+    }
 }

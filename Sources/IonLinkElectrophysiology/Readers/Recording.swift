@@ -74,15 +74,25 @@ public struct Recording: Sendable {
     }
 
     /// Reads any supported file, chosen by extension: `.nwb`, `.abf`, `.csv`, `.npy`.
+    /// Sweeps with undefined (NaN or infinite) voltage samples are kept and named in `notes`: their spike features
+    /// may come out undefined.
     public static func read(_ path: String, hints: Hints = Hints()) throws -> Recording {
+        var recording: Recording
         switch URL(fileURLWithPath: path).pathExtension.lowercased() {
-        case "csv": return try DelimitedTraceReader.read(path, hints: hints)
-        case "npy": return try NPYTraceReader.read(path, hints: hints)
-        case "abf": return try ABFReader.read(path, hints: hints)
-        case "nwb", "h5", "hdf5": return try NWBReader.read(path, units: hints.nwbUnits)
+        case "csv": recording = try DelimitedTraceReader.read(path, hints: hints)
+        case "npy": recording = try NPYTraceReader.read(path, hints: hints)
+        case "abf": recording = try ABFReader.read(path, hints: hints)
+        case "nwb", "h5", "hdf5": recording = try NWBReader.read(path, units: hints.nwbUnits)
         default:
             throw InputError(file: path, "unknown recording format; expected .nwb, .abf, .csv or .npy")
         }
+        for sweep in recording.sweeps {
+            let undefined = sweep.voltage.count { !$0.isFinite }
+            if undefined > 0 {
+                recording.notes.append("sweep \(sweep.number): \(undefined) undefined voltage sample(s) (NaN or infinite); its spike features may be undefined")
+            }
+        }
+        return recording
     }
 }
 
