@@ -3,6 +3,7 @@ import IonLinkBiophysics
 import IonLinkCore
 import IonLinkElectrophysiology
 import IonLinkInference
+import IonLinkPatchSeq
 import IonLinkReport
 
 /// The whole analysis of `ionlink run` as typed stages: prior bank → (NPE-N training → truncated-prior proposal →
@@ -60,6 +61,12 @@ public final class Pipeline {
                              "none of the \(cells.count) observed cells has a family (other than low quality) in column '\(families.column)'")
         }
         guard FileManager.default.fileExists(atPath: inputs.counts) else { throw InputError(file: inputs.counts, "gene counts not found") }
+        // A damaged gene table is found now, not after the fits (it is read again by the regression at the end).
+        let genes = try GeneCounts.read(inputs.counts, knownCells: Set(cells.ids.map(CellID.normalized)))
+        let joined = Set(genes.cells.map(CellID.normalized)).intersection(cells.ids.map(CellID.normalized)).count
+        guard joined >= 20 else {
+            throw InputError(file: inputs.counts, "only \(joined) of the \(cells.count) observed cells have gene counts here; the regression needs at least 20 (ids are matched after normalisation, e.g. 20190418_sample_8)")
+        }
         let complete = cells.completeRows
         guard complete.count >= 1 else { throw InputError(file: inputs.observed, "no cell has every feature defined") }
         if complete.count < cells.count { log("observed: \(cells.count - complete.count) cells with undefined features are not fitted") }
