@@ -70,7 +70,7 @@ struct IonLink: ParsableCommand {
         Models and protocols are JSON configurations (see configs/ in the repository); the built-in \
         presets are `m1` (the paper's main model, default) and `v1` (the V1 variant).
         """,
-        subcommands: [Run.self, Simulate.self, Features.self, Train.self, Infer.self, Diagnose.self, Regress.self, Bank.self, Bench.self]
+        subcommands: [Run.self, Report.self, Simulate.self, Features.self, Train.self, Infer.self, Diagnose.self, Regress.self, Bank.self, Bench.self]
     )
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import IonLinkBiophysics
 import IonLinkCore
 import IonLinkElectrophysiology
 
@@ -143,6 +144,32 @@ struct FitChecks {
         ], to: fits + "/best_fit_check.csv")
         let flagged = try writePredictive(firstDistance, per: per, first: CandidateSet.estimates.count, to: fits + "/predictive.csv")
         return (distances, flagged)
+    }
+
+    /// Simulated traces of one example cell per family (the six largest; the scored cell at its family's median
+    /// distance): MAP, refined MAP, best fit and two posterior samples, on the check seed. Writes
+    /// `example_traces.npy` (float32 [rows, samples], mV) and `example_traces.csv` (cell_id, family, series) for the report.
+    func exampleTraces(_ candidates: CandidateSet, distances: [Double?], best: String?, to fits: String) throws {
+        let bestTheta = try best.map { try PosteriorFitsWriter.readParameters($0, names: pipeline.model.parameterNames).values }
+        let byFamily = Dictionary(grouping: scored.filter { distances[$0] != nil }, by: { families[$0] })
+        let chosen = byFamily.sorted { $0.value.count > $1.value.count || ($0.value.count == $1.value.count && $0.key < $1.key) }.prefix(6).map { _, rows in
+            rows.sorted { distances[$0]! < distances[$1]! }[rows.count / 2]
+        }
+        var theta: [Double] = [], index: [[String]] = []
+        let per = candidates.rowsPerCell, first = CandidateSet.estimates.count
+        for cell in chosen {
+            var series: [(String, [Double])] = [("MAP", candidates.theta.row(cell * per)), ("refined MAP", candidates.theta.row(cell * per + 1))]
+            if let bestTheta { series.append(("best fit", bestTheta.row(cell))) }
+            for k in 0..<min(2, candidates.perCell) { series.append(("posterior sample \(k + 1)", candidates.theta.row(cell * per + first + k))) }
+            for (label, row) in series where row.allSatisfy(\.isFinite) {
+                theta += row
+                index.append([cells.ids[cell], families[cell], label])
+            }
+        }
+        let simulator = BatchSimulator(configuration: pipeline.inputs.configuration, threads: pipeline.threads)
+        let traces = simulator.traces(parameters: theta, rowCount: index.count, seed: pipeline.seeds.check).traces
+        try NPYWriter.write(traces, shape: [index.count, simulator.sampleCount], element: .float32, to: fits + "/example_traces.npy")
+        try AtomicFile.write(Data(CSVTable.format(header: ["cell_id", "family", "series"], rows: index).utf8), to: fits + "/example_traces.csv")
     }
 
     /// Per cell: the posterior samples' predictive failures and distances (first selection seed), and a flag for cells

@@ -71,6 +71,7 @@ public final class Pipeline {
         guard complete.count >= 1 else { throw InputError(file: inputs.observed, "no cell has every feature defined") }
         if complete.count < cells.count { log("observed: \(cells.count - complete.count) cells with undefined features are not fitted") }
         let score = FitScore(observed: cells.features, scoredRows: scored)
+        try writeCells(cells, families: familyOf, scored: scored, to: folder + "/fits/cells.csv")
 
         // Rounds: bank → estimator → (proposal of the next round).
         // Stages follow the observed features' contents (a lab's new recordings in the same folder redo the fits).
@@ -182,8 +183,9 @@ public final class Pipeline {
             try ledger.record("regression", key: regressionKey)
         }
         let result = Result(map: summary.map, refinedMAP: summary.refinedMAP, bestFit: summary.bestFit, scoredCells: scored.count, flaggedCells: flagged)
-        try writeReport(result, summaryRows: summary.rows, mapDistances: scored.compactMap { mapDistances[$0] },
-                        bestDistances: bestDistances.map { d in scored.compactMap { d[$0] } })
+        try checks.exampleTraces(candidates, distances: bestDistances ?? refinedDistances,
+                                 best: settings.candidates > 0 ? fits + "/best_fit.csv" : nil, to: fits)
+        try writeReport()
         return result
     }
 
@@ -297,17 +299,29 @@ public final class Pipeline {
         return candidates
     }
 
-    private func writeReport(_ result: Result, summaryRows: [[String]], mapDistances: [Double], bestDistances: [Double]?) throws {
+    /// The observed cells as the run saw them: id, family, whether scored, and their features (`fits/cells.csv`).
+    private func writeCells(_ cells: ObservedCells, families: [String], scored: [Int], to path: String) throws {
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        let isScored = Set(scored)
+        let rows = (0..<cells.count).map { i in
+            [cells.ids[i], families[i], isScored.contains(i) ? "1" : "0"] + cells.features.row(i).map(CSVTable.formatNumber)
+        }
+        try AtomicFile.write(Data(CSVTable.format(header: ["cell_id", "family", "scored"] + cells.featureNames, rows: rows).utf8), to: path)
+    }
+
+    /// `run.json` (settings, stage times, the model's prior box) and `report.html`, drawn from the run's tables.
+    private func writeReport() throws {
         let settingsTable: [(String, String)] = [
             ("model", inputs.configurationName), ("prior simulations (round 1)", "\(settings.simulations)"),
             ("rounds", "\(settings.rounds)" + (settings.rounds > 1 ? " (+ \(settings.roundSimulations) truncated-prior simulations per later round)" : "")),
             ("NPE-N neighbours per cell", "\(settings.neighbours)"), ("feature noise eps", "\(settings.noise) (paper convention)"),
             ("posterior samples per cell", "\(settings.samples)"), ("best-fit candidates per cell", "\(settings.candidates)"),
             ("seed", "\(settings.seed)"), ("check noise seed", "\(seeds.check)"), ("observed cells", inputs.observed),
-            ("cell metadata", inputs.metadata ?? "none (every cell scored, one family)"), ("gene counts", inputs.counts),
+            ("cell metadata", inputs.metadata ?? "none (every cell scored, one family)"), ("family column", inputs.familyColumn),
+            ("gene counts", inputs.counts), ("threads", "\(threads)"),
         ] + inputs.provenance
-        try PipelineReport(folder: folder, settings: settingsTable, fitTable: summaryRows, mapDistances: mapDistances,
-                           bestFitDistances: bestDistances, scoredCells: result.scoredCells, flaggedCells: result.flaggedCells,
-                           timings: timings).write()
+        try RunRecord(settings: settingsTable, timings: timings, parameterNames: model.parameterNames, low: model.lowerBounds,
+                      high: model.upperBounds, dtMs: inputs.configuration.protocol.dtMs).write(to: folder)
+        try PipelineReport(folder: folder).write()
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import IonLinkCore
 import IonLinkElectrophysiology
 import IonLinkReport
 import IonLinkTestSupport
@@ -29,20 +30,58 @@ import Testing
 }
 
 @Suite struct PipelineReportTests {
-    @Test("The pipeline report shows the fit table, flagged cells, the CV table and links, and draws both distance histograms")
+    /// A small finished run: 6 cells in two families, 3 parameters, 2 features.
+    static func makeRun(_ folder: String) throws {
+        let fm = FileManager.default
+        for sub in ["fits", "regression"] { try fm.createDirectory(atPath: folder + "/" + sub, withIntermediateDirectories: true) }
+        func write(_ name: String, _ text: String) throws { try text.write(toFile: folder + "/" + name, atomically: true, encoding: .utf8) }
+        try RunRecord(settings: [("seed", "1")], timings: [("prior bank", 12.5), ("posteriors", 0)], parameterNames: ["a", "b", "c"],
+                      low: [0, 0, -1], high: [1, 2, 1], dtMs: 0.04).write(to: folder)
+        let ids = (1...6).map { "cell_\($0)" }, families = ["Pvalb", "Pvalb", "Pvalb", "Sst", "Sst", "low quality"]
+        try write("fits/cells.csv", "cell_id,family,scored,f1,f2\n" + (0..<6).map { "\(ids[$0]),\(families[$0]),\($0 < 5 ? 1 : 0),\($0),\(2 * $0)\n" }.joined())
+        try write("fits/map_refined_features.csv", "id,f1,f2\n" + (0..<6).map { "\(ids[$0]),\(Double($0) + 0.3),\(2 * $0 - 1)\n" }.joined())
+        for name in ["map.csv", "map_refined.csv"] {
+            try write("fits/" + name, "id,a,b,c\n" + (0..<6).map { "\(ids[$0]),0.\($0),1.\($0),-0.\($0)\n" }.joined())
+        }
+        for name in ["map_check.csv", "map_refined_check.csv", "best_fit_check.csv"] {
+            try write("fits/" + name, "cell_id,family,scored,distance,failed\n"
+                      + (0..<6).map { "\(ids[$0]),\(families[$0]),\($0 < 5 ? 1 : 0),\($0 == 2 ? "NaN" : "\(1.5 + Double($0))"),\($0 == 2 ? 1 : 0)\n" }.joined())
+        }
+        try write("fits/fit_summary.csv", "estimate,family,cells,failed,failed_percent,distance_mean,distance_sd,distance_median\n"
+                  + "map,all,5,1,20.00,3.50,1.00,3.25\nmap,Pvalb,3,1,33.33,2.00,0.50,2.00\nmap_refined,all,5,1,20.00,3.40,1.00,3.20\nbest_fit,all,5,0,0.00,2.10,0.50,2.00\n")
+        try write("fits/predictive.csv", "cell_id,family,flagged_outside_model\ncell_1,Pvalb,0\ncell_7,Sst,1\n")
+        try write("model_training.csv", "epoch,train_log_prob,validation_log_prob\n1,-5,-5.5\n2,-4,-4.6\n3,-3.5,-4.2\n")
+        try write("fits/example_traces.csv", "cell_id,family,series\ncell_1,Pvalb,MAP\ncell_1,Pvalb,best fit\ncell_4,Sst,MAP\n")
+        let voltage: [Double] = (0..<300).map { k in -70 + 60 * sin(Double(k) / 5) }
+        try NPYWriter.write(voltage, shape: [3, 100], element: .float32, to: folder + "/fits/example_traces.npy")
+        try write("regression/cv_summary.csv", "rank,lambda,mean_n_genes,r2_test_relaxed_mean,r2_test_relaxed_sd\n2,0.2,15.0,0.1701,0.014\n")
+        try write("regression/genes.csv", "gene,w1,w2\nPvalb,0.5,0\nKcnc1,0,0\nSst,0,-0.2\n")
+    }
+
+    @Test("The report, rebuilt from a run's tables: every section, the summary beside the paper, every image and link resolves")
     func report() throws {
         let folder = NSTemporaryDirectory() + "ionlink-report-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: folder + "/regression", withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        try "rank,lambda,mean_n_genes,r2_test_relaxed_mean,r2_test_relaxed_sd\n2,0.2,15.0,0.1701,0.014\n".write(
-            toFile: folder + "/regression/cv_summary.csv", atomically: true, encoding: .utf8)
-        let table = [["estimate", "family", "failed_percent"], ["map", "all", "25.00"], ["best_fit", "Pvalb", "0.00"]]
-        try PipelineReport(folder: folder, settings: [("seed", "1")], fitTable: table, mapDistances: [1, 3, 5], bestFitDistances: [1, 2],
-                           scoredCells: 4, flaggedCells: ["cell_7"], timings: [("prior bank", 12.5)]).write()
+        try Self.makeRun(folder)
+        try PipelineReport(folder: folder).write()
         let html = try String(contentsOfFile: folder + "/report.html", encoding: .utf8)
-        #expect(html.contains("<td>25.00</td>") && html.contains("<td>Pvalb</td>") && html.contains("<td>0.170</td>"))
-        #expect(html.contains("cell_7") && html.contains("fits/best_fit_check.csv") && html.contains("12.5"))
-        #expect(FileManager.default.fileExists(atPath: folder + "/map_distance.png"))
-        #expect(FileManager.default.fileExists(atPath: folder + "/best_fit_distance.png"))
+        for section in ["summary", "settings", "fits", "predictive", "posteriors", "estimator", "genes", "provenance"] {
+            #expect(html.contains("id=\"\(section)\""), "section \(section) missing")
+        }
+        #expect(html.contains("6 observed, 6 with a posterior, 5 scored") && html.contains("2 genes selected, CV R² 0.170 ± 0.014"))
+        #expect(html.contains("20.00% failed, distance 3.50 ± 1.00 (median 3.25)") && html.contains("2.51% failed"))
+        #expect(html.contains("cell_7 (Sst)") && html.contains("<td>33.33</td>") && html.contains("12.5") && html.contains("reused"))
+        // Every image is a PNG in the folder; every relative link resolves.
+        func targets(_ attribute: String) -> [String] {
+            html.components(separatedBy: attribute + "=\"").dropFirst().map { String($0.prefix { $0 != "\"" }) }
+        }
+        let images = targets("src"), links = targets("href")
+        #expect(images.count >= 7, "\(images)")
+        for image in images {
+            let data = try #require(FileManager.default.contents(atPath: folder + "/" + image), "\(image) missing")
+            #expect(data.prefix(4) == Data([0x89, 0x50, 0x4E, 0x47]), "\(image) is not a PNG")
+        }
+        for link in links { #expect(FileManager.default.fileExists(atPath: folder + "/" + link), "link \(link) does not resolve") }
+        #expect { try PipelineReport(folder: folder + "/nothing") } throws: { "\($0)".contains("run.json") }
     }
 }

@@ -1,0 +1,136 @@
+import Foundation
+import IonLinkCore
+
+/// The figures of a run's report, each drawn from the run's tables (so `ionlink report` redraws them without
+/// recomputing anything).
+enum RunFigures {
+    /// A grid of small panels, `columns` wide, each `size` pixels, with a margin for labels.
+    struct Grid {
+        let columns: Int, rows: Int, width: Double, height: Double
+        func panel(_ k: Int, xRange: ClosedRange<Double>, yRange: ClosedRange<Double>) -> Figure.Panel {
+            let c = k % columns, r = k / columns
+            return Figure.Panel(x: 60 + Double(c) * (width + 60), y: 40 + Double(r) * (height + 70), width: width, height: height,
+                                xRange: xRange, yRange: yRange)
+        }
+        var figureWidth: Int { Int(60 + Double(columns) * (width + 60)) }
+        var figureHeight: Int { Int(40 + Double(rows) * (height + 70) + 40) }
+    }
+
+    /// The families in order of size, each with a palette colour.
+    static func colours(_ families: [String]) -> [String: Figure.Color] {
+        let order = Dictionary(grouping: families, by: { $0 }).sorted { $0.value.count > $1.value.count || ($0.value.count == $1.value.count && $0.key < $1.key) }
+        var result: [String: Figure.Color] = [:]
+        for (k, family) in order.enumerated() { result[family.key] = Figure.Color.palette[k % Figure.Color.palette.count] }
+        return result
+    }
+
+    static func legend(_ figure: Figure, _ colours: [String: Figure.Color], families: [String], y: Double) {
+        let counts = Dictionary(grouping: families, by: { $0 }).mapValues(\.count)
+        let entries = colours.keys.sorted { (counts[$0] ?? 0) > (counts[$1] ?? 0) }.map { ("\($0) (\(counts[$0] ?? 0))", colours[$0]!) }
+        figure.legend(entries, x: Double(figure.width) - 190, y: y)
+    }
+
+    /// Observed against re-simulated features, one panel per feature, coloured by family; the diagonal is equality.
+    static func featureScatter(observed: Matrix, simulated: Matrix, names: [String], families: [String], title: String, to path: String) throws {
+        let grid = Grid(columns: 5, rows: (names.count + 4) / 5, width: 170, height: 130)
+        let figure = Figure(width: grid.figureWidth + 200, height: grid.figureHeight)
+        let colour = colours(families)
+        figure.text(title, x: 60, y: 22, size: 15, bold: true)
+        for (j, name) in names.enumerated() {
+            let rows = (0..<observed.rows).filter { observed[$0, j].isFinite && simulated[$0, j].isFinite }
+            let values = rows.flatMap { [observed[$0, j], simulated[$0, j]] }
+            let range = Figure.paddedRange(values.isEmpty ? [0, 1] : values)
+            let panel = grid.panel(j, xRange: range, yRange: range)
+            figure.axes(panel, xLabel: "observed", yLabel: "simulated", title: name)
+            figure.line(panel, x: [range.lowerBound, range.upperBound], y: [range.lowerBound, range.upperBound], color: .gray)
+            for r in rows { figure.markers(panel, x: [observed[r, j]], y: [simulated[r, j]], color: colour[families[r]] ?? .gray, radius: 1.5) }
+        }
+        legend(figure, colour, families: families, y: 60)
+        try figure.writePNG(to: path)
+    }
+
+    /// Each parameter's fitted values by family (a dot per cell, jittered), on its prior interval.
+    static func parametersByFamily(_ values: Matrix, names: [String], low: [Double], high: [Double], families: [String],
+                                   title: String, to path: String) throws {
+        let order = colours(families)
+        let familyOrder = order.keys.sorted { a, b in families.count { $0 == a } > families.count { $0 == b } }
+        let grid = Grid(columns: 5, rows: (names.count + 4) / 5, width: 170, height: 130)
+        let figure = Figure(width: grid.figureWidth + 200, height: grid.figureHeight)
+        figure.text(title, x: 60, y: 22, size: 15, bold: true)
+        var generator = Xoshiro256(seed: 7)
+        for (j, name) in names.enumerated() {
+            let panel = grid.panel(j, xRange: -0.5...(Double(familyOrder.count) - 0.5), yRange: low[j]...high[j])
+            figure.axes(panel, xLabel: "family", yLabel: name, title: name)
+            for r in 0..<values.rows where values[r, j].isFinite {
+                guard let k = familyOrder.firstIndex(of: families[r]) else { continue }
+                let x = Double(k) + (generator.nextUniform() - 0.5) * 0.6
+                figure.markers(panel, x: [x], y: [values[r, j]], color: order[families[r]]!, radius: 1.3)
+            }
+        }
+        legend(figure, order, families: families, y: 60)
+        try figure.writePNG(to: path)
+    }
+
+    /// Distances per family: a dot per cell for each estimate, side by side, with each family's median.
+    static func distancesByFamily(_ estimates: [(name: String, distances: [Double?])], families: [String], scored: [Bool], to path: String) throws {
+        let colour = colours(families.enumerated().filter { scored[$0.offset] }.map(\.element))
+        let familyOrder = colour.keys.sorted { a, b in families.count { $0 == a } > families.count { $0 == b } }
+        let all = estimates.flatMap { $0.distances.compactMap { $0 } }
+        let figure = Figure(width: 1000, height: 440)
+        let panel = Figure.Panel(x: 70, y: 40, width: 880, height: 320, xRange: -0.5...(Double(familyOrder.count) - 0.5),
+                                 yRange: 0...(min(all.max() ?? 1, 20) * 1.05))
+        figure.axes(panel, xLabel: "", yLabel: "distance (z-scored)", title: "re-simulated fits by family: "
+                    + estimates.enumerated().map { "\($0.element.name) (\(["left", "middle", "right"][min(2, $0.offset)]))" }.joined(separator: ", "))
+        var generator = Xoshiro256(seed: 3)
+        let width = 0.8 / Double(max(1, estimates.count))
+        for (k, family) in familyOrder.enumerated() {
+            figure.text(family, x: panel.x + (Double(k) + 0.5) / Double(familyOrder.count) * panel.width, y: panel.y + panel.height + 18, size: 11, anchor: 0.5)
+            for (e, estimate) in estimates.enumerated() {
+                let centre = Double(k) - 0.4 + width * (Double(e) + 0.5)
+                let values = estimate.distances.enumerated().filter { scored[$0.offset] && families[$0.offset] == family }.compactMap(\.element)
+                for v in values where v <= panel.yRange.upperBound {
+                    figure.markers(panel, x: [centre + (generator.nextUniform() - 0.5) * width * 0.7], y: [v],
+                                   color: Figure.Color.palette[e % Figure.Color.palette.count], radius: 1.3)
+                }
+                let median = values.sorted().sortedQuantile(0.5)
+                if median.isFinite { figure.line(panel, x: [centre - width / 2, centre + width / 2], y: [median, median], color: .black, width: 2) }
+            }
+        }
+        figure.legend(estimates.enumerated().map { ($0.element.name, Figure.Color.palette[$0.offset % Figure.Color.palette.count]) }, x: 820, y: 60)
+        try figure.writePNG(to: path)
+    }
+
+    /// The training curve: mean log-probability of the training and validation pairs per epoch.
+    static func trainingCurve(epochs: [Double], train: [Double], validation: [Double], title: String, to path: String) throws {
+        let figure = Figure(width: 720, height: 380)
+        let panel = Figure.Panel(x: 70, y: 40, width: 620, height: 280, xRange: Figure.paddedRange(epochs),
+                                 yRange: Figure.paddedRange((train + validation).filter(\.isFinite)))
+        figure.axes(panel, xLabel: "epoch", yLabel: "mean log q(θ | x)", title: title)
+        figure.line(panel, x: epochs, y: train, color: .blue, width: 1.5)
+        figure.line(panel, x: epochs, y: validation, color: .orange, width: 1.5)
+        figure.legend([("training", .blue), ("validation", .orange)], x: 560, y: 250)
+        try figure.writePNG(to: path)
+    }
+
+    /// Example cells' simulated traces: one panel per cell, the series overlaid.
+    static func traces(_ cells: [(title: String, series: [(label: String, voltage: [Double])])], dtMs: Double, to path: String) throws {
+        let columns = 2, rows = (cells.count + 1) / 2
+        let figure = Figure(width: 1200, height: 60 + rows * 260)
+        for (k, cell) in cells.enumerated() {
+            let all = cell.series.flatMap(\.voltage).filter(\.isFinite)
+            let duration = Double(cell.series.map(\.voltage.count).max() ?? 1) * dtMs
+            let panel = Figure.Panel(x: 70 + Double(k % columns) * 580, y: 40 + Double(k / columns) * 260, width: 500, height: 190,
+                                     xRange: 0...duration, yRange: Figure.paddedRange(all.isEmpty ? [-80, 40] : all))
+            figure.axes(panel, xLabel: "time (ms)", yLabel: "V (mV)", title: cell.title)
+            for (s, series) in cell.series.enumerated() {
+                let x = (0..<series.voltage.count).map { Double($0) * dtMs }
+                figure.line(panel, x: x, y: series.voltage, color: Figure.Color.palette[s % Figure.Color.palette.count], width: s == 0 ? 1.2 : 0.8)
+            }
+            if k == 0 {
+                figure.legend(cell.series.enumerated().map { ($0.element.label, Figure.Color.palette[$0.offset % Figure.Color.palette.count]) },
+                              x: panel.x + panel.width - 150, y: panel.y + 10)
+            }
+        }
+        try figure.writePNG(to: path)
+    }
+}
