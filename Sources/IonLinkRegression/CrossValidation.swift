@@ -51,7 +51,7 @@ public struct CrossValidation: Sendable {
         }
         let tests = testSets(count: n)
         let jobs = ranks.flatMap { rank in (0..<folds).map { (rank, $0) } }
-        let output = RowStore(count: jobs.count)
+        let output = SlotBuffer<[Row]>(count: jobs.count, repeating: [])
         let sortedLambdas = lambdas.sorted(by: >)
         parallelFor(jobs.count, threads: threads) { j in
             let (rank, fold) = jobs[j]
@@ -81,19 +81,9 @@ public struct CrossValidation: Sendable {
                                 r2Train: r2(fit, xTrain, yTrain), r2TrainRelaxed: r2(relaxed, xTrain, yTrain),
                                 correlations: correlations, residualSS: selected.isEmpty ? totalSS : residualSS, totalSS: totalSS))
             }
-            output.set(j, rows)
+            output[j] = rows
             progress?(rows.count)
         }
-        return output.all.sorted { ($0.rank, $0.lambda, $0.fold) < ($1.rank, $1.lambda, $1.fold) }
+        return output.array.flatMap { $0 }.sorted { ($0.rank, $0.lambda, $0.fold) < ($1.rank, $1.lambda, $1.fold) }
     }
-
-}
-
-/// Per-job result slots written by worker threads.
-final class RowStore: @unchecked Sendable {
-    private var slots: [[CrossValidation.Row]]
-    private let lock = NSLock()
-    init(count: Int) { slots = Array(repeating: [], count: count) }
-    func set(_ i: Int, _ rows: [CrossValidation.Row]) { lock.lock(); slots[i] = rows; lock.unlock() }
-    var all: [CrossValidation.Row] { lock.lock(); defer { lock.unlock() }; return slots.flatMap { $0 } }
 }

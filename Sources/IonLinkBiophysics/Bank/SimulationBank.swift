@@ -170,22 +170,24 @@ public struct SimulationBank {
         let keep = max(0, min(local.count, manifest.keptTraces - first))
         let window = manifest.configuration.protocol.stimulusWindow
         let featureCount = summary?.columns.count ?? 0
-        let output = ChunkOutput(rows: local.count, keptTraceValues: keep * samples, featureValues: local.count * featureCount)
+        let valid = SlotBuffer<UInt8>(count: local.count, repeating: 0), spikes = SlotBuffer<Int32>(count: local.count, repeating: 0)
+        let traces = SlotBuffer<Float>(count: keep * samples, repeating: 0)
+        let features = SlotBuffer<Double>(count: local.count * featureCount, repeating: .nan)
         let summary = self.summary
         let stimulus = manifest.configuration.protocol
         simulator.simulate(parameters: theta, rowCount: local.count, seed: manifest.seed, firstIndex: UInt64(first)) { block in
             for (j, row) in block.rows.enumerated() {
                 let trace = UnsafeBufferPointer(rebasing: block.traces[j * samples ..< (j + 1) * samples])
-                output.valid[row] = block.valid[j] ? 1 : 0
-                output.spikes[row] = Int32(SpikeCount.upwardCrossings(trace, window: window))
+                valid[row] = block.valid[j] ? 1 : 0
+                spikes[row] = Int32(SpikeCount.upwardCrossings(trace, window: window))
                 if row < keep {
-                    for k in 0..<samples { output.traces[row * samples + k] = Float(trace[k]) }
+                    for k in 0..<samples { traces[row * samples + k] = Float(trace[k]) }
                 }
 
             }
             if let summary {
                 let values = summary.values(ofBlock: block.traces, count: block.rows.count, protocol: stimulus)
-                for (i, value) in values.enumerated() { output.features[block.rows.lowerBound * featureCount + i] = value }
+                features.write(values, at: block.rows.lowerBound * featureCount)
             }
             progress.advance(by: block.rows.count)
         }
@@ -195,13 +197,13 @@ public struct SimulationBank {
         try? fm.removeItem(atPath: temporary)
         try fm.createDirectory(atPath: temporary, withIntermediateDirectories: true)
         try NPYWriter.write(theta, shape: [local.count, model.parameters.count], element: .float64, to: temporary + "/theta.npy")
-        try NPYWriter.write(output.validArray.map(Double.init), shape: [local.count], element: .uint8, to: temporary + "/valid.npy")
-        try NPYWriter.write(output.spikeArray.map(Double.init), shape: [local.count], element: .int32, to: temporary + "/spike_count.npy")
+        try NPYWriter.write(valid.array.map(Double.init), shape: [local.count], element: .uint8, to: temporary + "/valid.npy")
+        try NPYWriter.write(spikes.array.map(Double.init), shape: [local.count], element: .int32, to: temporary + "/spike_count.npy")
         if keep > 0 {
-            try NPYWriter.write(output.traceArray.map(Double.init), shape: [keep, samples], element: .float32, to: temporary + "/traces.npy")
+            try NPYWriter.write(traces.array.map(Double.init), shape: [keep, samples], element: .float32, to: temporary + "/traces.npy")
         }
         if featureCount > 0 {
-            try NPYWriter.write(output.featureArray, shape: [local.count, featureCount], element: .float64, to: temporary + "/features.npy")
+            try NPYWriter.write(features.array, shape: [local.count, featureCount], element: .float64, to: temporary + "/features.npy")
         }
         guard rename(temporary, final) == 0 else {
             throw InputError(file: final, "cannot move the finished chunk into place (\(String(cString: strerror(errno))))")
@@ -271,31 +273,6 @@ public struct SimulationBank {
         try merged.write(folder: folder)
         return merged
     }
-}
-
-/// Per-chunk outputs written by worker threads, each to its own rows.
-final class ChunkOutput: @unchecked Sendable {
-    let valid: UnsafeMutablePointer<UInt8>
-    let spikes: UnsafeMutablePointer<Int32>
-    let traces: UnsafeMutablePointer<Float>
-    let features: UnsafeMutablePointer<Double>
-    let rows: Int
-    let traceValues: Int
-    let featureValues: Int
-    init(rows: Int, keptTraceValues: Int, featureValues: Int) {
-        self.rows = rows
-        self.traceValues = keptTraceValues
-        self.featureValues = featureValues
-        valid = .allocate(capacity: max(1, rows)); valid.initialize(repeating: 0, count: max(1, rows))
-        spikes = .allocate(capacity: max(1, rows)); spikes.initialize(repeating: 0, count: max(1, rows))
-        traces = .allocate(capacity: max(1, keptTraceValues))
-        features = .allocate(capacity: max(1, featureValues)); features.initialize(repeating: .nan, count: max(1, featureValues))
-    }
-    var featureArray: [Double] { Array(UnsafeBufferPointer(start: features, count: featureValues)) }
-    var validArray: [UInt8] { Array(UnsafeBufferPointer(start: valid, count: rows)) }
-    var spikeArray: [Int32] { Array(UnsafeBufferPointer(start: spikes, count: rows)) }
-    var traceArray: [Float] { Array(UnsafeBufferPointer(start: traces, count: traceValues)) }
-    deinit { valid.deallocate(); spikes.deallocate(); traces.deallocate(); features.deallocate() }
 }
 
 /// An exclusive lock on a bank folder while a process writes it (`flock` on `.writer.lock`): a second writer gets a

@@ -138,26 +138,11 @@ public struct BatchSimulator: Sendable {
     /// Holds all traces in memory: for large runs use `simulate(parameters:rowCount:seed:firstIndex:handle:)`.
     public func traces(parameters: [Double], rowCount: Int, seed: UInt64, firstIndex: UInt64 = 0) -> (traces: [Double], valid: [Bool]) {
         let samples = sampleCount
-        let output = SharedOutput(traces: rowCount * samples, rows: rowCount)
+        let traces = SlotBuffer<Double>(count: rowCount * samples, repeating: 0), valid = SlotBuffer<Bool>(count: rowCount, repeating: false)
         simulate(parameters: parameters, rowCount: rowCount, seed: seed, firstIndex: firstIndex) { block in
-            let target = output.traces + block.rows.lowerBound * samples
-            target.update(from: block.traces.baseAddress!, count: block.traces.count)
-            for (j, v) in block.valid.enumerated() { output.valid[block.rows.lowerBound + j] = v }
+            (traces.baseAddress + block.rows.lowerBound * samples).update(from: block.traces.baseAddress!, count: block.traces.count)
+            valid.write(block.valid, at: block.rows.lowerBound)
         }
-        let result = (Array(UnsafeBufferPointer(start: output.traces, count: rowCount * samples)),
-                      Array(UnsafeBufferPointer(start: output.valid, count: rowCount)))
-        return result
+        return (traces.array, valid.array)
     }
-}
-
-/// Output buffers written by worker threads, each to its own rows.
-final class SharedOutput: @unchecked Sendable {
-    let traces: UnsafeMutablePointer<Double>
-    let valid: UnsafeMutablePointer<Bool>
-    init(traces: Int, rows: Int) {
-        self.traces = .allocate(capacity: max(1, traces))
-        self.valid = .allocate(capacity: max(1, rows))
-        self.valid.initialize(repeating: false, count: max(1, rows))
-    }
-    deinit { traces.deallocate(); valid.deallocate() }
 }

@@ -31,16 +31,16 @@ public struct FeatureExtractor: Sendable {
     public func features(ofRows matrix: [Double], rows: Int, threads: Int) -> [Double] {
         precondition(rows == 0 || matrix.count % rows == 0, "matrix of \(matrix.count) values does not split into \(rows) rows")
         let samples = rows == 0 ? 0 : matrix.count / rows
-        let output = FeatureRows(rows: rows)
+        let output = SlotBuffer<Double>(count: rows * 23, repeating: .nan)
         let lanes = Int(IONLINK_SIGNAL_LANES)
         parallelFor((rows + lanes - 1) / lanes, threads: threads) { block in
             let first = block * lanes, count = min(lanes, rows - first)
             matrix.withUnsafeBufferPointer { all in
                 let values = features(ofBlock: UnsafeBufferPointer(rebasing: all[first * samples ..< (first + count) * samples]), count: count)
-                for j in 0..<count { output.set(row: first + j, Array(values[j * 23 ..< (j + 1) * 23])) }
+                output.write(values.prefix(count * 23), at: first * 23)
             }
         }
-        return output.values
+        return output.array
     }
 
     /// Features of `count` (≤ 16) traces stored one after another in `traces`; `count` × 23 values.
@@ -97,18 +97,4 @@ public struct FeatureExtractor: Sendable {
         guard status == 0 else { return nil }
         return (0..<count).map { Array(out[$0 * (n - 1) ..< ($0 + 1) * (n - 1)]) }
     }
-}
-
-/// Feature rows written by worker threads, each to its own slot.
-final class FeatureRows: @unchecked Sendable {
-    private let storage: UnsafeMutableBufferPointer<Double>
-    private let count: Int
-    init(rows: Int) {
-        count = rows * 23
-        storage = .allocate(capacity: max(1, count))
-        storage.initialize(repeating: .nan)
-    }
-    func set(row: Int, _ x: [Double]) { for j in 0..<23 { storage[row * 23 + j] = x[j] } }
-    var values: [Double] { Array(storage.prefix(count)) }
-    deinit { storage.deallocate() }
 }
