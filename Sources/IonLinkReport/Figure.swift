@@ -2,7 +2,7 @@ import CCairo
 import Foundation
 import IonLinkCore
 
-/// A figure of one or more panels drawn with cairo and written as PNG.
+/// A figure of one or more panels drawn with cairo (onto a recording surface) and written as PNG and, if asked, SVG.
 public final class Figure {
     public let width: Int
     public let height: Int
@@ -28,7 +28,8 @@ public final class Figure {
     public init(width: Int, height: Int) {
         self.width = width
         self.height = height
-        surface = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, Int32(width), Int32(height))
+        var extents = cairo_rectangle_t(x: 0, y: 0, width: Double(width), height: Double(height))
+        surface = cairo_recording_surface_create(CAIRO_CONTENT_COLOR_ALPHA, &extents)
         context = cairo_create(surface)
         cairo_set_source_rgb(context, 1, 1, 1)
         cairo_paint(context)
@@ -43,11 +44,45 @@ public final class Figure {
     /// Writes the figure as PNG (atomically).
     public func writePNG(to path: String) throws {
         cairo_surface_flush(surface)
+        guard let image = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, Int32(width), Int32(height)) else {
+            throw InputError(file: path, "cannot create a \(width) × \(height) image")
+        }
+        defer { cairo_surface_destroy(image) }
+        replay(onto: image)
         try AtomicFile.write(to: path) { temporary in
-            guard cairo_surface_write_to_png(surface, temporary) == CAIRO_STATUS_SUCCESS else {
+            guard cairo_surface_write_to_png(image, temporary) == CAIRO_STATUS_SUCCESS else {
                 throw InputError(file: path, "cannot write the PNG")
             }
         }
+    }
+
+    /// Writes the figure as SVG (atomically): vector graphics for papers.
+    public func writeSVG(to path: String) throws {
+        cairo_surface_flush(surface)
+        try AtomicFile.write(to: path) { temporary in
+            guard let svg = cairo_svg_surface_create(temporary, Double(width), Double(height)) else {
+                throw InputError(file: path, "cannot create the SVG")
+            }
+            replay(onto: svg)
+            cairo_surface_finish(svg)
+            let status = cairo_surface_status(svg)
+            cairo_surface_destroy(svg)
+            guard status == CAIRO_STATUS_SUCCESS else { throw InputError(file: path, "cannot write the SVG") }
+        }
+    }
+
+    /// Writes `NAME.png` and, with `svg`, `NAME.svg` beside it, from a path ending in `.png`.
+    public func write(_ pngPath: String, svg: Bool) throws {
+        try writePNG(to: pngPath)
+        if svg { try writeSVG(to: String(pngPath.dropLast(4)) + ".svg") }
+    }
+
+    /// Draws what was recorded onto `target`.
+    private func replay(onto target: OpaquePointer) {
+        let cr = cairo_create(target)
+        cairo_set_source_surface(cr, surface, 0, 0)
+        cairo_paint(cr)
+        cairo_destroy(cr)
     }
 
     /// Draws `text` with its left baseline at (x, y); `anchor` 0 = left, 0.5 = centre, 1 = right.
@@ -79,11 +114,16 @@ public final class Figure {
     }
 
     /// Axes with 1-2-5 ticks, labels and a title.
-    public func axes(_ panel: Panel, xLabel: String, yLabel: String, title: String = "") {
+    /// The panel's border, without ticks or labels (small multiples).
+    public func frame(_ panel: Panel) {
         cairo_set_source_rgb(context, 0, 0, 0)
         cairo_set_line_width(context, 1)
         cairo_rectangle(context, panel.x, panel.y, panel.width, panel.height)
         cairo_stroke(context)
+    }
+
+    public func axes(_ panel: Panel, xLabel: String, yLabel: String, title: String = "") {
+        frame(panel)
         for tick in Self.ticks(panel.xRange) {
             let px = panel.px(tick)
             cairo_move_to(context, px, panel.y + panel.height)

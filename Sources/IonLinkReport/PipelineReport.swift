@@ -158,7 +158,7 @@ public struct PipelineReport {
         html += "<p>" + estimates.map { "<img src=\"\(Self.slug($0.name))_distance.png\" alt=\"\($0.name) distances\" width=\"560\">" }.joined() + "</p>"
         if !estimates.isEmpty {
             try RunFigures.distancesByFamily(estimates, families: families, scored: scored, to: folder + "/distance_by_family.png")
-            html += "<p><img src=\"distance_by_family.png\" alt=\"distances by family\"></p>"
+            html += Self.image("distance_by_family", alt: "distances by family", in: folder)
         }
         if let predictive = table("fits/predictive.csv"), let flag = try? predictive.column("flagged_outside_model") {
             let flagged = predictive.rows.filter { $0[flag] == "1" }
@@ -185,7 +185,7 @@ public struct PipelineReport {
             }
             try RunFigures.traces(cells, dtMs: record.dtMs, to: folder + "/example_traces.png")
             html += "<p>One cell per family (its best fit at the family's median distance): the model simulated at the MAP, the refined "
-                + "MAP, the best fit and two posterior samples, on the check seed.</p><p><img src=\"example_traces.png\" alt=\"example traces\"></p>"
+                + "MAP, the best fit and two posterior samples, on the check seed.</p>" + Self.image("example_traces", alt: "example traces", in: folder)
         }
         if let cells = table("fits/cells.csv"), let simulated = table("fits/map_refined_features.csv") {
             let names = Array(simulated.header.dropFirst())
@@ -195,7 +195,7 @@ public struct PipelineReport {
                 let sim = Matrix(rows: simulated.rows.count, columns: names.count, values: simulated.rows.flatMap { $0.dropFirst().map { Double($0) ?? .nan } })
                 try RunFigures.featureScatter(observed: observed, simulated: sim, names: names, families: cells.rows.map { $0[f] },
                                               title: "observed against re-simulated features at the refined MAP, by family", to: folder + "/features_observed_simulated.png")
-                html += "<p><img src=\"features_observed_simulated.png\" alt=\"observed against simulated features\"></p>"
+                html += Self.image("features_observed_simulated", alt: "observed against simulated features", in: folder)
             }
         }
         return html
@@ -211,8 +211,29 @@ public struct PipelineReport {
                                           title: "fitted parameters (refined MAPs) by family, on their prior intervals", to: folder + "/parameters_by_family.png")
         let samples = FileManager.default.fileExists(atPath: folder + "/fits/samples.npy")
             ? " The posterior samples of every cell are in <a href=\"fits/samples.npy\">samples.npy</a> with their log-probabilities." : ""
-        return "<h2 id=\"posteriors\">Posteriors</h2><p>Each cell's refined MAP, by family; the axes span the prior box." + samples + "</p>"
-            + "<p><img src=\"parameters_by_family.png\" alt=\"parameters by family\"></p>"
+        var html = "<h2 id=\"posteriors\">Posteriors</h2><p>Each cell's refined MAP, by family; the axes span the prior box." + samples + "</p>"
+            + Self.image("parameters_by_family", alt: "parameters by family", in: folder)
+        // Pair plots of the example cells' posterior samples.
+        if let reader = try? NPYRowReader(path: folder + "/fits/samples.npy"), let examples = table("fits/example_traces.csv"),
+           let c = try? examples.column("cell_id"), reader.rows == cells.rows.count, reader.columns % values.columns == 0 {
+            let best = table("fits/best_fit.csv")
+            var seen: [String] = []
+            for row in examples.rows where !seen.contains(row[c]) {
+                seen.append(row[c])
+                guard let i = cells.rows.firstIndex(where: { $0[0] == row[c] }) else { continue }
+                let drawn = try reader.read(i ..< i + 1).row(0)
+                let draws = Matrix(rows: drawn.count / values.columns, columns: values.columns, values: drawn)
+                var marks: [(label: String, theta: [Double], color: Figure.Color)] = [("refined MAP", values.row(i), .red)]
+                if let best, let columns = Optional(record.parameterNames.compactMap { try? best.column($0) }), columns.count == values.columns, i < best.rows.count {
+                    marks.append(("best fit", columns.map { Double(best.rows[i][$0]) ?? .nan }, .green))
+                }
+                let name = "pairs_\(Self.slug(row[c]))"
+                try RunFigures.pairPlot(draws, names: record.parameterNames, low: record.low, high: record.high, marks: marks,
+                                        title: "\(row[c]) (\(cells.rows[i][f])): \(draws.rows) posterior samples", to: folder + "/\(name).png")
+                html += "<p><img src=\"\(name).png\" alt=\"posterior of \(row[c])\"></p>"
+            }
+        }
+        return html
     }
 
     private func estimator() throws -> String {
@@ -224,7 +245,7 @@ public struct PipelineReport {
                                      to: folder + "/training_curve.png")
         return "<h2 id=\"estimator\">Estimator</h2><p>The last round's NPE-N training: mean log q(θ | x) of the training and held-out pairs "
             + "(<a href=\"model_training.csv\">model_training.csv</a>). Calibration on held-out simulations (SBC ranks, expected coverage): "
-            + "<code>ionlink diagnose --model model.json --bank bank/</code>.</p><p><img src=\"training_curve.png\" alt=\"training curve\"></p>"
+            + "<code>ionlink diagnose --model model.json --bank bank/</code>.</p>" + Self.image("training_curve", alt: "training curve", in: folder)
     }
 
     private func regression() -> String {
@@ -248,6 +269,23 @@ public struct PipelineReport {
     // MARK: - Helpers
 
     static func slug(_ name: String) -> String { name.lowercased().replacingOccurrences(of: " ", with: "_") }
+
+    /// A figure's PNG, linked to its SVG when there is one.
+    static func image(_ name: String, alt: String, in folder: String) -> String {
+        let img = "<img src=\"\(name).png\" alt=\"\(alt)\">"
+        return FileManager.default.fileExists(atPath: folder + "/\(name).svg")
+            ? "<p><a href=\"\(name).svg\">\(img)</a><br><small>\(alt): <a href=\"\(name).svg\">SVG</a></small></p>" : "<p>\(img)</p>"
+    }
+
+    /// The report as one file, every figure inlined (base64 PNG), to send to a colleague: `report_inline.html`.
+    public func writeInline() throws {
+        var html = try String(contentsOfFile: folder + "/report.html", encoding: .utf8)
+        for name in Set(html.components(separatedBy: "src=\"").dropFirst().map { String($0.prefix { $0 != "\"" }) }) {
+            guard let data = FileManager.default.contents(atPath: folder + "/" + name) else { continue }
+            html = html.replacingOccurrences(of: "src=\"\(name)\"", with: "src=\"data:image/png;base64,\(data.base64EncodedString())\"")
+        }
+        try AtomicFile.write(Data(html.utf8), to: folder + "/report_inline.html")
+    }
 
     static func rounded(_ field: String) -> String {
         guard Int(field) == nil, let v = Double(field) else { return field }

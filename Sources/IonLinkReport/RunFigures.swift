@@ -46,7 +46,7 @@ enum RunFigures {
             for r in rows { figure.markers(panel, x: [observed[r, j]], y: [simulated[r, j]], color: colour[families[r]] ?? .gray, radius: 1.5) }
         }
         legend(figure, colour, families: families, y: 60)
-        try figure.writePNG(to: path)
+        try figure.write(path, svg: true)
     }
 
     /// Each parameter's fitted values by family (a dot per cell, jittered), on its prior interval.
@@ -68,7 +68,7 @@ enum RunFigures {
             }
         }
         legend(figure, order, families: families, y: 60)
-        try figure.writePNG(to: path)
+        try figure.write(path, svg: true)
     }
 
     /// Distances per family: a dot per cell for each estimate, side by side, with each family's median.
@@ -97,7 +97,7 @@ enum RunFigures {
             }
         }
         figure.legend(estimates.enumerated().map { ($0.element.name, Figure.Color.palette[$0.offset % Figure.Color.palette.count]) }, x: 820, y: 60)
-        try figure.writePNG(to: path)
+        try figure.write(path, svg: true)
     }
 
     /// The training curve: mean log-probability of the training and validation pairs per epoch.
@@ -109,7 +109,7 @@ enum RunFigures {
         figure.line(panel, x: epochs, y: train, color: .blue, width: 1.5)
         figure.line(panel, x: epochs, y: validation, color: .orange, width: 1.5)
         figure.legend([("training", .blue), ("validation", .orange)], x: 560, y: 250)
-        try figure.writePNG(to: path)
+        try figure.write(path, svg: true)
     }
 
     /// Example cells' simulated traces: one panel per cell, the series overlaid.
@@ -131,6 +131,42 @@ enum RunFigures {
                               x: panel.x + panel.width - 150, y: panel.y + 10)
             }
         }
+        try figure.write(path, svg: true)
+    }
+
+    /// A pair plot of one cell's posterior samples: each parameter's histogram on the diagonal, every pair's samples
+    /// below it, on the prior box, with point estimates marked. PNG only (tens of thousands of points).
+    static func pairPlot(_ samples: Matrix, names: [String], low: [Double], high: [Double],
+                         marks: [(label: String, theta: [Double], color: Figure.Color)], title: String, to path: String) throws {
+        let d = names.count, size = 78.0, gap = 6.0, left = 60.0, top = 50.0
+        let figure = Figure(width: Int(left + Double(d) * (size + gap) + 40), height: Int(top + Double(d) * (size + gap) + 60))
+        figure.text(title, x: left, y: 24, size: 15, bold: true)
+        for i in 0..<d {
+            for j in 0...i {
+                let x = left + Double(j) * (size + gap), y = top + Double(i) * (size + gap)
+                if i == j {
+                    let bins = 20, width = (high[i] - low[i]) / Double(bins)
+                    var counts = [Double](repeating: 0, count: bins)
+                    for r in 0..<samples.rows where samples[r, i].isFinite { counts[min(bins - 1, max(0, Int((samples[r, i] - low[i]) / width)))] += 1 }
+                    let panel = Figure.Panel(x: x, y: y, width: size, height: size, xRange: low[i]...high[i], yRange: 0...max(1, (counts.max() ?? 1) * 1.1))
+                    figure.frame(panel)
+                    var xs: [Double] = [], ys: [Double] = []
+                    for (k, c) in counts.enumerated() { xs += [low[i] + Double(k) * width, low[i] + Double(k + 1) * width]; ys += [c, c] }
+                    figure.line(panel, x: xs, y: ys, color: .blue, width: 1.2)
+                    for mark in marks where mark.theta[i].isFinite {
+                        figure.line(panel, x: [mark.theta[i], mark.theta[i]], y: [0, panel.yRange.upperBound], color: mark.color, width: 1.5)
+                    }
+                } else {
+                    let panel = Figure.Panel(x: x, y: y, width: size, height: size, xRange: low[j]...high[j], yRange: low[i]...high[i])
+                    figure.frame(panel)
+                    for r in 0..<samples.rows { figure.markers(panel, x: [samples[r, j]], y: [samples[r, i]], color: Figure.Color(0.45, 0.6, 0.85), radius: 0.7) }
+                    for mark in marks { figure.markers(panel, x: [mark.theta[j]], y: [mark.theta[i]], color: mark.color, radius: 3) }
+                }
+                if i == d - 1 { figure.text(names[j], x: x + size / 2, y: y + size + 16, size: 10, anchor: 0.5) }
+                if j == 0 { figure.text(names[i], x: x - 8, y: y + size / 2, size: 10, anchor: 1) }
+            }
+        }
+        figure.legend(marks.map { ($0.label, $0.color) }, x: left + Double(d) * (size + gap) - 200, y: top + 10)
         try figure.writePNG(to: path)
     }
 }

@@ -56,6 +56,10 @@ import Testing
         try NPYWriter.write(voltage, shape: [3, 100], element: .float32, to: folder + "/fits/example_traces.npy")
         try write("regression/cv_summary.csv", "rank,lambda,mean_n_genes,r2_test_relaxed_mean,r2_test_relaxed_sd\n2,0.2,15.0,0.1701,0.014\n")
         try write("regression/genes.csv", "gene,w1,w2\nPvalb,0.5,0\nKcnc1,0,0\nSst,0,-0.2\n")
+        try write("fits/best_fit.csv", "id,a,b,c\n" + (0..<6).map { "\(ids[$0]),0.5,1.0,0.0\n" }.joined())
+        var generator = Xoshiro256(seed: 1)
+        let samples: [Double] = (0..<6 * 50 * 3).map { k in [0.0, 0.0, -1.0][k % 3] + [1.0, 2.0, 2.0][k % 3] * generator.nextUniform() }
+        try NPYWriter.write(samples, shape: [6, 50, 3], element: .float32, to: folder + "/fits/samples.npy")
     }
 
     @Test("The report, rebuilt from a run's tables: every section, the summary beside the paper, every image and link resolves")
@@ -82,6 +86,14 @@ import Testing
             #expect(data.prefix(4) == Data([0x89, 0x50, 0x4E, 0x47]), "\(image) is not a PNG")
         }
         for link in links { #expect(FileManager.default.fileExists(atPath: folder + "/" + link), "link \(link) does not resolve") }
+        // Pair plots of the example cells, SVG beside the light figures, and the one-file version.
+        #expect(images.contains("pairs_cell_1.png") && images.contains("pairs_cell_4.png"), "\(images)")
+        #expect(links.contains("parameters_by_family.svg") && links.contains("features_observed_simulated.svg"))
+        let svg = try String(contentsOfFile: folder + "/training_curve.svg", encoding: .utf8)
+        #expect(svg.contains("<svg"))
+        try PipelineReport(folder: folder).writeInline()
+        let inline = try String(contentsOfFile: folder + "/report_inline.html", encoding: .utf8)
+        #expect(!inline.contains("src=\"pairs_cell_1.png\"") && inline.contains("src=\"data:image/png;base64,iVBORw0KGgo"))
         #expect { try PipelineReport(folder: folder + "/nothing") } throws: { "\($0)".contains("run.json") }
     }
 }
