@@ -41,7 +41,7 @@ struct Bench: ParsableCommand {
                 let values = extractor.features(ofRows: matrix, rows: rows, threads: 1)
                 let seconds = Date().timeIntervalSince(start)
                 perTrace.append(seconds / Double(rows) * 1e6)
-                let defined = (0..<rows).filter { i in (0..<23).allSatisfy { values[i * 23 + $0].isFinite } }.count
+                let defined = (0..<rows).filter { i in (0..<PaperFeatures.count).allSatisfy { values[i * PaperFeatures.count + $0].isFinite } }.count
                 print(String(format: "repeat %d: %.3f s for %d traces, %.1f µs per trace (%d with all 23 features defined)", r + 1, seconds, rows, perTrace.last!, defined))
             }
             let median = perTrace.sorted()[perTrace.count / 2]

@@ -26,11 +26,17 @@ struct Features: ParsableCommand {
     @Argument(help: ArgumentHelp("Recordings: .nwb, .abf, .csv or .npy files.", valueName: "FILE"))
     var files: [String] = []
 
+    @Flag(help: "Print the catalogue of the 23 features (name, definition, unit, spikes needed) as a Markdown table and exit.")
+    var catalogue = false
+
     @Option(help: ArgumentHelp("A trace matrix (NPY [rows, samples], mV) instead of recordings.", valueName: "T.npy"))
     var traces: String?
 
-    @Option(help: ArgumentHelp("Output CSV: per-cell features (recordings) or id + the 23 features (--traces).", valueName: "OUT.csv"))
-    var out: String
+    @Option(name: .customLong("out"), help: ArgumentHelp("Output CSV: per-cell features (recordings) or id + the 23 features (--traces).", valueName: "OUT.csv"))
+    var outPath: String?
+
+    /// The output file (validated to be given unless --catalogue).
+    var out: String { outPath ?? "" }
 
     @Option(help: ArgumentHelp("Also write one row per sweep and step window here.", valueName: "SWEEPS.csv"))
     var sweepTable: String?
@@ -66,6 +72,8 @@ struct Features: ParsableCommand {
     @OptionGroup var compute: ComputeOptions
 
     func validate() throws {
+        if catalogue { return }
+        guard outPath != nil else { throw ValidationError("Missing expected argument '--out <OUT.csv>'") }
         if traces != nil {
             guard files.isEmpty else { throw ValidationError("Give recordings or --traces, not both.") }
             guard dtMs != nil, stepStartMs != nil, stepEndMs != nil else {
@@ -79,6 +87,10 @@ struct Features: ParsableCommand {
     }
 
     func run() throws {
+        if catalogue {
+            print(PaperFeatures.markdownTable, terminator: "")
+            return
+        }
         if let traces {
             try runTraces(traces)
         } else {
@@ -94,7 +106,7 @@ struct Features: ParsableCommand {
         let values = extractor.features(ofRows: array.values, rows: rows, threads: compute.threads)
         try FeatureTable(ids: (0..<rows).map(String.init), values: values).write(to: out)
         if !compute.quiet {
-            let defined = (0..<rows).filter { r in (0..<23).allSatisfy { values[r * 23 + $0].isFinite } }.count
+            let defined = (0..<rows).filter { r in (0..<PaperFeatures.count).allSatisfy { values[r * PaperFeatures.count + $0].isFinite } }.count
             print("wrote the 23 features of \(rows) traces to \(out) (\(defined) with all 23 defined)")
         }
     }

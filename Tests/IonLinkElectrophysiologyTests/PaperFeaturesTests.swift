@@ -88,4 +88,16 @@ import Testing
         #expect(compared == table.rows.count)
         #expect(trains.map(\.spikes.count).reduce(0, +) == table.rows.count)
     }
+
+    @Test("The catalogue: 23 entries in Index order, names as the paper's files, and the docs table generated from it")
+    func catalogue() throws {
+        #expect(PaperFeatures.count == 23 && PaperFeatures.Index.allCases.count == PaperFeatures.count)
+        #expect(PaperFeatures.names[PaperFeatures.Index.apCount.rawValue] == "AP count")
+        #expect(PaperFeatures.names[PaperFeatures.Index.stepSkewness.rawValue] == "$V_{m}$ skewness")
+        let header = try CSVTable.read(Golden.repository + "/data/m1/M1_features_X_o.csv.gz").header
+        #expect(Array(header[1...23]) == PaperFeatures.names)
+        let docs = try String(contentsOfFile: Golden.repository + "/docs/reference/features.md", encoding: .utf8)
+        #expect(docs.contains("(a test keeps them equal) -->\n" + PaperFeatures.markdownTable + "<!-- /catalogue -->"),
+                "docs/reference/features.md: regenerate the table with `ionlink features --catalogue`")
+    }
 }

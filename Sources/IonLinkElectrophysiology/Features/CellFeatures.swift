@@ -66,7 +66,7 @@ public struct CellFeatures: Sendable {
         let first = rheobaseStep?.train.spikes.first
         let paper = analyses.min { abs($0.step.amplitude - targetPA) < abs($1.step.amplitude - targetPA) }
             .flatMap { abs($0.step.amplitude - targetPA) <= tolerancePA ? $0 : nil }
-        let paperFeatures = paper.map(Self.paperFeatures) ?? [Double](repeating: .nan, count: 23)
+        let paperFeatures = paper.map(Self.paperFeatures) ?? [Double](repeating: .nan, count: PaperFeatures.count)
         let cellID = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
         return CellFeatures(
             file: file, cellID: cellID, sweepCount: Set(analyses.map(\.sweep)).count,

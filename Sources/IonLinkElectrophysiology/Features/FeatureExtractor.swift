@@ -31,13 +31,13 @@ public struct FeatureExtractor: Sendable {
     public func features(ofRows matrix: [Double], rows: Int, threads: Int) -> [Double] {
         precondition(rows == 0 || matrix.count % rows == 0, "matrix of \(matrix.count) values does not split into \(rows) rows")
         let samples = rows == 0 ? 0 : matrix.count / rows
-        let output = SlotBuffer<Double>(count: rows * 23, repeating: .nan)
+        let output = SlotBuffer<Double>(count: rows * PaperFeatures.count, repeating: .nan)
         let lanes = Int(IONLINK_SIGNAL_LANES)
         parallelFor((rows + lanes - 1) / lanes, threads: threads) { block in
             let first = block * lanes, count = min(lanes, rows - first)
             matrix.withUnsafeBufferPointer { all in
                 let values = features(ofBlock: UnsafeBufferPointer(rebasing: all[first * samples ..< (first + count) * samples]), count: count)
-                output.write(values.prefix(count * 23), at: first * 23)
+                output.write(values.prefix(count * PaperFeatures.count), at: first * PaperFeatures.count)
             }
         }
         return output.array
@@ -75,7 +75,7 @@ public struct FeatureExtractor: Sendable {
             }
         }
         var result: [Double] = []
-        result.reserveCapacity(count * 23)
+        result.reserveCapacity(count * PaperFeatures.count)
         for j in 0..<count { result += PaperFeatures.values(for: traceList[j], spikes: trains[j], settings: settings) }
         return result
     }

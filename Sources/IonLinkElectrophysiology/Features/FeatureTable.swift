@@ -9,7 +9,7 @@ public struct FeatureTable: Sendable {
     public var values: [Double]
 
     public init(ids: [String], values: [Double]) {
-        precondition(values.count == ids.count * 23, "\(ids.count) ids need \(ids.count * 23) values, got \(values.count)")
+        precondition(values.count == ids.count * PaperFeatures.count, "\(ids.count) ids need \(ids.count * 23) values, got \(values.count)")
         self.ids = ids
         self.values = values
     }
@@ -19,7 +19,7 @@ public struct FeatureTable: Sendable {
         var text = ([idColumn] + PaperFeatures.names).map(CSVTable.quoted).joined(separator: ",") + "\n"
         for (r, id) in ids.enumerated() {
             text += CSVTable.quoted(id)
-            for j in 0..<23 { text += "," + CSVTable.formatNumber(values[r * 23 + j]) }
+            for j in 0..<PaperFeatures.count { text += "," + CSVTable.formatNumber(values[r * PaperFeatures.count + j]) }
             text += "\n"
         }
         try AtomicFile.write(Data(text.utf8), to: path)
@@ -30,7 +30,7 @@ public struct FeatureTable: Sendable {
         let table = try CSVTable.read(path)
         let columns = try PaperFeatures.names.map { try table.column($0) }
         var values: [Double] = []
-        values.reserveCapacity(table.rows.count * 23)
+        values.reserveCapacity(table.rows.count * PaperFeatures.count)
         for r in 0..<table.rows.count {
             for c in columns {
                 let text = table.rows[r][c].trimmingCharacters(in: .whitespaces)

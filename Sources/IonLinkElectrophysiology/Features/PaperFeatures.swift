@@ -5,22 +5,64 @@ import IonLinkCore
 /// transforms and NaN rules (docs/reference/features.md). Computed the same way for simulations and
 /// recordings, except where `Settings` says otherwise.
 public enum PaperFeatures {
-    /// Column names, exactly as in the paper's data files.
-    public static let names = [
-        "AP threshold", "AP amplitude", "AP width", "AHP",
-        "3rd AP threshold", "3rd AP amplitude", "3rd AP width", "3rd AHP",
-        "AP count", "AP count 1st 8th", "AP count 1st quarter", "AP count 1st half", "AP count 2nd half",
-        "AP amp adapt", "AP average amp adapt", "AP CV", "ISI adapt", "ISI CV", "latency",
-        "rest $V_{m}$ mean", "$V_{m}$ mean", "$V_{m}$ std", "$V_{m}$ skewness",
+    /// One feature of the catalogue: its column name in the paper's files, unit (after transforms), the spikes it
+    /// needs to be defined, and a one-line definition (docs/reference/features.md is generated from these).
+    public struct Feature: Sendable {
+        public let name: String
+        public let unit: String
+        /// Defined only with at least this many spikes (0: always; the 3rd-spike features follow `Settings`).
+        public let spikesNeeded: Int
+        public let definition: String
+    }
+
+    /// The features' positions, in paper order.
+    public enum Index: Int, CaseIterable, Sendable {
+        case apThreshold, apAmplitude, apWidth, ahp
+        case thirdAPThreshold, thirdAPAmplitude, thirdAPWidth, thirdAHP
+        case apCount, apCountFirstEighth, apCountFirstQuarter, apCountFirstHalf, apCountSecondHalf
+        case apAmplitudeAdaptation, apAverageAmplitudeAdaptation, apCV, isiAdaptation, isiCV, latency
+        case restMean, stepMean, stepVariance, stepSkewness
+    }
+
+    /// The catalogue, in paper order (`Index`).
+    public static let catalogue: [Feature] = [
+        Feature(name: "AP threshold", unit: "mV", spikesNeeded: 1, definition: "threshold V of spike 1"),
+        Feature(name: "AP amplitude", unit: "mV", spikesNeeded: 1, definition: "peak − threshold of spike 1"),
+        Feature(name: "AP width", unit: "ms", spikesNeeded: 1, definition: "full width at half height of spike 1"),
+        Feature(name: "AHP", unit: "mV", spikesNeeded: 1, definition: "fast trough − threshold of spike 1"),
+        Feature(name: "3rd AP threshold", unit: "mV", spikesNeeded: 5, definition: "threshold V of spike 3 (N ≥ 5, the reference's log(N+3) > 2; 3 in its V1 code)"),
+        Feature(name: "3rd AP amplitude", unit: "mV", spikesNeeded: 5, definition: "peak − threshold of spike 3 (N ≥ 5)"),
+        Feature(name: "3rd AP width", unit: "ms", spikesNeeded: 5, definition: "full width at half height of spike 3 (N ≥ 5)"),
+        Feature(name: "3rd AHP", unit: "mV", spikesNeeded: 5, definition: "fast trough − threshold of spike 3 (N ≥ 5)"),
+        Feature(name: "AP count", unit: "log(count+3)", spikesNeeded: 1, definition: "log(N + 3)"),
+        Feature(name: "AP count 1st 8th", unit: "log(count+3)", spikesNeeded: 1, definition: "log(count + 3) of thresholds before start + L/8 (L = step length)"),
+        Feature(name: "AP count 1st quarter", unit: "log(count+3)", spikesNeeded: 1, definition: "log(count + 3) of thresholds before start + L/4"),
+        Feature(name: "AP count 1st half", unit: "log(count+3)", spikesNeeded: 1, definition: "log(count + 3) of thresholds before start + L/2"),
+        Feature(name: "AP count 2nd half", unit: "log(count+3)", spikesNeeded: 1, definition: "log(count + 3) of thresholds from start + L/2 on"),
+        Feature(name: "AP amp adapt", unit: "log(ratio)", spikesNeeded: 2, definition: "log(height₂ / height₁)"),
+        Feature(name: "AP average amp adapt", unit: "sigmoid", spikesNeeded: 2, definition: "sigmoid(mean(heightₖ₊₁ / heightₖ), offset 1, steepness 50)"),
+        Feature(name: "AP CV", unit: "log(ratio)", spikesNeeded: 2, definition: "log(std / mean of heights), ddof 0"),
+        Feature(name: "ISI adapt", unit: "log(ratio)", spikesNeeded: 3, definition: "log(ISI₂ / ISI₁)"),
+        Feature(name: "ISI CV", unit: "log(ratio)", spikesNeeded: 3, definition: "log(std / mean of ISIs), ddof 0"),
+        Feature(name: "latency", unit: "log(ms+0.4)", spikesNeeded: 1, definition: "log(latency + 0.4), latency = first threshold − start in ms; NaN if latency + 0.4 ≤ 0"),
+        Feature(name: "rest $V_{m}$ mean", unit: "mV", spikesNeeded: 0, definition: "mean V before the step (simulations); before and after it (recordings)"),
+        Feature(name: "$V_{m}$ mean", unit: "mV", spikesNeeded: 0, definition: "mean V with start < t < end"),
+        Feature(name: "$V_{m}$ std", unit: "mV² (variance)", spikesNeeded: 0, definition: "the variance (2nd central moment) with start < t < end, as in the paper"),
+        Feature(name: "$V_{m}$ skewness", unit: "1", spikesNeeded: 0, definition: "3rd central moment / std³ with start < t < end"),
     ]
 
+    /// The number of features.
+    public static let count = catalogue.count
+    /// Column names, exactly as in the paper's data files.
+    public static let names = catalogue.map(\.name)
     /// Units of the columns (after transforms).
-    public static let units = [
-        "mV", "mV", "ms", "mV", "mV", "mV", "ms", "mV",
-        "log(count+3)", "log(count+3)", "log(count+3)", "log(count+3)", "log(count+3)",
-        "log(ratio)", "sigmoid", "log(ratio)", "log(ratio)", "log(ratio)", "log(ms+0.4)",
-        "mV", "mV", "mV² (variance)", "1",
-    ]
+    public static let units = catalogue.map(\.unit)
+
+    /// The catalogue as the Markdown table of docs/reference/features.md.
+    public static var markdownTable: String {
+        "| # | column | definition | unit | spikes needed |\n|---|---|---|---|---|\n"
+            + catalogue.enumerated().map { "| \($0.offset) | \($0.element.name) | \($0.element.definition) | \($0.element.unit) | \($0.element.spikesNeeded) |\n" }.joined()
+    }
 
     /// Where the two rules of the reference differ between simulations and recordings.
     public struct Settings: Sendable, Equatable {
@@ -41,9 +83,9 @@ public enum PaperFeatures {
         public static let recording = Settings(restWindow: .outsideStep)
     }
 
-    /// The 23 values for `trace` and its detected `spikes`; NaN where undefined.
+    /// The values of the catalogue for `trace` and its detected `spikes`, in order; NaN where undefined.
     public static func values(for trace: Trace, spikes train: SpikeTrain, settings: Settings = .simulation) -> [Double] {
-        var x = [Double](repeating: .nan, count: 23)
+        var x = Values()
         let spikes = train.spikes
         let start = trace.start, end = trace.end
         let n = spikes.count
@@ -51,36 +93,36 @@ public enum PaperFeatures {
             let times = spikes.map(\.thresholdTime)
             let length = end - start
             func count(_ predicate: (Double) -> Bool) -> Double { log(Double(times.filter(predicate).count) + 3) }
-            x[8] = log(Double(n) + 3)
-            x[9] = count { $0 < start + length / 8 }
-            x[10] = count { $0 < start + length / 4 }
-            x[11] = count { $0 < start + length / 2 }
-            x[12] = count { $0 >= start + length / 2 }
+            x[.apCount] = log(Double(n) + 3)
+            x[.apCountFirstEighth] = count { $0 < start + length / 8 }
+            x[.apCountFirstQuarter] = count { $0 < start + length / 4 }
+            x[.apCountFirstHalf] = count { $0 < start + length / 2 }
+            x[.apCountSecondHalf] = count { $0 >= start + length / 2 }
             if spikes.contains(where: { !$0.clipped }) {
                 let heights = spikes.map(\.height)
                 let isis = zip(times.dropFirst(), times).map { $0.0 - $0.1 }
-                if isis.count > 1 { x[17] = log(Statistics.standardDeviation(isis) / Statistics.mean(isis)) }
+                if isis.count > 1 { x[.isiCV] = log(Statistics.standardDeviation(isis) / Statistics.mean(isis)) }
                 if n >= 2 {
-                    x[15] = log(Statistics.standardDeviation(heights) / Statistics.mean(heights))
-                    x[13] = log(heights[1] / heights[0])
+                    x[.apCV] = log(Statistics.standardDeviation(heights) / Statistics.mean(heights))
+                    x[.apAmplitudeAdaptation] = log(heights[1] / heights[0])
                     let ratios = zip(heights.dropFirst(), heights).map { $0.0 / $0.1 }
-                    x[14] = 1 / (1 + exp(-50 * (Statistics.mean(ratios) - 1)))
+                    x[.apAverageAmplitudeAdaptation] = 1 / (1 + exp(-50 * (Statistics.mean(ratios) - 1)))
                 }
                 let first = spikes[0]
-                x[0] = first.thresholdVoltage
-                x[1] = first.height
-                x[2] = (first.width ?? .nan) * 1000
-                x[3] = (first.fastTroughVoltage ?? .nan) - first.thresholdVoltage
+                x[.apThreshold] = first.thresholdVoltage
+                x[.apAmplitude] = first.height
+                x[.apWidth] = (first.width ?? .nan) * 1000
+                x[.ahp] = (first.fastTroughVoltage ?? .nan) - first.thresholdVoltage
                 if n >= settings.thirdSpikeMinimumCount {
                     let third = spikes[2]
-                    x[4] = third.thresholdVoltage
-                    x[5] = third.height
-                    x[6] = (third.width ?? .nan) * 1000
-                    x[7] = (third.fastTroughVoltage ?? .nan) - third.thresholdVoltage
+                    x[.thirdAPThreshold] = third.thresholdVoltage
+                    x[.thirdAPAmplitude] = third.height
+                    x[.thirdAPWidth] = (third.width ?? .nan) * 1000
+                    x[.thirdAHP] = (third.fastTroughVoltage ?? .nan) - third.thresholdVoltage
                 }
-                if isis.count >= 2 { x[16] = log(isis[1] / isis[0]) }
+                if isis.count >= 2 { x[.isiAdaptation] = log(isis[1] / isis[0]) }
                 let latency = (first.thresholdTime - start) * 1000
-                x[18] = latency + 0.4 <= 0 ? .nan : log(latency + 0.4)
+                x[.latency] = latency + 0.4 <= 0 ? .nan : log(latency + 0.4)
             }
         }
         // Voltage statistics: rest before (or outside) the step; mean, variance and skewness inside it.
@@ -97,7 +139,7 @@ public enum PaperFeatures {
             for k in afterStart..<time.count { restSum += voltage[k] }
             restCount += time.count - afterStart
         }
-        x[19] = restCount == 0 ? .nan : restSum / Double(restCount)
+        x[.restMean] = restCount == 0 ? .nan : restSum / Double(restCount)
         if insideEnd > insideStart {
             let count = Double(insideEnd - insideStart)
             var sum = 0.0
@@ -107,10 +149,19 @@ public enum PaperFeatures {
             for k in insideStart..<insideEnd { let d = voltage[k] - m; m2 += d * d; m3 += d * d * d }
             m2 /= count
             m3 /= count
-            x[20] = m
-            x[21] = m2
-            x[22] = m3 / pow(m2.squareRoot(), 3)
+            x[.stepMean] = m
+            x[.stepVariance] = m2
+            x[.stepSkewness] = m3 / pow(m2.squareRoot(), 3)
         }
-        return x
+        return x.values
+    }
+
+    /// The 23 values under construction, addressed by `Index`.
+    struct Values {
+        var values = [Double](repeating: .nan, count: PaperFeatures.count)
+        subscript(_ i: Index) -> Double {
+            get { values[i.rawValue] }
+            set { values[i.rawValue] = newValue }
+        }
     }
 }
