@@ -162,50 +162,12 @@ public struct SpikeDetector: Sendable {
 
     private func detect(v: [Double], t: [Double], dvdt: [Double], windowDvdt: [Double], third: () -> [Double]?,
                         startIndex: Int, endIndex: Int, start: Double) -> SpikeTrain? {
-        // 1. Putative spikes: dV/dt of the window alone crosses the cutoff upwards.
-        guard !windowDvdt.isEmpty else { return nil }
-        var crossings: [Int] = []
-        if windowDvdt[0] > dvCutoff { crossings.append(0) }
-        for i in 0..<(windowDvdt.count - 1) where !(windowDvdt[i] >= dvCutoff) && windowDvdt[i + 1] >= dvCutoff {
-            crossings.append(i)
-        }
-        var putative: [Int]
-        if crossings.count <= 1 {
-            putative = crossings
-        } else {
-            putative = [crossings[0]]
-            for i in 1..<crossings.count where windowDvdt[crossings[i - 1]..<crossings[i]].contains(where: { $0 < 0 }) {
-                putative.append(crossings[i])
-            }
-        }
-        putative = putative.map { $0 + startIndex }
-        guard !putative.isEmpty else { return nil }
-
-        // 2. Peaks: the maximum between consecutive putative spikes (the last one: up to the window end).
-        var peaks: [Int] = []
-        for (k, spike) in putative.enumerated() {
-            let next = k + 1 < putative.count ? putative[k + 1] : endIndex
-            guard next > spike else { return nil }
-            peaks.append(argmax(v, spike..<next))
-        }
-
-        // 3. Drop events where V does not fall between a peak and the next spike, low peaks, small heights.
-        var mask: [Bool] = []
-        for k in 0..<(putative.count - 1) {
-            let lower = clamped(peaks[k], dvdt.count), upper = clamped(putative[k + 1], dvdt.count)
-            mask.append(lower < upper && dvdt[lower ..< upper].contains { $0 < 0 })
-        }
-        var spikes = zip(putative, [true] + mask).filter(\.1).map(\.0)
-        peaks = zip(peaks, mask + [true]).filter(\.1).map(\.0)
-        var keep = peaks.map { v[$0] >= minPeak }
-        spikes = zip(spikes, keep).filter(\.1).map(\.0)
-        peaks = zip(peaks, keep).filter(\.1).map(\.0)
-        keep = zip(spikes, peaks).map { v[$0.1] - v[$0.0] >= minHeight }
-        spikes = zip(spikes, keep).filter(\.1).map(\.0)
-        peaks = zip(peaks, keep).filter(\.1).map(\.0)
+        let putative = putativeSpikes(windowDvdt).map { $0 + startIndex }
+        guard !putative.isEmpty, let allPeaks = peakIndexes(v, putative, endIndex: endIndex) else { return nil }
+        let (spikes, peaks) = dropNonSpikes(v: v, dvdt: dvdt, putative: putative, peaks: allPeaks)
         guard !spikes.isEmpty else { return nil }
 
-        // 4. Upstrokes and thresholds.
+        // 4. Upstrokes and thresholds (the third-derivative fallback when the first threshold lies before the window).
         guard var upstrokes = upstrokeIndexes(dvdt, spikes, peaks) else { return nil }
         var thresholds = refineThresholds(dvdt, upstrokes)
         var usedThirdDerivative = false
@@ -215,34 +177,18 @@ public struct SpikeDetector: Sendable {
             let alternative = thirdDerivativeThresholds(v: v, third: thirdDerivative, peaks: peaks, upstrokes: upstrokes)
             if let alternative, t[alternative[0]] > t[thresholds[0]] { thresholds = alternative }
         }
-        if t[thresholds[0]] > t[peaks[0]] { return SpikeTrain(spikes: [], usedThirdDerivative: usedThirdDerivative) }
+        let none = SpikeTrain(spikes: [], usedThirdDerivative: usedThirdDerivative)
+        if t[thresholds[0]] > t[peaks[0]] { return none }
 
         // 5. Overlaps, threshold-to-peak intervals, clipping of the last spike.
         guard var checked = checkThresholdsAndPeaks(v: v, t: t, dvdt: dvdt, thresholds: thresholds, peaks: peaks,
                                                     upstrokes: upstrokes, endIndex: endIndex),
-              !checked.thresholds.isEmpty, t[checked.thresholds[0]] <= t[checked.peaks[0]] else {
-            return SpikeTrain(spikes: [], usedThirdDerivative: usedThirdDerivative)
-        }
-        guard let newUpstrokes = upstrokeIndexes(dvdt, checked.thresholds, checked.peaks) else {
-            return SpikeTrain(spikes: [], usedThirdDerivative: usedThirdDerivative)
-        }
+              !checked.thresholds.isEmpty, t[checked.thresholds[0]] <= t[checked.peaks[0]],
+              let newUpstrokes = upstrokeIndexes(dvdt, checked.thresholds, checked.peaks) else { return none }
         upstrokes = newUpstrokes
 
         // 6. Troughs; drop events whose peak is its trough.
-        var troughs: [Int?] = []
-        for k in 0..<checked.thresholds.count {
-            if k + 1 < checked.thresholds.count {
-                let range = checked.peaks[k] ..< checked.thresholds[k + 1]
-                guard !range.isEmpty else { return SpikeTrain(spikes: [], usedThirdDerivative: usedThirdDerivative) }
-                troughs.append(argmin(v, range))
-            } else if checked.clipped[k] {
-                troughs.append(nil)
-            } else {
-                let range = checked.peaks[k] ..< endIndex
-                guard !range.isEmpty else { return SpikeTrain(spikes: [], usedThirdDerivative: usedThirdDerivative) }
-                troughs.append(argmin(v, range))
-            }
-        }
+        guard var troughs = troughIndexes(v, checked, endIndex: endIndex) else { return none }
         let distinct = zip(checked.peaks, troughs).map { $0.1 == nil || $0.0 != $0.1! }
         func select<T>(_ a: [T]) -> [T] { zip(a, distinct).filter(\.1).map(\.0) }
         checked.thresholds = select(checked.thresholds)
@@ -250,17 +196,102 @@ public struct SpikeDetector: Sendable {
         checked.clipped = select(checked.clipped)
         upstrokes = select(upstrokes)
         troughs = select(troughs)
-        guard !checked.thresholds.isEmpty else { return SpikeTrain(spikes: [], usedThirdDerivative: usedThirdDerivative) }
+        guard !checked.thresholds.isEmpty else { return none }
 
-        // 7. Downstrokes (between peak and trough), fast troughs (dV/dt recovery after the downstroke).
-        let count = checked.thresholds.count
-        var downstrokes = [Int?](repeating: nil, count: count)
-        for k in 0..<count where !checked.clipped[k] {
-            guard let trough = troughs[k], trough > checked.peaks[k] else { continue }
-            downstrokes[k] = argmin(dvdt, checked.peaks[k] ..< min(trough, dvdt.count))
+        // 7–8. Downstrokes, fast troughs (which may mark a spike clipped), widths.
+        let downstrokes = downstrokeIndexes(dvdt, checked, troughs: troughs)
+        let fastTroughs = fastTroughIndexes(dvdt, &checked, endIndex: endIndex)
+        let result = (0..<checked.thresholds.count).map { k in
+            let threshold = checked.thresholds[k], peak = checked.peaks[k]
+            return Spike(
+                thresholdIndex: threshold, peakIndex: peak, upstrokeIndex: upstrokes[k], troughIndex: troughs[k],
+                downstrokeIndex: downstrokes[k], fastTroughIndex: fastTroughs[k],
+                thresholdTime: t[threshold], thresholdVoltage: v[threshold], peakTime: t[peak], peakVoltage: v[peak],
+                troughVoltage: troughs[k].map { v[$0] }, fastTroughVoltage: fastTroughs[k].map { v[$0] },
+                upstroke: dvdt[upstrokes[k]], downstroke: downstrokes[k].map { dvdt[$0] },
+                width: checked.clipped[k] ? nil : fastTroughs[k].flatMap { halfHeightWidth(v: v, t: t, threshold: threshold, peak: peak, fastTrough: $0) },
+                clipped: checked.clipped[k])
         }
-        var fastTroughs = [Int?](repeating: nil, count: count)
-        let valid = (0..<count).filter { !checked.clipped[$0] }
+        return SpikeTrain(spikes: result, usedThirdDerivative: usedThirdDerivative)
+    }
+
+    /// 1. Putative spikes (window indices): the window's own dV/dt crosses the cutoff upwards, and only after it fell
+    /// below 0 since the previous crossing.
+    private func putativeSpikes(_ windowDvdt: [Double]) -> [Int] {
+        guard !windowDvdt.isEmpty else { return [] }
+        var crossings: [Int] = []
+        if windowDvdt[0] > dvCutoff { crossings.append(0) }
+        for i in 0..<(windowDvdt.count - 1) where !(windowDvdt[i] >= dvCutoff) && windowDvdt[i + 1] >= dvCutoff {
+            crossings.append(i)
+        }
+        guard crossings.count > 1 else { return crossings }
+        var putative = [crossings[0]]
+        for i in 1..<crossings.count where windowDvdt[crossings[i - 1]..<crossings[i]].contains(where: { $0 < 0 }) {
+            putative.append(crossings[i])
+        }
+        return putative
+    }
+
+    /// 2. Peaks: the maximum of V between consecutive putative spikes (the last one: up to the window end).
+    private func peakIndexes(_ v: [Double], _ putative: [Int], endIndex: Int) -> [Int]? {
+        var peaks: [Int] = []
+        for (k, spike) in putative.enumerated() {
+            let next = k + 1 < putative.count ? putative[k + 1] : endIndex
+            guard next > spike else { return nil }
+            peaks.append(argmax(v, spike..<next))
+        }
+        return peaks
+    }
+
+    /// 3. Drops events where V does not fall between a peak and the next spike, peaks below `minPeak`, heights below
+    /// `minHeight`.
+    private func dropNonSpikes(v: [Double], dvdt: [Double], putative: [Int], peaks allPeaks: [Int]) -> (spikes: [Int], peaks: [Int]) {
+        var mask: [Bool] = []
+        for k in 0..<(putative.count - 1) {
+            let lower = clamped(allPeaks[k], dvdt.count), upper = clamped(putative[k + 1], dvdt.count)
+            mask.append(lower < upper && dvdt[lower ..< upper].contains { $0 < 0 })
+        }
+        var spikes = zip(putative, [true] + mask).filter(\.1).map(\.0)
+        var peaks = zip(allPeaks, mask + [true]).filter(\.1).map(\.0)
+        var keep = peaks.map { v[$0] >= minPeak }
+        spikes = zip(spikes, keep).filter(\.1).map(\.0)
+        peaks = zip(peaks, keep).filter(\.1).map(\.0)
+        keep = zip(spikes, peaks).map { v[$0.1] - v[$0.0] >= minHeight }
+        return (zip(spikes, keep).filter(\.1).map(\.0), zip(peaks, keep).filter(\.1).map(\.0))
+    }
+
+    /// 6. Troughs: the minimum of V from each peak to the next threshold (the last: to the window end; none if clipped).
+    private func troughIndexes(_ v: [Double], _ checked: Checked, endIndex: Int) -> [Int?]? {
+        var troughs: [Int?] = []
+        for k in 0..<checked.thresholds.count {
+            if k + 1 < checked.thresholds.count {
+                let range = checked.peaks[k] ..< checked.thresholds[k + 1]
+                guard !range.isEmpty else { return nil }
+                troughs.append(argmin(v, range))
+            } else if checked.clipped[k] {
+                troughs.append(nil)
+            } else {
+                let range = checked.peaks[k] ..< endIndex
+                guard !range.isEmpty else { return nil }
+                troughs.append(argmin(v, range))
+            }
+        }
+        return troughs
+    }
+
+    /// 7. Downstrokes: the minimum dV/dt between each unclipped peak and its trough.
+    private func downstrokeIndexes(_ dvdt: [Double], _ checked: Checked, troughs: [Int?]) -> [Int?] {
+        (0..<checked.thresholds.count).map { k in
+            guard !checked.clipped[k], let trough = troughs[k], trough > checked.peaks[k] else { return nil }
+            return argmin(dvdt, checked.peaks[k] ..< min(trough, dvdt.count))
+        }
+    }
+
+    /// 7. Fast troughs: after the downstroke, the first dV/dt ≥ `fastTroughFraction` × downstroke; a spike without
+    /// one (or without room for it) is marked clipped.
+    private func fastTroughIndexes(_ dvdt: [Double], _ checked: inout Checked, endIndex: Int) -> [Int?] {
+        var fastTroughs = [Int?](repeating: nil, count: checked.thresholds.count)
+        let valid = (0..<checked.thresholds.count).filter { !checked.clipped[$0] }
         for (j, k) in valid.enumerated() {
             let peak = checked.peaks[k]
             let next = j + 1 < valid.count ? checked.thresholds[valid[j + 1]] : endIndex
@@ -274,27 +305,16 @@ public struct SpikeDetector: Sendable {
                 checked.clipped[k] = true
             }
         }
+        return fastTroughs
+    }
 
-        // 8. Widths at half height relative to threshold, between the rising edge and the fast trough.
-        var result: [Spike] = []
-        for k in 0..<count {
-            let threshold = checked.thresholds[k], peak = checked.peaks[k]
-            var width: Double? = nil
-            if !checked.clipped[k], let fastTrough = fastTroughs[k] {
-                let level = (v[peak] - v[threshold]) / 2 + v[threshold]
-                let rising = stride(from: peak, to: threshold, by: -1).first { v[$0] <= level }
-                let falling = (peak ..< fastTrough).first { v[$0] <= level }
-                if let rising, let falling { width = t[falling] - t[rising] }
-            }
-            result.append(Spike(
-                thresholdIndex: threshold, peakIndex: peak, upstrokeIndex: upstrokes[k], troughIndex: troughs[k],
-                downstrokeIndex: downstrokes[k], fastTroughIndex: fastTroughs[k],
-                thresholdTime: t[threshold], thresholdVoltage: v[threshold], peakTime: t[peak], peakVoltage: v[peak],
-                troughVoltage: troughs[k].map { v[$0] }, fastTroughVoltage: fastTroughs[k].map { v[$0] },
-                upstroke: dvdt[upstrokes[k]], downstroke: downstrokes[k].map { dvdt[$0] }, width: width,
-                clipped: checked.clipped[k]))
-        }
-        return SpikeTrain(spikes: result, usedThirdDerivative: usedThirdDerivative)
+    /// 8. Full width at half height relative to threshold: from the last sample at or below the half level before the
+    /// peak to the first after it, before the fast trough.
+    private func halfHeightWidth(v: [Double], t: [Double], threshold: Int, peak: Int, fastTrough: Int) -> Double? {
+        let level = (v[peak] - v[threshold]) / 2 + v[threshold]
+        guard let rising = stride(from: peak, to: threshold, by: -1).first(where: { v[$0] <= level }),
+              let falling = (peak ..< fastTrough).first(where: { v[$0] <= level }) else { return nil }
+        return t[falling] - t[rising]
     }
 
     private func upstrokeIndexes(_ dvdt: [Double], _ spikes: [Int], _ peaks: [Int]) -> [Int]? {
