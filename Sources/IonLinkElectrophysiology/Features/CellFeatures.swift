@@ -86,9 +86,7 @@ public struct CellFeatures: Sendable {
         let t = analysis.trace
         let cut = t.time.partitioningIndex(where: { $0 > analysis.step.end + 0.1 })
         let trace = Trace(time: Array(t.time[..<cut]), voltage: Array(t.voltage[..<cut]), start: t.start, end: t.end)
-        var detector = SpikeDetector()
-        detector.filterKHz = analysis.filterKHz
-        if analysis.filterKHz < 10 { detector.thirdDerivativeFilterKHz = analysis.filterKHz }
+        let detector = SpikeDetector.forRecording(filterKHz: analysis.filterKHz)
         return PaperFeatures.values(for: trace, spikes: detector.spikes(in: trace), settings: .recording)
     }
 

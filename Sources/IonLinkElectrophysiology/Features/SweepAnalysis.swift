@@ -33,9 +33,7 @@ public struct SweepAnalysis: Sendable {
     public static func analyse(_ sweep: Sweep, file: String, ljpMV: Double = 0) -> [SweepAnalysis] {
         let fs = sweep.samplingRate
         let filter = SpikeDetector.filterKHz(forSamplingRate: fs)
-        var detector = SpikeDetector()
-        detector.filterKHz = filter
-        if filter < 10 { detector.thirdDerivativeFilterKHz = filter }
+        let detector = SpikeDetector.forRecording(filterKHz: filter)
         let voltage = ljpMV == 0 ? sweep.voltage : sweep.voltage.map { $0 - ljpMV }
         return sweep.steps.enumerated().map { w, step in
             let trace = Trace(time: sweep.time, voltage: voltage, current: sweep.current, start: step.start, end: step.end)

@@ -73,6 +73,15 @@ public struct SpikeDetector: Sendable {
         fs <= 20_000 ? fs / 2 / 1e3 - 0.5 : 10
     }
 
+    /// The detector the reference uses for recordings filtered at `filterKHz` (`filterKHz(forSamplingRate:)`): below
+    /// 10 kHz the third-derivative fallback uses the same cutoff.
+    public static func forRecording(filterKHz: Double) -> SpikeDetector {
+        var detector = SpikeDetector()
+        detector.filterKHz = filterKHz
+        if filterKHz < 10 { detector.thirdDerivativeFilterKHz = filterKHz }
+        return detector
+    }
+
     /// dV/dt in V/s (length count − 1): 1e-3 · diff(filtfilt(V)) / diff(t); unfiltered if the cutoff is not
     /// below Nyquist.
     public static func derivative(_ v: ArraySlice<Double>, time t: ArraySlice<Double>, filterKHz: Double?) -> [Double] {
