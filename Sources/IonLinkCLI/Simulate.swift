@@ -128,22 +128,37 @@ struct Simulate: ParsableCommand {
                 if !compute.quiet { print("wrote the 23 features of \(table.ids.count) simulations to \(features)") }
                 return
             }
+            // Traces (and features): streamed in chunks to the NPY file, so memory holds one chunk whatever the rows.
             let simulator = BatchSimulator(configuration: configuration, threads: compute.threads)
-            let result = simulator.traces(parameters: table.values, rowCount: table.ids.count, seed: compute.seed)
-            let invalid = zip(table.ids, result.valid).filter { !$0.1 }.map(\.0)
+            let window = configuration.protocol.stimulusWindowMs
+            let extractor = FeatureExtractor(dtMs: configuration.protocol.dtMs, startMs: window.start, endMs: window.end)
+            let rows = table.ids.count, d = configuration.model.parameters.count, chunk = 1024
+            let writer = try traces.map { try NPYWriter(path: $0, element: .float64, shape: [rows, simulator.sampleCount]) }
+            var featureValues: [Double] = [], invalid: [String] = []
+            let progress = ProgressReporter("simulate", total: rows, unit: "sims", enabled: !compute.quiet)
+            do {
+                for start in stride(from: 0, to: rows, by: chunk) {
+                    let part = start ..< min(rows, start + chunk)
+                    let result = simulator.traces(parameters: Array(table.values[part.lowerBound * d ..< part.upperBound * d]), rowCount: part.count,
+                                                  seed: compute.seed, firstIndex: UInt64(start))
+                    invalid += zip(table.ids[part], result.valid).filter { !$0.1 }.map(\.0)
+                    try writer?.append(result.traces)
+                    if features != nil { featureValues += extractor.features(ofRows: result.traces, rows: part.count, threads: compute.threads) }
+                    progress.advance(by: part.count)
+                }
+                progress.finish()
+                try writer?.finish()
+            } catch {
+                writer?.cancel()
+                throw error
+            }
             if !invalid.isEmpty {
                 FileHandle.standardError.write(Data("warning: \(invalid.count) simulation(s) became non-finite (NaN rows): \(invalid.prefix(10).joined(separator: ", "))\n".utf8))
             }
-            if let traces {
-                try NPYWriter.write(result.traces, shape: [table.ids.count, simulator.sampleCount], element: .float64, to: traces)
-                if !compute.quiet { print("wrote \(table.ids.count) traces × \(simulator.sampleCount) samples to \(traces)") }
-            }
+            if let traces, !compute.quiet { print("wrote \(rows) traces × \(simulator.sampleCount) samples to \(traces)") }
             if let features {
-                let window = configuration.protocol.stimulusWindowMs
-                let extractor = FeatureExtractor(dtMs: configuration.protocol.dtMs, startMs: window.start, endMs: window.end)
-                let values = extractor.features(ofRows: result.traces, rows: table.ids.count, threads: compute.threads)
-                try FeatureTable(ids: table.ids, values: values).write(to: features)
-                if !compute.quiet { print("wrote the 23 features of \(table.ids.count) traces to \(features)") }
+                try FeatureTable(ids: table.ids, values: featureValues).write(to: features)
+                if !compute.quiet { print("wrote the 23 features of \(rows) traces to \(features)") }
             }
         } else if let count, let out {
             let ranks = Ranks.world

@@ -77,6 +77,32 @@ let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().del
         #expect(!FileManager.default.fileExists(atPath: folder + "/bad.npy"))
     }
 
+    @Test("simulate --params streams traces in chunks: over 1024 rows, its features equal the features-only path's, row by row")
+    func simulateParamsStreams() throws {
+        let folder = temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        // A short protocol (60 ms, step 10–50 ms) keeps 1100 simulations quick in a debug build.
+        let config = try IonLinkProcess.run(["simulate", "--print-config"]).out
+            .replacingOccurrences(of: "\"duration_ms\" : 800", with: "\"duration_ms\" : 60")
+            .replacingOccurrences(of: "\"from_ms\" : 100", with: "\"from_ms\" : 10").replacingOccurrences(of: "\"to_ms\" : 700", with: "\"to_ms\" : 50")
+        try config.write(toFile: folder + "/short.json", atomically: true, encoding: .utf8)
+        let header = "id,C,R_input,tau,gNat,gNa,gKd,gM,gKv31,gL,E_leak,tau_max,VT,r_SS\n"
+        let rows = (0..<1100).map { "r\($0),1.5,100,5,200,50,10,0.5,50,1,-70,500,-60,1\n" }.joined()
+        try (header + rows).write(toFile: folder + "/p.csv", atomically: true, encoding: .utf8)
+        let both = try IonLinkProcess.run(["simulate", "--config", folder + "/short.json", "--params", folder + "/p.csv", "--traces", folder + "/t.npy",
+                                           "--features", folder + "/f_traces.csv", "--quiet"])
+        #expect(both.status == 0, "\(both.err)")
+        let only = try IonLinkProcess.run(["simulate", "--config", folder + "/short.json", "--params", folder + "/p.csv",
+                                           "--features", folder + "/f_only.csv", "--quiet"])
+        #expect(only.status == 0, "\(only.err)")
+        let traces = try NPYArray.read(folder + "/t.npy")
+        #expect(traces.shape == [1100, 1500])
+        // The same parameters, but each row its own noise stream: rows differ, and both paths agree on every row.
+        #expect(Array(traces.values[0 ..< 1500]) != Array(traces.values[1050 * 1500 ..< 1051 * 1500]))
+        let a = try String(contentsOfFile: folder + "/f_traces.csv", encoding: .utf8), b = try String(contentsOfFile: folder + "/f_only.csv", encoding: .utf8)
+        #expect(a == b)
+    }
+
     @Test("A bank killed with SIGKILL and rerun equals an uninterrupted one; shards merge to it")
     func killAndResume() throws {
         let folder = temporaryFolder()
