@@ -9,6 +9,11 @@ struct IonLink: ParsableCommand {
         ionlink_keep_large_buffers_on_heap()
         BLAS.setThreads(1)
         let ranks = Ranks.world
+        // HDF5 files are read once in a child process first, so that a damaged one cannot crash the command.
+        if CommandLine.arguments.dropFirst().first != "probe-file" {
+            let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
+            CrashIsolation.probe = FileManager.default.isExecutableFile(atPath: executable) ? [executable, "probe-file"] : nil
+        }
         var command: ParsableCommand
         do { command = try parseAsRoot(joiningNegativeValues(Array(CommandLine.arguments.dropFirst()))) } catch {
             ranks.finish()   // the same arguments fail the same way on every rank
@@ -70,7 +75,7 @@ struct IonLink: ParsableCommand {
         Models and protocols are JSON configurations (see configs/ in the repository); the built-in \
         presets are `m1` (the paper's main model, default) and `v1` (the V1 variant).
         """,
-        subcommands: [Run.self, Report.self, Simulate.self, Features.self, Train.self, Infer.self, Diagnose.self, Regress.self, Bank.self, Bench.self]
+        subcommands: [Run.self, Report.self, ProbeFile.self, Simulate.self, Features.self, Train.self, Infer.self, Diagnose.self, Regress.self, Bank.self, Bench.self]
     )
 }
 

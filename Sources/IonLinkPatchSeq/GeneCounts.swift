@@ -22,7 +22,10 @@ public struct GeneCounts: Sendable {
     /// orientation is decided by which axis shares more ids with `knownCells` (e.g. the parameter table's);
     /// without known cells a first header field of `gene`/`genes`/`symbol` means genes × cells.
     public static func read(_ path: String, knownCells: Set<String> = []) throws -> GeneCounts {
-        if path.lowercased().hasSuffix(".h5ad") { return try AnnData.read(path) }
+        if path.lowercased().hasSuffix(".h5ad") {
+            if let failure = CrashIsolation.check(path, kind: "h5ad") { throw InputError(file: path, failure) }
+            return try AnnData.read(path)
+        }
         let separator: Character = path.lowercased().contains(".tsv") || path.lowercased().contains(".txt") ? "\t" : ","
         let table = try CSVTable.read(path, separator: separator)
         let headerIDs = table.header.dropFirst().map(CellID.normalized)
@@ -62,8 +65,9 @@ public struct GeneCounts: Sendable {
 
 /// AnnData `.h5ad` (HDF5): X dense or CSR/CSC sparse, `obs`/`var` names; raw counts preferred from
 /// `layers/counts` or `raw/X` when present.
-enum AnnData {
-    static func read(_ path: String) throws -> GeneCounts {
+public enum AnnData {
+    /// Reads the counts of `path` (without crash isolation: `GeneCounts.read` adds it).
+    public static func read(_ path: String) throws -> GeneCounts {
         let file = try HDF5File(path: path)
         let source = ["layers/counts", "raw/X", "X"].first { file.exists("/" + $0) } ?? "X"
         let cells = try names(file, group: "/obs")

@@ -103,6 +103,23 @@ let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().del
         #expect(a == b)
     }
 
+    @Test("An NWB file that crashes libhdf5 (one byte changed) is left out with a message; the other files are read")
+    func damagedHDF5() throws {
+        let folder = temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let good = repository + "/Tests/IonLinkElectrophysiologyTests/Fixtures/sweeps.nwb"
+        var bytes = try #require(FileManager.default.contents(atPath: good))
+        bytes[3063] = 0x32   // segfaults libhdf5 1.10 inside H5HG_read when read in process
+        _ = FileManager.default.createFile(atPath: folder + "/damaged.nwb", contents: bytes)
+        let both = try IonLinkProcess.run(["features", folder + "/damaged.nwb", good, "--out", folder + "/cells.csv", "--quiet"])
+        #expect(both.status == 0, "\(both.err)")
+        #expect(both.err.contains("damaged.nwb") && both.err.contains("left out"), "\(both.err)")
+        let table = try String(contentsOfFile: folder + "/cells.csv", encoding: .utf8)
+        #expect(table.contains("sweeps.nwb") && !table.contains("damaged.nwb"))
+        let alone = try IonLinkProcess.run(["features", folder + "/damaged.nwb", "--out", folder + "/alone.csv"])
+        #expect(alone.status == 1 && alone.err.contains("damaged.nwb"), "status \(alone.status): \(alone.err)")
+    }
+
     @Test("A bank killed with SIGKILL and rerun equals an uninterrupted one; shards merge to it")
     func killAndResume() throws {
         let folder = temporaryFolder()

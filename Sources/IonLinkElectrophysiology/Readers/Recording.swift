@@ -82,7 +82,9 @@ public struct Recording: Sendable {
         case "csv": recording = try DelimitedTraceReader.read(path, hints: hints)
         case "npy": recording = try NPYTraceReader.read(path, hints: hints)
         case "abf": recording = try ABFReader.read(path, hints: hints)
-        case "nwb", "h5", "hdf5": recording = try NWBReader.read(path, units: hints.nwbUnits)
+        case "nwb", "h5", "hdf5":
+            if let failure = CrashIsolation.check(path, kind: "nwb") { throw InputError(file: path, failure) }
+            recording = try NWBReader.read(path, units: hints.nwbUnits)
         default:
             throw InputError(file: path, "unknown recording format; expected .nwb, .abf, .csv or .npy")
         }
