@@ -122,9 +122,10 @@ public final class Figure {
         cairo_stroke(context)
     }
 
-    public func axes(_ panel: Panel, xLabel: String, yLabel: String, title: String = "") {
+    /// The panel's frame, ticks and labels; `xTicks: false` for a categorical x axis labelled by the caller.
+    public func axes(_ panel: Panel, xLabel: String, yLabel: String, title: String = "", xTicks: Bool = true) {
         frame(panel)
-        for tick in Self.ticks(panel.xRange) {
+        for tick in xTicks ? Self.ticks(panel.xRange) : [] {
             let px = panel.px(tick)
             cairo_move_to(context, px, panel.y + panel.height)
             cairo_line_to(context, px, panel.y + panel.height + 4)
@@ -174,15 +175,26 @@ public final class Figure {
     }
 
     /// A legend entry row at (x, y).
-    public func legend(_ entries: [(String, Color)], x: Double, y: Double) {
-        var position = x
+    /// A legend of coloured dots and labels from (x, y): in a row, or one entry per line with `vertical`.
+    public func legend(_ entries: [(String, Color)], x: Double, y: Double, vertical: Bool = false) {
+        var position = x, line = y
         for (label, color) in entries {
             cairo_set_source_rgb(context, color.r, color.g, color.b)
-            cairo_arc(context, position + 4, y - 4, 4, 0, 2 * Double.pi)
+            cairo_arc(context, position + 4, line - 4, 4, 0, 2 * Double.pi)
             cairo_fill(context)
-            text(label, x: position + 12, y: y, size: 10)
-            position += 16 + Double(label.count) * 6.5
+            text(label, x: position + 12, y: line, size: 10)
+            if vertical { line += 16 } else { position += 26 + textWidth(label, size: 10) }
         }
+    }
+
+    /// The advance width of `text` at `size`, pixels.
+    func textWidth(_ text: String, size: Double) -> Double {
+        cairo_save(context)
+        cairo_set_font_size(context, size)
+        var extents = cairo_text_extents_t()
+        cairo_text_extents(context, text, &extents)
+        cairo_restore(context)
+        return extents.x_advance
     }
 
     /// "Nice" 1-2-5 ticks within `range`.

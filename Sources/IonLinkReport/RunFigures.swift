@@ -9,11 +9,11 @@ enum RunFigures {
         let columns: Int, rows: Int, width: Double, height: Double
         func panel(_ k: Int, xRange: ClosedRange<Double>, yRange: ClosedRange<Double>) -> Figure.Panel {
             let c = k % columns, r = k / columns
-            return Figure.Panel(x: 60 + Double(c) * (width + 60), y: 40 + Double(r) * (height + 70), width: width, height: height,
+            return Figure.Panel(x: 60 + Double(c) * (width + 60), y: 64 + Double(r) * (height + 70), width: width, height: height,
                                 xRange: xRange, yRange: yRange)
         }
         var figureWidth: Int { Int(60 + Double(columns) * (width + 60)) }
-        var figureHeight: Int { Int(40 + Double(rows) * (height + 70) + 40) }
+        var figureHeight: Int { Int(64 + Double(rows) * (height + 70) + 40) }
     }
 
     /// The families in order of size, each with a palette colour.
@@ -27,7 +27,7 @@ enum RunFigures {
     static func legend(_ figure: Figure, _ colours: [String: Figure.Color], families: [String], y: Double) {
         let counts = Dictionary(grouping: families, by: { $0 }).mapValues(\.count)
         let entries = colours.keys.sorted { (counts[$0] ?? 0) > (counts[$1] ?? 0) }.map { ("\($0) (\(counts[$0] ?? 0))", colours[$0]!) }
-        figure.legend(entries, x: Double(figure.width) - 190, y: y)
+        figure.legend(entries, x: Double(figure.width) - 190, y: y, vertical: true)
     }
 
     /// Observed against re-simulated features, one panel per feature, coloured by family; the diagonal is equality.
@@ -60,7 +60,7 @@ enum RunFigures {
         var generator = Xoshiro256(seed: 7)
         for (j, name) in names.enumerated() {
             let panel = grid.panel(j, xRange: -0.5...(Double(familyOrder.count) - 0.5), yRange: low[j]...high[j])
-            figure.axes(panel, xLabel: "family", yLabel: name, title: name)
+            figure.axes(panel, xLabel: "families (legend order)", yLabel: "", title: name, xTicks: false)
             for r in 0..<values.rows where values[r, j].isFinite {
                 guard let k = familyOrder.firstIndex(of: families[r]) else { continue }
                 let x = Double(k) + (generator.nextUniform() - 0.5) * 0.6
@@ -80,7 +80,8 @@ enum RunFigures {
         let panel = Figure.Panel(x: 70, y: 40, width: 880, height: 320, xRange: -0.5...(Double(familyOrder.count) - 0.5),
                                  yRange: 0...(min(all.max() ?? 1, 20) * 1.05))
         figure.axes(panel, xLabel: "", yLabel: "distance (z-scored)", title: "re-simulated fits by family: "
-                    + estimates.enumerated().map { "\($0.element.name) (\(["left", "middle", "right"][min(2, $0.offset)]))" }.joined(separator: ", "))
+                    + estimates.enumerated().map { "\($0.element.name) (\(["left", "middle", "right"][min(2, $0.offset)]))" }.joined(separator: ", "),
+                    xTicks: false)
         var generator = Xoshiro256(seed: 3)
         let width = 0.8 / Double(max(1, estimates.count))
         for (k, family) in familyOrder.enumerated() {
