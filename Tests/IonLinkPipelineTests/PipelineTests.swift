@@ -187,3 +187,41 @@ func standardNormal(_ generator: inout Xoshiro256) -> Double {
         #expect(!reread.isCurrent("posteriors", key: StageLedger.key(["samples": 2000], after: ["bank"]), outputs: []))
     }
 }
+
+@Suite struct BestFitSelectionTests {
+    /// Three cells observed from known parameter sets; each gets its true θ among perturbed candidates.
+    static func setUp(_ folder: String) -> (Pipeline, ObservedCells, CandidateSet) {
+        let model = SimulationConfiguration.paperM1.model
+        let truths = (0..<3).map { model.priorDraw(seed: 11, index: UInt64($0)) }
+        let simulation = ParameterSimulation(configuration: .paperM1, threads: 2)
+        let observed = simulation.features(of: Matrix(rows: 3, columns: 13, values: truths.flatMap { $0 }), seed: 99)
+        let cells = ObservedCells(file: "cells", ids: ["a", "b", "c"], featureNames: PaperFeatures.names, features: observed)
+        var candidates = CandidateSet(cells: 3, perCell: 3, dimension: 13)
+        for i in 0..<3 {
+            let others = (0..<3).map { k in model.priorDraw(seed: 12, index: UInt64(10 * i + k)) }
+            candidates.set(cell: i, map: others[0], refinedMAP: others[1],
+                           samples: Matrix(rows: 3, columns: 13, values: others[2] + truths[i] + others[0]))
+        }
+        let inputs = RunInputs(observed: "cells", counts: "counts", metadata: nil)
+        return (Pipeline(folder: folder, inputs: inputs, settings: RunSettings()), cells, candidates)
+    }
+
+    @Test("Best-fit selection is reproducible from the seed, and scored on the check seed")
+    func reproducible() throws {
+        let folder = temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let (pipeline, cells, candidates) = Self.setUp(folder)
+        pipeline.showProgress = false
+        let score = FitScore(observed: cells.features, scoredRows: [0, 1, 2])
+        for sub in ["one", "two"] { try FileManager.default.createDirectory(atPath: folder + "/" + sub, withIntermediateDirectories: true) }
+        let checks = FitChecks(pipeline: pipeline, cells: cells, families: ["x", "x", "x"], scored: [0, 1, 2], score: score)
+        let first = try checks.bestFits(candidates, to: folder + "/one")
+        let second = try checks.bestFits(candidates, to: folder + "/two")
+        for name in ["best_fit.csv", "best_fit_check.csv", "predictive.csv"] {
+            #expect(FileManager.default.contentsEqual(atPath: folder + "/one/" + name, andPath: folder + "/two/" + name), "\(name) differs")
+        }
+        #expect(first.distances.map { String(describing: $0) } == second.distances.map { String(describing: $0) })
+        let table = try CSVTable.read(folder + "/one/best_fit_check.csv")
+        #expect(table.header.contains("candidate") && table.rows.count == 3)
+    }
+}
