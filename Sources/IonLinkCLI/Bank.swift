@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import IonLinkBiophysics
+import IonLinkCore
 
 struct Bank: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -17,8 +18,10 @@ struct Bank: ParsableCommand {
         var shards: [String]
         @Option(help: ArgumentHelp("The folder of the merged bank.", valueName: "DIR"))
         var out: String
+        @Flag(help: "Write into an existing folder that IonLink did not make (same-named files are overwritten).") var force = false
 
         func run() throws {
+            try OutputFolder.prepare(out, for: "bank merge", ownFiles: ["manifest.json"], force: force)
             let manifest = try SimulationBank.merge(shards: shards, into: out)
             print("merged \(shards.count) shards into \(out): \(manifest.rows) samples, \(manifest.validCount ?? 0) valid")
         }

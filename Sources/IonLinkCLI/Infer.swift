@@ -24,6 +24,7 @@ struct Infer: ParsableCommand {
     var estimator: String
     @Option(help: ArgumentHelp("Observed features: id + features.", valueName: "X.csv")) var observed: String
     @Option(help: ArgumentHelp("Output folder.", valueName: "DIR")) var out: String
+    @Flag(help: "Write into an existing folder that IonLink did not make (same-named files are overwritten).") var force = false
     @Option(help: "Posterior samples per cell.") var samples = 10_000
     @Flag(help: "Also write map_refined.csv: the best sample refined by gradient ascent on log q(θ|x) inside the prior box.") var refineMap = false
     @Option(help: "Seed for sampling.") var seed: UInt64 = 1
@@ -39,6 +40,8 @@ struct Infer: ParsableCommand {
         var sampler = PosteriorSampler(posterior: posterior, samples: samples, seed: seed, threads: workers.threads)
         sampler.refineMAP = refineMap
         let ranks = Ranks.world
+        if ranks.isRoot { try OutputFolder.prepare(out, for: "infer", ownFiles: ["map.csv"], force: force) }
+        ranks.barrier()
         guard ranks.isParallel else {
             let writer = try PosteriorFitsWriter.sample(sampler, cells: cells, into: out, title: "infer", showProgress: !workers.quiet)
             let failed = writer.cellsWithoutSamples

@@ -30,6 +30,7 @@ struct Regress: ParsableCommand {
 
     @Option(help: ArgumentHelp("Output folder.", valueName: "DIR"))
     var out: String
+    @Flag(help: "Write into an existing folder that IonLink did not make (same-named files are overwritten).") var force = false
 
     @Option(help: "Genes: ion-channel (the paper's GO list + markers), all, or a file with one symbol per line.")
     var genes = "ion-channel"
@@ -90,6 +91,7 @@ struct Regress: ParsableCommand {
     }
 
     func run() throws {
+        try OutputFolder.prepare(out, for: "regress", ownFiles: ["cv.csv"], force: force)
         var regression = GeneRegression(counts: counts, params: params, out: out)
         regression.genes = genes
         regression.markers = markers.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }

@@ -47,6 +47,7 @@ struct Run: ParsableCommand {
     enum Preset: String, ExpressibleByArgument, CaseIterable { case laptop, paper }
 
     @Option(help: ArgumentHelp("Output folder.", valueName: "DIR")) var out = "results"
+    @Flag(help: "Write into an existing folder that IonLink did not make (same-named files are overwritten).") var force = false
     @Option(help: ArgumentHelp("The shipped data folder (m1/ from the repository).", valueName: "DIR")) var data = "data"
     @Option(help: "Defaults to start from: laptop (minutes on 2 cores) or paper (one round of 15 000 000 simulations, k = 1000, 10 000 samples; hours, or a cluster). Options given explicitly override the preset.")
     var preset: Preset = .laptop
@@ -115,7 +116,7 @@ struct Run: ParsableCommand {
     }
 
     func run() throws {
-        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        try OutputFolder.prepare(out, for: "run", ownFiles: ["stages.json"], force: force)
         let pipeline = Pipeline(folder: out, inputs: try inputs(), settings: runSettings())
         pipeline.threads = workers.threads
         pipeline.showProgress = !workers.quiet

@@ -60,6 +60,8 @@ struct Simulate: ParsableCommand {
     @Flag(help: "Print the effective configuration (after --config and --noise-pa) as JSON and exit: a starting point for your own model or protocol file.")
     var printConfig = false
 
+    @Flag(help: "With --count: write into an existing folder that IonLink did not make.") var force = false
+
     @OptionGroup var compute: ComputeOptions
 
     func validate() throws {
@@ -169,6 +171,7 @@ struct Simulate: ParsableCommand {
             if self.shard == "auto" && !compute.quiet {
                 FileHandle.standardError.write(Data("shard \(shard.index)/\(shard.count) from the Slurm array (SLURM_ARRAY_TASK_ID)\n".utf8))
             }
+            if ranks.isRoot { try OutputFolder.prepare(out, for: "simulate", ownFiles: ["manifest.json"], force: force) }
             func open() throws -> SimulationBank {
                 try SimulationBank(folder: out, configuration: configuration, count: count, seed: compute.seed,
                                    shard: shard.index, of: shard.count, chunkSize: chunkSize, keptTraces: keepTraces,

@@ -120,6 +120,22 @@ let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().del
         #expect(alone.status == 1 && alone.err.contains("damaged.nwb"), "status \(alone.status): \(alone.err)")
     }
 
+    @Test("An existing folder IonLink did not make is refused as output unless --force; its own folders are reused")
+    func foreignOutputFolder() throws {
+        let folder = temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try FileManager.default.createDirectory(atPath: folder + "/mine", withIntermediateDirectories: true)
+        try "my notes".write(toFile: folder + "/mine/notes.txt", atomically: true, encoding: .utf8)
+        let refused = try IonLinkProcess.run(["simulate", "--count", "10", "--out", folder + "/mine", "--quiet"])
+        #expect(refused.status != 0 && refused.err.contains("did not write") && refused.err.contains("notes.txt") && refused.err.contains("--force"), "\(refused.err)")
+        let forced = try IonLinkProcess.run(["simulate", "--count", "10", "--out", folder + "/mine", "--quiet", "--force"])
+        #expect(forced.status == 0, "\(forced.err)")
+        #expect(try String(contentsOfFile: folder + "/mine/notes.txt", encoding: .utf8) == "my notes")
+        // A folder IonLink made (its marker) is written again without --force.
+        let again = try IonLinkProcess.run(["simulate", "--count", "10", "--out", folder + "/mine", "--quiet"])
+        #expect(again.status == 0, "\(again.err)")
+    }
+
     @Test("A bank killed with SIGKILL and rerun equals an uninterrupted one; shards merge to it")
     func killAndResume() throws {
         let folder = temporaryFolder()

@@ -279,9 +279,10 @@ public struct SimulationBank {
 /// clear error instead of interleaving chunks with the first. Released on exit, however the process ends.
 final class WriterLock {
     private let descriptor: Int32
+    private let path: String
 
     init(folder: String) throws {
-        let path = folder + "/.writer.lock"
+        path = folder + "/.writer.lock"
         descriptor = open(path, O_CREAT | O_RDWR, 0o644)
         guard descriptor >= 0 else { throw InputError(file: path, "cannot open the bank's lock file (\(String(cString: strerror(errno))))") }
         guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
@@ -290,7 +291,9 @@ final class WriterLock {
         }
     }
 
+    /// Releases the lock and removes its file (a writer that opened it meanwhile was already refused).
     func release() {
+        unlink(path)
         flock(descriptor, LOCK_UN)
         close(descriptor)
     }
