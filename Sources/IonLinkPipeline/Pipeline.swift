@@ -182,6 +182,9 @@ public final class Pipeline {
             }
             try ledger.record("regression", key: regressionKey)
         }
+        if let paper = inputs.paperCrossValidation, FileManager.default.fileExists(atPath: paper) {
+            try writePaperCrossValidation(paper, to: folder + "/regression/paper_cv_summary.csv")
+        }
         let result = Result(map: summary.map, refinedMAP: summary.refinedMAP, bestFit: summary.bestFit, scoredCells: scored.count, flaggedCells: flagged)
         try checks.exampleTraces(candidates, distances: bestDistances ?? refinedDistances,
                                  best: settings.candidates > 0 ? fits + "/best_fit.csv" : nil, to: fits)
@@ -297,6 +300,29 @@ public final class Pipeline {
         let missing = writer.cellsWithoutSamples
         log("posteriors of \(cells.count - missing) of \(cells.count) cells" + (missing > 0 ? " (\(missing) without samples: NaN rows)" : ""))
         return candidates
+    }
+
+    /// The paper's cross-validation averaged over folds per rank and λ (mean genes, mean relaxed test R²), for the
+    /// report to draw beside the run's.
+    private func writePaperCrossValidation(_ path: String, to destination: String) throws {
+        let table = try CSVTable.read(path)
+        let rank = try table.column("rank"), lambda = try table.column("lambdau"), genes = try table.column("n_selected_genes")
+        let r2 = try table.column("r2_test_relaxed")
+        var groups: [String: (rank: String, lambda: Double, genes: [Double], r2: [Double])] = [:]
+        for (r, row) in table.rows.enumerated() {
+            let key = row[rank] + "|" + row[lambda]
+            let value = try table.number(row: r, column: lambda)
+            var group = groups[key] ?? (row[rank], value, [], [])
+            // An empty gene count is a fit that selected none (the paper's file leaves it blank).
+            group.genes.append(row[genes].isEmpty ? 0 : try table.number(row: r, column: genes))
+            group.r2.append(try table.number(row: r, column: r2))
+            groups[key] = group
+        }
+        let rows = groups.values.sorted { ($0.rank, $0.lambda) < ($1.rank, $1.lambda) }.map { g in
+            [g.rank, CSVTable.formatNumber(g.lambda), CSVTable.formatNumber(g.genes.reduce(0, +) / Double(g.genes.count)),
+             CSVTable.formatNumber(g.r2.reduce(0, +) / Double(g.r2.count))]
+        }
+        try AtomicFile.write(Data(CSVTable.format(header: ["rank", "lambda", "mean_n_genes", "r2_test_relaxed_mean"], rows: rows).utf8), to: destination)
     }
 
     /// The observed cells as the run saw them: id, family, whether scored, and their features (`fits/cells.csv`).

@@ -85,6 +85,8 @@ public struct RunInputs: Sendable {
     public var configurationName: String
     /// Where the observed features came from, for the report (setting, value).
     public var provenance: [(String, String)] = []
+    /// The paper's sRRR cross-validation table (per rank, fold and λ), drawn beside the run's when given.
+    public var paperCrossValidation: String?
 
     public init(observed: String, counts: String, metadata: String?, configuration: SimulationConfiguration = .paperM1,
                 configurationName: String = "m1") {
@@ -100,6 +102,7 @@ public struct RunInputs: Sendable {
             throw InputError(file: file, "not found: --data must be the repository's data/ folder (with m1/)")
         }
         inputs.provenance = [("observed features", "the paper's 1033 M1 cells (Scala et al. 2021; data/m1)")]
+        inputs.paperCrossValidation = data + "/m1/sRRR_cv_results_paper.csv.gz"
         return inputs
     }
 

@@ -91,7 +91,7 @@ public struct PipelineReport {
         html += try predictive()
         html += try posteriors()
         html += try estimator()
-        html += regression()
+        html += try regression()
         html += "<h2 id=\"provenance\">Run time and files</h2>"
             + Self.table(header: ["step", "seconds"], rows: record.timings.map { [$0.stage, $0.seconds > 0 ? String(format: "%.1f", $0.seconds) : "reused"] })
         let files = [("bank/manifest.json", "the prior bank (see ionlink bank info)"), ("model.json", "the estimator"),
@@ -245,10 +245,10 @@ public struct PipelineReport {
                                      to: folder + "/training_curve.png")
         return "<h2 id=\"estimator\">Estimator</h2><p>The last round's NPE-N training: mean log q(θ | x) of the training and held-out pairs "
             + "(<a href=\"model_training.csv\">model_training.csv</a>). Calibration on held-out simulations (SBC ranks, expected coverage): "
-            + "<code>ionlink diagnose --model model.json --bank bank/</code>.</p>" + Self.image("training_curve", alt: "training curve", in: folder)
+            + "<code>ionlink diagnose --estimator model.json --bank HELDOUT/</code> on a bank made with another seed (held-out simulations; the NPE-N estimator is trained near the observed cells, so calibration is checked there).</p>" + Self.image("training_curve", alt: "training curve", in: folder)
     }
 
-    private func regression() -> String {
+    private func regression() throws -> String {
         var html = """
         <h2 id="genes">Genes → parameters: sparse reduced-rank regression</h2>
         <p>Ion-channel genes (GO list + markers) → the 13 fitted MAP parameters; 10-fold cross-validation (the paper, rank 2:
@@ -258,6 +258,28 @@ public struct PipelineReport {
             let columns = ["rank", "lambda", "mean_n_genes", "r2_test_relaxed_mean", "r2_test_relaxed_sd"]
             let index = columns.compactMap { cv.header.firstIndex(of: $0) }
             html += Self.table(header: columns, rows: cv.rows.map { row in index.map { Self.rounded(row[$0]) } })
+        }
+        if let cv = table("regression/cv_summary.csv"), let rank = try? cv.column("rank"), let genes = try? cv.column("mean_n_genes"),
+           let r2 = try? cv.column("r2_test_relaxed_mean") {
+            var series: [(label: String, genes: [Double], r2: [Double])] = []
+            func add(_ t: CSVTable, _ source: String, rank: Int, genes: Int, r2: Int) {
+                for value in Set(t.rows.map { $0[rank] }).sorted() {
+                    let rows = t.rows.filter { $0[rank] == value }
+                    series.append(("\(source), rank \(value)", rows.map { Double($0[genes]) ?? .nan }, rows.map { Double($0[r2]) ?? .nan }))
+                }
+            }
+            add(cv, "this run", rank: rank, genes: genes, r2: r2)
+            if let paper = table("regression/paper_cv_summary.csv"), let pr = try? paper.column("rank"), let pg = try? paper.column("mean_n_genes"),
+               let p2 = try? paper.column("r2_test_relaxed_mean") {
+                add(paper, "the paper", rank: pr, genes: pg, r2: p2)
+            }
+            try RunFigures.r2AgainstGenes(series, to: folder + "/r2_against_genes.png")
+            html += Self.image("r2_against_genes", alt: "CV R² against genes", in: folder)
+        }
+        if let per = table("regression/r2_per_output.csv"), let cv = try? per.column("r2_cv_relaxed"), let ins = try? per.column("r2_in_sample") {
+            try RunFigures.r2PerOutput(names: per.rows.map { $0[0] }, cv: per.rows.map { Double($0[cv]) ?? .nan },
+                                       inSample: per.rows.map { Double($0[ins]) ?? .nan }, to: folder + "/r2_per_parameter.png")
+            html += Self.image("r2_per_parameter", alt: "R² per parameter", in: folder)
         }
         if FileManager.default.fileExists(atPath: folder + "/regression/biplot.png") { html += "<p><img src=\"regression/biplot.png\" alt=\"bi-plot\"></p>" }
         html += "<p>Tables: " + ["genes.csv", "loadings.csv", "r2_per_output.csv", "cv.csv", "cv_summary.csv", "report.txt"]

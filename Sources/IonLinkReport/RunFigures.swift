@@ -170,4 +170,37 @@ enum RunFigures {
         figure.legend(marks.map { ($0.label, $0.color) }, x: left + Double(d) * (size + gap) - 200, y: top + 10)
         try figure.writePNG(to: path)
     }
+
+    /// Cross-validated R² against the number of genes selected, one line per (source, rank).
+    static func r2AgainstGenes(_ series: [(label: String, genes: [Double], r2: [Double])], to path: String) throws {
+        let figure = Figure(width: 720, height: 400)
+        let allGenes = series.flatMap(\.genes), allR2 = series.flatMap(\.r2).filter(\.isFinite)
+        let panel = Figure.Panel(x: 70, y: 40, width: 560, height: 300, xRange: 0...max(1, (allGenes.max() ?? 1) * 1.05),
+                                 yRange: min(0, allR2.min() ?? 0)...max(0.05, (allR2.max() ?? 0.2) * 1.15))
+        figure.axes(panel, xLabel: "genes selected (mean over folds)", yLabel: "CV R² (relaxed)", title: "genes → parameters: cross-validated R²")
+        for (k, s) in series.enumerated() {
+            let order = s.genes.indices.sorted { s.genes[$0] < s.genes[$1] }
+            let colour = Figure.Color.palette[k % Figure.Color.palette.count]
+            figure.line(panel, x: order.map { s.genes[$0] }, y: order.map { s.r2[$0] }, color: colour, width: 1.5)
+            figure.markers(panel, x: s.genes, y: s.r2, color: colour, radius: 3)
+        }
+        figure.legend(series.enumerated().map { ($0.element.label, Figure.Color.palette[$0.offset % Figure.Color.palette.count]) },
+                      x: 500, y: 60, vertical: true)
+        try figure.write(path, svg: true)
+    }
+
+    /// R² per output (parameter): cross-validated and in-sample, as paired bars.
+    static func r2PerOutput(names: [String], cv: [Double], inSample: [Double], to path: String) throws {
+        let figure = Figure(width: 820, height: 380)
+        let top = max(0.05, ([cv, inSample].flatMap { $0 }.filter(\.isFinite).max() ?? 0.2) * 1.15)
+        let panel = Figure.Panel(x: 70, y: 40, width: 700, height: 260, xRange: -0.5...(Double(names.count) - 0.5), yRange: min(0, cv.filter(\.isFinite).min() ?? 0)...top)
+        figure.axes(panel, xLabel: "", yLabel: "R²", title: "R² per parameter: cross-validated (blue), in sample (orange)", xTicks: false)
+        for (k, name) in names.enumerated() {
+            let x = Double(k)
+            figure.line(panel, x: [x - 0.15, x - 0.15], y: [0, cv[k]], color: .blue, width: 8)
+            figure.line(panel, x: [x + 0.15, x + 0.15], y: [0, inSample[k]], color: .orange, width: 8)
+            figure.text(name, x: panel.px(x), y: panel.y + panel.height + 16, size: 10, anchor: 0.5)
+        }
+        try figure.write(path, svg: true)
+    }
 }
