@@ -69,6 +69,8 @@ struct Run: ParsableCommand {
     @Option(help: "With --recordings: model and protocol, a JSON configuration file or a preset (m1, v1).") var config = "m1"
     @Option(help: "With --recordings: liquid-junction potential subtracted from the voltages, mV (the paper's M1: 15.4).") var ljpMv = 15.4
     @Option(help: "With --recordings: the features come from the step nearest this current, pA.") var targetPa = 300.0
+    @Option(help: ArgumentHelp("With --recordings: the sweep each cell's features come from: target (nearest --target-pa, M1) or highest (the highest-current step that fires, V1; the current is the model's 14th parameter). Default: highest when the configuration takes the current as a parameter, else target.",
+                               valueName: "target|highest")) var sweep: RecordedCells.SweepRule?
     @Option(help: ArgumentHelp("With --recordings: how NWB values become mV and pA (see ionlink features --help).",
                                valueName: "auto|stored|si")) var nwbUnits: NWBUnits = .auto
     @OptionGroup var workers: WorkerOptions
@@ -102,13 +104,15 @@ struct Run: ParsableCommand {
             inputs.familyColumn = familyColumn
             return inputs
         }
+        let configuration = try SimulationConfiguration.load(config)
         var settings = RecordedCells.Settings()
         settings.ljpMV = ljpMv
         settings.targetPA = targetPa
         settings.nwbUnits = nwbUnits.rawValue
+        settings.sweep = sweep ?? (configuration.protocol.usesAmplitude ? .highest : .target)
         let quiet = workers.quiet
         var (inputs, _) = try RunInputs.recorded(try RecordedCells.files(in: recordings), counts: counts, metadata: metadata,
-                                                 configuration: try SimulationConfiguration.load(config), configurationName: config,
+                                                 configuration: configuration, configurationName: config,
                                                  settings: settings, folder: out, threads: workers.threads, showProgress: !quiet,
                                                  log: { if !quiet { print($0) } })
         inputs.familyColumn = familyColumn
@@ -129,3 +133,5 @@ struct Run: ParsableCommand {
         print("report: \(out)/report.html")
     }
 }
+
+extension RecordedCells.SweepRule: ExpressibleByArgument {}

@@ -18,7 +18,25 @@ public struct RecordedCells: Sendable {
         public var minimumSpikes = 5
         /// How NWB values become mV and pA.
         public var nwbUnits = NWBUnits.auto.rawValue
+        /// Which sweep gives the features.
+        public var sweep = SweepRule.target
         public init() {}
+    }
+
+    /// Which sweep of a cell gives its features.
+    public enum SweepRule: String, Codable, Sendable, CaseIterable {
+        /// The step nearest `targetPA` (the paper's M1 cells: 300 pA).
+        case target
+        /// The highest-current step that fires (the paper's V1 cells, whose model takes the current as its 14th
+        /// parameter).
+        case highest
+    }
+
+    /// The sweep a cell's features come from: its number, step current and spike count.
+    public struct Chosen: Sendable, Equatable {
+        public var sweep: Int
+        public var currentPA: Double
+        public var spikes: Int
     }
 
     /// A file whose cell is not fitted, and why.
@@ -31,6 +49,8 @@ public struct RecordedCells: Sendable {
     public var cells: ObservedCells
     /// The file each cell came from (same order as `cells`).
     public var files: [String]
+    /// The sweep each cell's features came from (same order).
+    public var sweeps: [Chosen]
     public var leftOut: [LeftOut]
     /// What the readers decided for themselves (units, skipped sweeps), prefixed by the file.
     public var notes: [String]
@@ -67,7 +87,7 @@ public struct RecordedCells: Sendable {
     /// Reads every file (in parallel, `threads` at a time) and takes its cell's features.
     public static func extract(_ files: [String], settings: Settings, threads: Int = availableCores,
                                progress: (@Sendable (Int) -> Void)? = nil) -> RecordedCells {
-        enum Outcome: Sendable { case cell(String, [Double], [String]), leftOut(String, String, [String]) }
+        enum Outcome: Sendable { case cell(String, [Double], Chosen, [String]), leftOut(String, String, [String]) }
         let slots = SlotBuffer<Outcome?>(count: files.count, repeating: nil)
         let units = NWBUnits(rawValue: settings.nwbUnits) ?? .auto
         parallelFor(files.count, threads: threads) { i in
@@ -81,24 +101,36 @@ public struct RecordedCells: Sendable {
             }
             let notes = recording.notes
             let analyses = recording.sweeps.flatMap { SweepAnalysis.analyse($0, file: file, ljpMV: settings.ljpMV) }
-            guard let chosen = analyses.min(by: { abs($0.step.amplitude - settings.targetPA) < abs($1.step.amplitude - settings.targetPA) }),
-                  abs(chosen.step.amplitude - settings.targetPA) <= settings.tolerancePA else {
-                let steps = Set(analyses.map { Int($0.step.amplitude.rounded()) }).sorted()
-                slots[i] = .leftOut(id, "no step within \(format(settings.tolerancePA)) pA of \(format(settings.targetPA)) pA (steps: "
-                                    + (steps.isEmpty ? "none" : steps.map { "\($0)" }.joined(separator: ", ")) + ")", notes)
-                return
+            let steps = Set(analyses.map { Int($0.step.amplitude.rounded()) }).sorted()
+            let stepList = steps.isEmpty ? "none" : steps.map { "\($0)" }.joined(separator: ", ")
+            let chosen: SweepAnalysis
+            switch settings.sweep {
+            case .target:
+                guard let nearest = analyses.min(by: { abs($0.step.amplitude - settings.targetPA) < abs($1.step.amplitude - settings.targetPA) }),
+                      abs(nearest.step.amplitude - settings.targetPA) <= settings.tolerancePA else {
+                    slots[i] = .leftOut(id, "no step within \(format(settings.tolerancePA)) pA of \(format(settings.targetPA)) pA (steps: \(stepList))", notes)
+                    return
+                }
+                chosen = nearest
+            case .highest:
+                guard let highest = analyses.filter({ $0.step.amplitude > 0 && $0.spikeCount > 0 }).max(by: { $0.step.amplitude < $1.step.amplitude }) else {
+                    slots[i] = .leftOut(id, "no depolarising step that fires (steps: \(stepList))", notes)
+                    return
+                }
+                chosen = highest
             }
             if chosen.spikeCount < settings.minimumSpikes {
                 slots[i] = .leftOut(id, "\(chosen.spikeCount) spikes at \(format(chosen.step.amplitude)) pA (fewer than \(settings.minimumSpikes))", notes)
             } else if chosen.train.spikes.contains(where: \.clipped) {
                 slots[i] = .leftOut(id, "clipped spikes at \(format(chosen.step.amplitude)) pA", notes)
             } else {
-                let features = CellFeatures.compute(file: file, analyses: [chosen], targetPA: settings.targetPA,
+                let features = CellFeatures.compute(file: file, analyses: [chosen], targetPA: chosen.step.amplitude,
                                                     tolerancePA: settings.tolerancePA).paperFeatures
-                slots[i] = .cell(id, features, notes)
+                slots[i] = .cell(id, features, Chosen(sweep: chosen.sweep, currentPA: chosen.step.amplitude, spikes: chosen.spikeCount), notes)
             }
         }
         var ids: [String] = [], kept: [String] = [], values: [Double] = [], leftOut: [LeftOut] = [], notes: [String] = []
+        var sweeps: [Chosen] = []
         var seen: [String: String] = [:]
         for (i, outcome) in (0..<files.count).map({ (files[$0], slots[$0]!) }).enumerated() {
             let file = files[i]
@@ -106,27 +138,31 @@ public struct RecordedCells: Sendable {
             case let .leftOut(id, reason, fileNotes):
                 leftOut.append(LeftOut(file: file, cellID: id, reason: reason))
                 notes += fileNotes.map { "\(file): \($0)" }
-            case let .cell(id, features, fileNotes):
+            case let .cell(id, features, sweep, fileNotes):
                 notes += fileNotes.map { "\(file): \($0)" }
                 if let first = seen[id] {
                     leftOut.append(LeftOut(file: file, cellID: id, reason: "the same cell id as \(first)"))
                     continue
                 }
                 seen[id] = file
-                ids.append(id); kept.append(file); values += features
+                ids.append(id); kept.append(file); values += features; sweeps.append(sweep)
             }
         }
         let cells = ObservedCells(file: "recordings", ids: ids, featureNames: PaperFeatures.names,
                                   features: Matrix(rows: ids.count, columns: PaperFeatures.names.count, values: values))
-        return RecordedCells(cells: cells, files: kept, leftOut: leftOut, notes: notes)
+        return RecordedCells(cells: cells, files: kept, sweeps: sweeps, leftOut: leftOut, notes: notes)
     }
 
-    /// Writes `observed.csv` (id + the 23 features, what `ionlink run` fits) and `left_out.csv` (file, id, reason).
+    /// Writes `observed.csv` (id + the 23 features, what `ionlink run` fits), `sweeps.csv` (the sweep and current each
+    /// cell's features come from) and `left_out.csv` (file, id, reason).
     public func write(to folder: String) throws {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         try FeatureTable(ids: cells.ids, values: cells.features.values).write(to: folder + "/observed.csv")
         let rows = leftOut.map { [$0.file, $0.cellID, $0.reason] }
         try AtomicFile.write(Data(CSVTable.format(header: ["file", "cell_id", "reason"], rows: rows).utf8), to: folder + "/left_out.csv")
+        let chosen = cells.ids.indices.map { [cells.ids[$0], files[$0], "\(sweeps[$0].sweep)", CSVTable.formatNumber(sweeps[$0].currentPA), "\(sweeps[$0].spikes)"] }
+        try AtomicFile.write(Data(CSVTable.format(header: ["cell_id", "file", "sweep", "current_pa", "spike_count"], rows: chosen).utf8),
+                             to: folder + "/sweeps.csv")
     }
 
     private static func format(_ x: Double) -> String { x == x.rounded() ? String(Int(x)) : String(format: "%.1f", x) }
@@ -143,10 +179,13 @@ extension RunInputs {
         let stepCurrents = configuration.protocol.steps.compactMap { step -> Double? in
             if case .picoamperes(let pA) = step.current { return pA } else { return nil }
         }
-        guard stepCurrents.contains(where: { abs($0 - settings.targetPA) <= settings.tolerancePA }) else {
-            throw InputError(file: configurationName, location: "protocol", "the model is simulated under steps of "
-                             + stepCurrents.map { "\($0) pA" }.joined(separator: ", ")
-                             + ", not at the target current \(settings.targetPA) pA: give a configuration whose protocol has that step")
+        // A model whose current is a parameter (V1) fits any sweep; a fixed protocol must hold the target's step.
+        guard configuration.protocol.usesAmplitude
+                || (settings.sweep == .target && stepCurrents.contains(where: { abs($0 - settings.targetPA) <= settings.tolerancePA })) else {
+            throw InputError(file: configurationName, location: "protocol", settings.sweep == .highest
+                             ? "the highest firing step has a different current in every cell, so the model must take the current as a parameter (as --config v1 does)"
+                             : "the model is simulated under steps of " + stepCurrents.map { "\($0) pA" }.joined(separator: ", ")
+                                + ", not at the target current \(settings.targetPA) pA: give a configuration whose protocol has that step")
         }
         for file in [counts] + (metadata.map { [$0] } ?? []) where !FileManager.default.fileExists(atPath: file) {
             throw InputError(file: file, "not found")
@@ -168,7 +207,8 @@ extension RunInputs {
                                configuration: configuration, configurationName: configurationName)
         inputs.provenance = [
             ("recordings", "\(files.count) files → \(cells.cells.count) cells with features, \(cells.leftOut.count) left out (observed/left_out.csv)"),
-            ("features", "the step nearest \(settings.targetPA) pA (± \(settings.tolerancePA)), liquid-junction potential \(settings.ljpMV) mV "
+            ("features", (settings.sweep == .target ? "the step nearest \(settings.targetPA) pA (± \(settings.tolerancePA))" : "the highest-current step that fires")
+                + ", liquid-junction potential \(settings.ljpMV) mV "
                 + "subtracted, at least \(settings.minimumSpikes) spikes, none clipped; NWB units \(settings.nwbUnits)"),
         ] + reasons.keys.sorted().map { ("left out: " + $0, "\(reasons[$0]!.count)") }
         return (inputs, cells)

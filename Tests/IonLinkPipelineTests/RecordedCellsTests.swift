@@ -57,4 +57,25 @@ import Testing
             "\(error)".contains("100.0 pA")
         }
     }
+
+    @Test("The V1 rule takes the highest-current step that fires; sweeps.csv names it; a fixed-current model refuses the rule")
+    func highestRule() throws {
+        let files = try RecordedCells.files(in: [Self.layouts + "/mies.nwb"])
+        var settings = RecordedCells.Settings()
+        settings.sweep = .highest
+        let highest = RecordedCells.extract(files, settings: settings)
+        let target = RecordedCells.extract(files, settings: RecordedCells.Settings())
+        #expect(highest.sweeps == [RecordedCells.Chosen(sweep: 0, currentPA: 300, spikes: 20)])
+        #expect(highest.cells.features.values.map { String(describing: $0) } == target.cells.features.values.map { String(describing: $0) })
+        let folder = temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try highest.write(to: folder)
+        #expect(try String(contentsOfFile: folder + "/sweeps.csv", encoding: .utf8).contains("cell-mies,"))
+        #expect { try RunInputs.recorded(files, counts: "x", metadata: nil, configuration: .paperM1, configurationName: "m1",
+                                         settings: settings, folder: folder) } throws: { "\($0)".contains("current as a parameter") }
+        // The V1 model takes the current as its 14th parameter: the rule passes the protocol check (and stops at the
+        // missing counts file).
+        #expect { try RunInputs.recorded(files, counts: folder + "/missing.csv", metadata: nil, configuration: .paperV1, configurationName: "v1",
+                                         settings: settings, folder: folder) } throws: { "\($0)".contains("missing.csv") }
+    }
 }
