@@ -166,13 +166,17 @@ public final class Pipeline {
         let summary = try checks.writeSummary(map: mapDistances, refinedMAP: refinedDistances, bestFit: bestDistances, to: fits + "/fit_summary.csv")
 
         // Genes → the fitted MAP parameters.
-        let regressionKey = StageLedger.key(["regression": "map", "counts": try RunInputs.digest(inputs.counts),
+        let regressionKey = StageLedger.key(["regression": "map", "draws": "\(Self.regressionDraws)", "counts": try RunInputs.digest(inputs.counts),
                                              "metadata": try RunInputs.digest(inputs.metadata)], after: upstream)
-        if ledger.isCurrent("regression", key: regressionKey, outputs: [folder + "/regression/cv_summary.csv"]) {
+        if ledger.isCurrent("regression", key: regressionKey, outputs: [folder + "/regression/cv_summary.csv", folder + "/regression/gene_stability.csv"]) {
             timings.append(("genes → parameters (sRRR)", 0))
         } else {
             try timed("genes → parameters (sRRR)") {
+                // Uncertainty-aware: the final λ is cross-validated again on posterior draws, and each gene's selection
+                // counted over them (regression/gene_stability.csv).
+                try writePosteriorDraws(fits: fits, cells: cells, draws: Self.regressionDraws, to: fits + "/posterior_draws.csv")
                 var regression = GeneRegression(counts: inputs.counts, params: fits + "/map.csv", out: folder + "/regression")
+                regression.posteriorSamples = fits + "/posterior_draws.csv"
                 regression.metadata = inputs.metadata
                 regression.threads = threads
                 regression.showProgress = showProgress
@@ -193,6 +197,26 @@ public final class Pipeline {
     }
 
     static let proposalFile = "proposal_theta.npy"
+    /// Posterior draws per cell on which the gene regression is repeated.
+    static let regressionDraws = 10
+
+    /// The first `draws` posterior samples of every cell with samples, as `cell_id,sample,parameters…` (the table
+    /// `ionlink regress --posterior-samples` reads).
+    private func writePosteriorDraws(fits: String, cells: ObservedCells, draws: Int, to path: String) throws {
+        let reader = try NPYRowReader(path: fits + "/samples.npy")
+        let d = model.parameterNames.count
+        var rows: [[String]] = []
+        for start in stride(from: 0, to: reader.rows, by: 256) {
+            let block = try reader.read(start ..< min(reader.rows, start + 256))
+            for r in 0..<block.rows {
+                let row = block.row(r)
+                for k in 0..<min(draws, row.count / d) where row[k * d].isFinite {
+                    rows.append([cells.ids[start + r], "\(k)"] + row[k * d ..< (k + 1) * d].map(CSVTable.formatNumber))
+                }
+            }
+        }
+        try AtomicFile.write(Data(CSVTable.format(header: ["cell_id", "sample"] + model.parameterNames, rows: rows).utf8), to: path)
+    }
 
     func roundFolder(_ round: Int) -> String { folder + "/rounds/\(round)" }
 

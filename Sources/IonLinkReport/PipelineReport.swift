@@ -282,6 +282,16 @@ public struct PipelineReport {
             html += Self.image("r2_per_parameter", alt: "R² per parameter", in: folder)
         }
         if FileManager.default.fileExists(atPath: folder + "/regression/biplot.png") { html += "<p><img src=\"regression/biplot.png\" alt=\"bi-plot\"></p>" }
+        if let stability = table("regression/gene_stability.csv"), let draws = table("regression/posterior_draws.csv"),
+           let r2 = try? draws.column("r2_test_relaxed_mean") {
+            let values = draws.rows.compactMap { Double($0[r2]) }
+            let mean = values.reduce(0, +) / Double(max(1, values.count))
+            let sd = (values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(max(1, values.count))).squareRoot()
+            html += "<h3>Gene stability over posterior draws</h3><p>The final model refitted on \(draws.rows.count) posterior draws of every "
+                + "cell's parameters instead of its MAP: CV R² \(String(format: "%.3f ± %.3f", mean, sd)) across draws. How often each gene is "
+                + "selected (<a href=\"regression/gene_stability.csv\">gene_stability.csv</a>, <a href=\"regression/posterior_draws.csv\">posterior_draws.csv</a>):</p>"
+                + Self.table(header: stability.header, rows: Array(stability.rows.prefix(25)))
+        }
         html += "<p>Tables: " + ["genes.csv", "loadings.csv", "r2_per_output.csv", "cv.csv", "cv_summary.csv", "report.txt"]
             .filter { FileManager.default.fileExists(atPath: folder + "/regression/" + $0) }
             .map { "<a href=\"regression/\($0)\">\($0)</a>" }.joined(separator: ", ") + ".</p>"
