@@ -55,7 +55,7 @@ struct Run: ParsableCommand {
     @Option(help: "Rounds of population-sequential NPE (1 = the paper's single round; laptop 2).") var rounds: Int?
     @Option(help: "Simulations of each later round, drawn from the cells' truncated posteriors (laptop 200000).") var roundSimulations: Int?
     @Option(help: "NPE-N: nearest simulations per observed cell (laptop 100; the paper 1000).") var neighbours: Int?
-    @Option(help: "NPE-N feature-noise eps, the paper's convention: SD √(eps·SDⱼ) (laptop 1, the paper's schedule 2e; the paper's NPE-N 0.1).") var noise: Double?
+    @Option(help: "NPE-N feature-noise eps, the paper's convention: SD √(eps·SDⱼ) (laptop 0.3, measured best with two rounds; the paper's NPE-N 0.1).") var noise: Double?
     @Option(help: "Posterior samples per cell; the MAP is the best of them (laptop 1000; the paper 10000).") var samples: Int?
     @Option(help: "Posterior samples per cell simulated to choose its best fit, besides the MAP (0 = no best fits; laptop 150).") var candidates: Int?
     @Option(help: "Seed of the banks, training, sampling and noise.") var seed: UInt64 = 1

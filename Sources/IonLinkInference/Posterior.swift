@@ -167,17 +167,24 @@ public struct Posterior: Sendable, Codable {
         return theta
     }
 
-    /// ∂ log p̂(θ|x) / ∂θ by central differences, in units of the prior box.
+    /// ∂ log p̂(θ|x) / ∂θ by central differences, in units of the prior box: all 2D perturbed points in one batch.
     func thetaGradient(_ theta: [Double], context: Matrix) -> [Double] {
-        (0..<theta.count).map { j in
+        let d = theta.count
+        var points = Matrix(rows: 2 * d, columns: d)
+        for j in 0..<d {
             let h = 1e-6 * (high[j] - low[j])
-            var plus = theta, minus = theta
-            plus[j] += h; minus[j] -= h
-            let both = Matrix(rows: 2, columns: theta.count, values: plus + minus)
-            let c = Matrix(rows: 2, columns: context.columns, values: context.values + context.values)
-            let lp = logDensity(both, standardizedContext: c)
-            return (lp[0] - lp[1]) / (2 * h) * (high[j] - low[j])
+            for k in 0..<d { points[2 * j, k] = theta[k]; points[2 * j + 1, k] = theta[k] }
+            points[2 * j, j] += h
+            points[2 * j + 1, j] -= h
         }
+        let contexts = Matrix(rows: 2 * d, columns: context.columns, values: Array((0..<2 * d).map { _ in context.values }.joined()))
+        let lp = logDensity(points, standardizedContext: contexts)
+        var gradient = [Double](repeating: 0, count: d)
+        for j in 0..<d {
+            let width = high[j] - low[j], h = 1e-6 * width
+            gradient[j] = (lp[2 * j] - lp[2 * j + 1]) / (2 * h) * width
+        }
+        return gradient
     }
 
     // MARK: - File
