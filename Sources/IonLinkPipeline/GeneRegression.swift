@@ -45,7 +45,35 @@ public struct GeneRegression: Sendable {
         try check(folds >= 2, "folds must be at least 2")
     }
 
+    /// The files `run` writes (a rerun removes those it no longer writes, so no old table outlives a new run).
+    static let outputs = ["cv.csv", "cv_summary.csv", "genes.csv", "loadings.csv", "r2_per_output.csv", "biplot.png", "report.txt",
+                          "posterior_draws.csv", "gene_stability.csv"]
+
+    /// Runs the regression into a staging folder and moves its tables into `out` only when all are written: a run
+    /// that fails leaves `out` as it was, never a mix of new tables and old ones.
     public func run() throws {
+        let fm = FileManager.default
+        let staging = out + ".partial-\(ProcessInfo.processInfo.processIdentifier)"
+        try? fm.removeItem(atPath: staging)
+        try fm.createDirectory(atPath: staging, withIntermediateDirectories: true)
+        defer { try? fm.removeItem(atPath: staging) }
+        var staged = self
+        staged.out = staging
+        try staged.produce()
+        try fm.createDirectory(atPath: out, withIntermediateDirectories: true)
+        for name in Self.outputs {
+            let source = staging + "/" + name, target = out + "/" + name
+            if fm.fileExists(atPath: source) {
+                guard rename(source, target) == 0 else {
+                    throw InputError(file: target, "cannot move the new table into place (\(String(cString: strerror(errno))))")
+                }
+            } else {
+                try? fm.removeItem(atPath: target)
+            }
+        }
+    }
+
+    private func produce() throws {
         try validate()
         let ranks = self.ranks, grid = lambdas
         let responses = try ResponseTable.read(params)

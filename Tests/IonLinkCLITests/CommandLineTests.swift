@@ -257,6 +257,20 @@ let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().del
         #expect(loadings.count == 14 && loadings[0] == "output,v1,v2")
         #expect(FileManager.default.fileExists(atPath: folder + "/biplot.png"))
         #expect(try String(contentsOfFile: folder + "/report.txt", encoding: .utf8).contains("942 cells matched"))
+        // A rerun that fails at its last step (posterior draws without a `sample` column) leaves the folder as it was.
+        let before = try String(contentsOfFile: folder + "/report.txt", encoding: .utf8)
+        let draws = folder + "-draws.csv"
+        defer { unlink(draws) }
+        try "cell_id,C\nx,1\n".write(toFile: draws, atomically: true, encoding: .utf8)
+        let failed = try IonLinkProcess.run(["regress", "--counts", data + "/gene_counts.csv.gz", "--params", data + "/npe_n_map_parameters.csv.gz",
+                                             "--out", folder, "--lambdas", "0.3", "--folds", "5", "--posterior-samples", draws, "--quiet"])
+        #expect(failed.status != 0 && failed.err.contains("sample"), "\(failed.err)")
+        #expect(try String(contentsOfFile: folder + "/report.txt", encoding: .utf8) == before)
+        #expect(try String(contentsOfFile: folder + "/cv.csv", encoding: .utf8).split(separator: "\n").count == 1 + 2 * 5)
+        #expect(!FileManager.default.fileExists(atPath: folder + "/posterior_draws.csv"))
+        let name = URL(fileURLWithPath: folder).lastPathComponent
+        #expect(try FileManager.default.contentsOfDirectory(atPath: URL(fileURLWithPath: folder).deletingLastPathComponent().path)
+                    .allSatisfy { !$0.hasPrefix(name + ".partial-") })
     }
 
     @Test("regress with ids that match nothing says so")
