@@ -57,7 +57,11 @@ public struct PatchSeqDataset: Sendable {
         let responseSet = Set(responses.cells)
         let onlyCounts = counts.cells.filter { !responseSet.contains($0) }
         guard matchedRows.count >= 3 else {
-            throw InputError(file: responses.file, "only \(matchedRows.count) cells match the gene table \(counts.file) by id (ids like \(responses.cells.prefix(2).joined(separator: ", ")) vs \(counts.cells.prefix(2).joined(separator: ", ")))")
+            // Cells found in both tables but without outputs (NaN rows, e.g. cells whose posterior could not be sampled)
+            // are a different problem from ids that do not match.
+            let why = missing.isEmpty ? "by id (ids like \(responses.cells.prefix(2).joined(separator: ", ")) vs \(counts.cells.prefix(2).joined(separator: ", ")))"
+                : "with outputs: \(missing.count) cells are in both tables but have undefined (NaN) outputs, e.g. \(missing.prefix(3).joined(separator: ", "))"
+            throw InputError(file: responses.file, "only \(matchedRows.count) cells match the gene table \(counts.file) " + why)
         }
         let subset = GeneCounts(cells: countRows.map { counts.cells[$0] }, genes: counts.genes,
                                 counts: counts.counts.selectingRows(countRows), file: counts.file)

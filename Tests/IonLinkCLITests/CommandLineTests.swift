@@ -5,6 +5,8 @@ import Testing
 /// Runs the built `ionlink` executable as a user would.
 struct IonLinkProcess {
     static var executable: String {
+        // IONLINK_BINARY points the tests at another build (e.g. .build/release/ionlink for the slow end-to-end tests).
+        if let chosen = ProcessInfo.processInfo.environment["IONLINK_BINARY"], !chosen.isEmpty { return chosen }
         let testBinary = URL(fileURLWithPath: CommandLine.arguments[0])
         var folder = testBinary.deletingLastPathComponent()
         while !FileManager.default.fileExists(atPath: folder.appendingPathComponent("ionlink").path) && folder.path != "/" {
@@ -280,6 +282,56 @@ let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().del
         try "cell_id,a\nx,1\ny,2\nz,3\n".write(toFile: folder + "/p.csv", atomically: true, encoding: .utf8)
         let run = try IonLinkProcess.run(["regress", "--counts", repository + "/data/m1/gene_counts.csv.gz", "--params", folder + "/p.csv", "--out", folder + "/r"])
         #expect(run.status != 0 && run.err.contains("p.csv") && run.err.contains("match"), "\(run.err)")
+    }
+}
+
+/// A whole `run` on a lab's recordings (about 2 minutes with a debug build, 10 s with a release one:
+/// `IONLINK_BINARY=.build/release/ionlink swift test --filter LabRunTests`).
+@Suite struct LabRunTests {
+    @Test("run --recordings on a small folder of recordings plus a gene table: completes, reports joins and the cells left out")
+    func labRun() throws {
+        let folder = temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        // Recordings: the golden simulations as CSV sweeps (300 pA from 100 to 700 ms), each spiking one twice (shifted
+        // by ±1 mV, so 26 distinct cells), and two that fire too little.
+        let golden = try NPYArray.read(repository + "/Sources/IonLinkTestSupport/Golden/sim_traces_f64.npy")
+        let spikes = try String(contentsOfFile: repository + "/Sources/IonLinkTestSupport/Golden/sim_spikes.csv", encoding: .utf8)
+            .split(whereSeparator: \.isNewline).dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false) }
+        let samples = golden.shape[1]
+        var files: [String] = [], cells: [String] = [], quiet = 0
+        for (row, fields) in spikes.enumerated() {
+            let count = Int(fields[4]) ?? 0, clipped = Int(fields[5]) ?? 0
+            let shifts: [Double] = count >= 5 && clipped == 0 ? [-1, 1] : (count < 3 && quiet < 2 ? [0] : [])
+            if count < 3 && !shifts.isEmpty { quiet += 1 }
+            for shift in shifts {
+                let name = "cell\(row)_\(shift < 0 ? "a" : "b")"
+                var text = "t_ms,V_mV,I_pA\n"
+                for k in 0..<samples {
+                    text += "\(Double(k) * 0.04),\(golden.values[row * samples + k] + shift),\(k >= 2500 && k < 17_500 ? 300 : 0)\n"
+                }
+                try text.write(toFile: folder + "/\(name).csv", atomically: true, encoding: .utf8)
+                files.append(folder + "/\(name).csv")
+                cells.append(name)
+            }
+        }
+        #expect(cells.count == 28)
+        // Gene counts (cells × genes) for every cell, ion-channel genes and markers with varied counts.
+        let genes = ["Kcnc1", "Kcnc2", "Scn1a", "Cacna2d1", "Hcn1", "Kcnd2", "Pvalb", "Sst", "Vip", "Lamp5"]
+        var state: UInt64 = 7
+        func next() -> Int { state = state &* 6364136223846793005 &+ 1442695040888963407; return Int(state >> 58) }
+        let table = "cell_id," + genes.joined(separator: ",") + "\n" + cells.map { cell in cell + "," + genes.map { _ in "\(5 + next())" }.joined(separator: ",") + "\n" }.joined()
+        try table.write(toFile: folder + "/genes.csv", atomically: true, encoding: .utf8)
+        let run = try IonLinkProcess.run(["run", "--recordings"] + files + ["--counts", folder + "/genes.csv", "--ljp-mv", "0", "--target-pa", "300",
+                                          "--simulations", "2000", "--rounds", "1", "--neighbours", "20", "--samples", "50", "--candidates", "2",
+                                          "--out", folder + "/results", "--quiet"])
+        #expect(run.status == 0, "\(run.err)")
+        let observed = try String(contentsOfFile: folder + "/results/observed/observed.csv", encoding: .utf8).split(separator: "\n")
+        #expect(observed.count == 1 + 26)
+        let leftOut = try String(contentsOfFile: folder + "/results/observed/left_out.csv", encoding: .utf8)
+        #expect(leftOut.split(separator: "\n").count == 1 + 2 && leftOut.contains("fewer than 5"), "\(leftOut)")
+        let report = try String(contentsOfFile: folder + "/results/report.html", encoding: .utf8)
+        #expect(report.contains("28 files → 26 cells with features, 2 left out") && report.contains("every cell scored, one family"))
+        #expect(try String(contentsOfFile: folder + "/results/regression/report.txt", encoding: .utf8).contains("26 cells matched"))
     }
 }
 
