@@ -27,8 +27,8 @@ public struct RecordedCells: Sendable {
     public enum SweepRule: String, Codable, Sendable, CaseIterable {
         /// The step nearest `targetPA` (the paper's M1 cells: 300 pA).
         case target
-        /// The highest-current step that fires (the paper's V1 cells, whose model takes the current as its 14th
-        /// parameter).
+        /// The highest-current long-square step (≥ 0.5 s) that fires (the paper's V1 cells, whose model takes the
+        /// current as its 14th parameter).
         case highest
     }
 
@@ -113,8 +113,11 @@ public struct RecordedCells: Sendable {
                 }
                 chosen = nearest
             case .highest:
-                guard let highest = analyses.filter({ $0.step.amplitude > 0 && $0.spikeCount > 0 }).max(by: { $0.step.amplitude < $1.step.amplitude }) else {
-                    slots[i] = .leftOut(id, "no depolarising step that fires (steps: \(stepList))", notes)
+                // Long squares only (steps of at least 0.5 s): short squares, ramps and pulses of the same file are not the
+                // protocol the model simulates.
+                let longSquares = analyses.filter { $0.step.amplitude > 0 && $0.step.end - $0.step.start >= 0.5 }
+                guard let highest = longSquares.filter({ $0.spikeCount > 0 }).max(by: { $0.step.amplitude < $1.step.amplitude }) else {
+                    slots[i] = .leftOut(id, "no long-square step (≥ 0.5 s) that fires (steps: \(stepList))", notes)
                     return
                 }
                 chosen = highest
