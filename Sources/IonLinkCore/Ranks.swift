@@ -48,8 +48,7 @@ public final class Ranks: @unchecked Sendable {
     /// Whether every rank holds the same `text` (compared by a 64-bit digest).
     public func allAgree(on text: String) -> Bool {
         guard usesMPI else { return true }
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in text.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        let hash = FNV1a.hash(text)
         var low = hash, high = hash, mine = hash
         MPI_Allreduce(&mine, &low, 1, ionlink_mpi_unsigned_long_long(), ionlink_mpi_min(), ionlink_mpi_comm_world())
         MPI_Allreduce(&mine, &high, 1, ionlink_mpi_unsigned_long_long(), ionlink_mpi_max(), ionlink_mpi_comm_world())

@@ -133,14 +133,12 @@ public struct Posterior: Sendable, Codable {
         return Draws(samples: samples, logProbs: logProbs, acceptance: acceptance)
     }
 
-    /// The best of the samples by log-probability (the paper's "MAP"), optionally refined by gradient ascent
-    /// (`refinedMAP(from:given:)`).
-    public func map(from draws: Draws, given x: [Double], refine: Bool) -> [Double] {
+    /// The best of the samples by log-probability (the paper's "MAP"; `refinedMAP(from:given:)` moves it uphill).
+    public func map(from draws: Draws) -> [Double] {
         guard let best = draws.logProbs.indices.max(by: { draws.logProbs[$0] < draws.logProbs[$1] }) else {
             return [Double](repeating: .nan, count: density.dimension)
         }
-        let theta = draws.samples.row(best)
-        return refine ? refinedMAP(from: theta, given: x) : theta
+        return draws.samples.row(best)
     }
 
     /// The mode of log p̂(θ|x) found by gradient ascent from `start` inside the box (projected steps in units of the

@@ -43,7 +43,7 @@ public struct PosteriorSampler: Sendable {
                 if row.allSatisfy(\.isFinite) {
                     let draws = posterior.sample(n, given: row, seed: seed, index: UInt64(offset + i))
                     let complete = draws.samples.rows == n
-                    let map = complete ? posterior.map(from: draws, given: row, refine: false) : [Double](repeating: .nan, count: posterior.density.dimension)
+                    let map = complete ? posterior.map(from: draws) : [Double](repeating: .nan, count: posterior.density.dimension)
                     let refined = refine && complete ? posterior.refinedMAP(from: map, given: row) : nil
                     slots[k] = Cell(draws: draws, map: map, refinedMAP: refined, complete: complete)
                 }

@@ -74,14 +74,9 @@ public struct RecordedCells: Sendable {
         return Array(Set(found)).sorted()
     }
 
-    /// The cell id of a recording: the NWB `session_id` when the file has one, else the file name without extension.
-    public static func cellID(of file: String) -> String {
-        let stem = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
-        guard ["nwb", "h5", "hdf5"].contains(URL(fileURLWithPath: file).pathExtension.lowercased()),
-              let hdf5 = try? HDF5File(path: file), hdf5.exists("/general/session_id"),
-              let id = try? hdf5.readStrings("/general/session_id").first?.trimmingCharacters(in: .whitespaces), !id.isEmpty
-        else { return stem }
-        return id
+    /// The cell id of a recording: its NWB `session_id` when it has one, else the file name without extension.
+    static func cellID(of file: String, recording: Recording?) -> String {
+        recording?.sessionID ?? URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
     }
 
     /// Reads every file (in parallel, `threads` at a time) and takes its cell's features.
@@ -92,13 +87,13 @@ public struct RecordedCells: Sendable {
         let units = NWBUnits(rawValue: settings.nwbUnits) ?? .auto
         parallelFor(files.count, threads: threads) { i in
             let file = files[i]
-            let id = cellID(of: file)
             defer { progress?(1) }
             let recording: Recording
             do { recording = try Recording.read(file, hints: Recording.Hints(nwbUnits: units)) } catch {
-                slots[i] = .leftOut(id, "unreadable: \(error)", [])
+                slots[i] = .leftOut(cellID(of: file, recording: nil), "unreadable: \(error)", [])
                 return
             }
+            let id = cellID(of: file, recording: recording)
             let notes = recording.notes
             let analyses = recording.sweeps.flatMap { SweepAnalysis.analyse($0, file: file, ljpMV: settings.ljpMV) }
             let steps = Set(analyses.map { Int($0.step.amplitude.rounded()) }).sorted()

@@ -118,10 +118,8 @@ public struct RunInputs: Sendable {
         guard let path else { return "none" }
         guard let handle = FileHandle(forReadingAtPath: path) else { throw InputError(file: path, "cannot read this input") }
         defer { try? handle.close() }
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
-            for byte in chunk { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
-        }
-        return String(hash, radix: 16)
+        var hash = FNV1a()
+        while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty { hash.update(chunk) }
+        return String(hash.value, radix: 16)
     }
 }

@@ -46,8 +46,6 @@ struct StageLedger {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let text = String(decoding: (try? encoder.encode(settings)) ?? Data(), as: UTF8.self)
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in (upstream + [text]).joined(separator: "|").utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
-        return String(hash, radix: 16)
+        return String(FNV1a.hash((upstream + [text]).joined(separator: "|")), radix: 16)
     }
 }

@@ -16,17 +16,22 @@ enum RunFigures {
         var figureHeight: Int { Int(64 + Double(rows) * (height + 70) + 40) }
     }
 
-    /// The families in order of size, each with a palette colour.
+    /// The distinct families, largest first (ties by name), with their cell counts.
+    static func bySize(_ families: [String]) -> [(family: String, cells: Int)] {
+        Dictionary(grouping: families, by: { $0 }).map { ($0.key, $0.value.count) }
+            .sorted { $0.cells > $1.cells || ($0.cells == $1.cells && $0.family < $1.family) }
+    }
+
+    /// Each family's palette colour, in order of size.
     static func colours(_ families: [String]) -> [String: Figure.Color] {
-        let order = Dictionary(grouping: families, by: { $0 }).sorted { $0.value.count > $1.value.count || ($0.value.count == $1.value.count && $0.key < $1.key) }
         var result: [String: Figure.Color] = [:]
-        for (k, family) in order.enumerated() { result[family.key] = Figure.Color.palette[k % Figure.Color.palette.count] }
+        for (k, entry) in bySize(families).enumerated() { result[entry.family] = Figure.Color.palette[k % Figure.Color.palette.count] }
         return result
     }
 
+    /// A vertical legend of the families, largest first, with their counts.
     static func legend(_ figure: Figure, _ colours: [String: Figure.Color], families: [String], y: Double) {
-        let counts = Dictionary(grouping: families, by: { $0 }).mapValues(\.count)
-        let entries = colours.keys.sorted { (counts[$0] ?? 0) > (counts[$1] ?? 0) }.map { ("\($0) (\(counts[$0] ?? 0))", colours[$0]!) }
+        let entries = bySize(families).map { ("\($0.family) (\($0.cells))", colours[$0.family] ?? .gray) }
         figure.legend(entries, x: Double(figure.width) - 190, y: y, vertical: true)
     }
 
@@ -53,7 +58,7 @@ enum RunFigures {
     static func parametersByFamily(_ values: Matrix, names: [String], low: [Double], high: [Double], families: [String],
                                    title: String, to path: String) throws {
         let order = colours(families)
-        let familyOrder = order.keys.sorted { a, b in families.count { $0 == a } > families.count { $0 == b } }
+        let familyOrder = bySize(families).map(\.family)
         let grid = Grid(columns: 5, rows: (names.count + 4) / 5, width: 170, height: 130)
         let figure = Figure(width: grid.figureWidth + 200, height: grid.figureHeight)
         figure.text(title, x: 60, y: 22, size: 15, bold: true)
@@ -73,8 +78,8 @@ enum RunFigures {
 
     /// Distances per family: a dot per cell for each estimate, side by side, with each family's median.
     static func distancesByFamily(_ estimates: [(name: String, distances: [Double?])], families: [String], scored: [Bool], to path: String) throws {
-        let colour = colours(families.enumerated().filter { scored[$0.offset] }.map(\.element))
-        let familyOrder = colour.keys.sorted { a, b in families.count { $0 == a } > families.count { $0 == b } }
+        let scoredFamilies = families.enumerated().filter { scored[$0.offset] }.map(\.element)
+        let familyOrder = bySize(scoredFamilies).map(\.family)
         let all = estimates.flatMap { $0.distances.compactMap { $0 } }
         let figure = Figure(width: 1000, height: 440)
         let panel = Figure.Panel(x: 70, y: 40, width: 880, height: 320, xRange: -0.5...(Double(familyOrder.count) - 0.5),

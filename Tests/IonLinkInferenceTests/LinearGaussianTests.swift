@@ -102,7 +102,7 @@ import Testing
         for i in 0..<6 {
             let x = heldX.row(i)
             let draws = posterior.sample(10, given: x, seed: 5, index: UInt64(i))
-            let best = posterior.map(from: draws, given: x, refine: false)
+            let best = posterior.map(from: draws)
             let refined = posterior.refinedMAP(from: best, given: x)
             let lp = posterior.logProbability(Matrix(rows: 2, columns: 3, values: best + refined), given: Matrix(repeatingRow: x, count: 2))
             #expect(lp[1] >= lp[0], "cell \(i): the refinement lowered log p from \(lp[0]) to \(lp[1])")

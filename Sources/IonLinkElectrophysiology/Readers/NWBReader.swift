@@ -59,6 +59,10 @@ public enum NWBReader {
         }
         var recording = Recording(file: path, sweeps: sweeps.sorted { $0.number < $1.number })
         recording.notes = notes
+        if file.exists("/general/session_id"),
+           let id = try? file.readStrings("/general/session_id").first?.trimmingCharacters(in: .whitespaces), !id.isEmpty {
+            recording.sessionID = id
+        }
         return recording
     }
 

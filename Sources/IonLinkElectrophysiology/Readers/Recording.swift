@@ -46,6 +46,8 @@ public struct CurrentStep: Sendable, Equatable {
 public struct Recording: Sendable {
     public var file: String
     public var sweeps: [Sweep]
+    /// The file's own name for the session (NWB `session_id`), if it has one.
+    public var sessionID: String?
     /// What the reader had to decide for itself (units that disagree with their data, skipped sweeps), in plain
     /// words, once each: for the user to see.
     public var notes: [String] = []
