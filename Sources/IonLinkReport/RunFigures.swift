@@ -132,9 +132,10 @@ enum RunFigures {
                 let x = (0..<series.voltage.count).map { Double($0) * dtMs }
                 figure.line(panel, x: x, y: series.voltage, color: Figure.Color.palette[s % Figure.Color.palette.count], width: s == 0 ? 1.2 : 0.8)
             }
+            // One legend, above the panels, where it covers no title.
             if k == 0 {
                 figure.legend(cell.series.enumerated().map { ($0.element.label, Figure.Color.palette[$0.offset % Figure.Color.palette.count]) },
-                              x: panel.x + panel.width - 150, y: panel.y + 10)
+                              x: 70, y: 16)
             }
         }
         try figure.write(path, svg: true)
