@@ -11,7 +11,7 @@ import Testing
         return c
     }(), threads: 2)
 
-    @Test("Golden traces of the authors' Brian2 simulator: max|ΔV| ≤ 1e-3 mV on all 29 sets (prior_11: same spike count)")
+    @Test("Golden traces of the authors' Brian2 simulator: max|ΔV| ≤ 2e-8 mV on 28 sets, ≤ 0.01 mV on prior_11, same spike counts")
     func goldenTraces() throws {
         let table = try ParameterTable.read(Fixtures.golden + "/sim_params.csv", model: .paperM1)
         let reference = try Golden.traces()
@@ -25,7 +25,8 @@ import Testing
             let ourSpikes = ours.withUnsafeBufferPointer { SpikeCount.upwardCrossings($0, window: window) }
             let theirSpikes = theirs.withUnsafeBufferPointer { SpikeCount.upwardCrossings($0, window: window) }
             #expect(ourSpikes == theirSpikes, "\(id)")
-            if id != "prior_11" { #expect(maxDifference <= 1e-3, "\(id): max|ΔV| = \(maxDifference) mV") }
+            // prior_11 sits near a bifurcation where Brian2's own code paths differ by 0.06 mV.
+            #expect(maxDifference <= (id == "prior_11" ? 1e-2 : 2e-8), "\(id): max|ΔV| = \(maxDifference) mV")
             #expect(result.valid[i])
         }
     }

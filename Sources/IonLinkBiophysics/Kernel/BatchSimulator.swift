@@ -89,7 +89,8 @@ public struct BatchSimulator: Sendable {
         let ends = segments.map { Int64($0.end) }
         let fixed = segments.map(\.fixedPA)
         let scales = segments.map(\.amplitudeScale)
-        let enabled = Channel.allCases.map { model.channels.contains($0) ? 1.0 : 0.0 }
+        var enabled = [Double](repeating: 0, count: Channel.allCases.count)
+        for channel in model.channels { enabled[channel.kernelSlot] = 1 }
         var kernelModel = ionlink_hh_model()
         kernelModel.phi_hay = model.phiHay
         kernelModel.phi_pospischil = model.phiPospischil

@@ -63,4 +63,16 @@ public enum Channel: String, CaseIterable, Codable, Sendable {
     case kv31 = "Kv31"
     /// High-threshold L-type Ca, Pospischil (Reuveni et al. 1993), q²r, E_Ca.
     case lTypeCalcium = "L"
+
+    /// The index of this current's switch in the kernel's `channel_enabled` (the order of `hh_kernel.h`).
+    var kernelSlot: Int {
+        switch self {
+        case .transientSodium: 0
+        case .sodium: 1
+        case .delayedRectifier: 2
+        case .mCurrent: 3
+        case .kv31: 4
+        case .lTypeCalcium: 5
+        }
+    }
 }
