@@ -69,8 +69,8 @@ let package = Package(
                     exclude: ["Fixtures"]),
         .testTarget(name: "IonLinkPatchSeqTests", dependencies: ["IonLinkPatchSeq", "IonLinkRegression", "IonLinkCore", "IonLinkTestSupport"],
                     exclude: ["Fixtures"]),
-        .testTarget(name: "IonLinkReportTests", dependencies: ["IonLinkReport", "IonLinkElectrophysiology", "IonLinkTestSupport"]),
+        .testTarget(name: "IonLinkReportTests", dependencies: ["IonLinkReport", "IonLinkElectrophysiology", "IonLinkTestSupport", "CCairo"]),
         .testTarget(name: "IonLinkPipelineTests", dependencies: ["IonLinkPipeline", "IonLink", "IonLinkTestSupport"]),
-        .testTarget(name: "IonLinkCLITests", dependencies: ["IonLinkCLI", "IonLinkCore"]),
+        .testTarget(name: "IonLinkCLITests", dependencies: ["IonLinkCLI", "IonLinkCore", "IonLinkTestSupport"]),
     ]
 )

@@ -24,6 +24,7 @@ struct Diagnose: ParsableCommand {
     @Option(help: "Held-out cases for SBC and coverage.") var cases = 200
     @Option(help: "Posterior samples per case.") var samples = 1000
     @Option(help: "Seed.") var seed: UInt64 = 1
+    @OptionGroup var workers: WorkerOptions
 
     func validate() throws {
         guard (bank == nil) != (theta == nil || x == nil) else { throw ValidationError("Give --bank DIR, or --theta and --x.") }
@@ -35,18 +36,19 @@ struct Diagnose: ParsableCommand {
         let keep = (0..<thetaMatrix.rows).filter { xMatrix.row($0).allSatisfy(\.isFinite) && posterior.inside(thetaMatrix.row($0)) }
         thetaMatrix = thetaMatrix.selectingRows(keep); xMatrix = xMatrix.selectingRows(keep)
         guard thetaMatrix.rows > 0 else { throw InputError(file: bank ?? x!, "no held-out case with all features defined inside the prior box") }
-        let logProbs = posterior.logProbability(thetaMatrix, given: xMatrix)
-        print(String(format: "held-out log q(θ|x): %.4f (mean over %d pairs)", logProbs.reduce(0, +) / Double(logProbs.count), logProbs.count))
         let n = min(cases, thetaMatrix.rows)
         let subset = Array(0..<n)
-        let sbc = Diagnostics.simulationBasedCalibration(posterior: posterior, theta: thetaMatrix.selectingRows(subset), x: xMatrix.selectingRows(subset),
-                                                         samplesPerCase: samples, seed: seed)
-        print("SBC (\(sbc.ranks.count) cases, \(samples) samples each), χ² uniformity p-value per parameter:")
-        for (name, p) in zip(posterior.parameterNames, sbc.pValues) { print(String(format: "  %-10@ %.4f%@", name, p, p < 0.01 ? "  (miscalibrated)" : "")) }
-        let levels = [0.5, 0.8, 0.95]
-        let coverage = Diagnostics.expectedCoverage(posterior: posterior, theta: thetaMatrix.selectingRows(subset), x: xMatrix.selectingRows(subset),
-                                                    levels: levels, samplesPerCase: samples, seed: seed)
-        print("expected coverage: " + zip(levels, coverage).map { String(format: "%.0f%% HDR → %.3f", $0.0 * 100, $0.1) }.joined(separator: ", "))
+        let progress = ProgressReporter("calibration", total: n, unit: "cases", enabled: !workers.quiet)
+        let calibration = Diagnostics.calibrate(posterior: posterior, theta: thetaMatrix.selectingRows(subset), x: xMatrix.selectingRows(subset),
+                                                samplesPerCase: samples, seed: seed, threads: workers.threads) { progress.advance(by: 1) }
+        progress.finish()
+        print(String(format: "held-out log q(θ|x): %.4f (mean over %d pairs)", calibration.meanLogProbability, n))
+        print("SBC (\(calibration.ranks.count) cases, \(samples) samples each), χ² uniformity p-value per parameter:")
+        for (name, p) in zip(posterior.parameterNames, calibration.pValues) {
+            print(String(format: "  %-10@ %.4f%@", name, p, p < 0.01 ? "  (miscalibrated)" : ""))
+        }
+        print("expected coverage: " + zip(calibration.levels, calibration.coverage).map { String(format: "%.0f%% HDR → %.3f", $0.0 * 100, $0.1) }
+            .joined(separator: ", "))
     }
 
     private func load() throws -> (Matrix, Matrix) {

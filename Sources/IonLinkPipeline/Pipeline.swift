@@ -115,6 +115,16 @@ public final class Pipeline {
         }
         guard let posterior else { preconditionFailure("at least one round") }
 
+        // Calibration of the final estimator on its held-out pairs (SBC ranks, expected coverage, log-prob).
+        let diagnostics = folder + "/diagnostics"
+        let calibrationKey = StageLedger.key(["cases": Self.calibrationCases, "samples": Self.calibrationSamples], after: upstream)
+        if ledger.isCurrent("calibration", key: calibrationKey, outputs: [diagnostics + "/sbc_ranks.csv", diagnostics + "/coverage.csv"]) {
+            timings.append(("calibration", 0))
+        } else {
+            try timed("calibration") { try writeCalibration(posterior, to: diagnostics) }
+            try ledger.record("calibration", key: calibrationKey)
+        }
+
         // Posteriors of every observed cell.
         let fits = folder + "/fits"
         let posteriorKey = StageLedger.key(["samples": settings.samples], after: upstream)
@@ -197,6 +207,37 @@ public final class Pipeline {
     }
 
     static let proposalFile = "proposal_theta.npy"
+    /// Pairs of the final round's training set held out for the calibration check, and posterior samples per pair.
+    static let calibrationCases = 200
+    static let calibrationSamples = 500
+
+    /// SBC ranks (`sbc_ranks.csv`: case + one rank per parameter, out of `calibrationSamples`), expected coverage
+    /// (`coverage.csv`: level, coverage) and a summary (`calibration.csv`: per parameter the SBC p-value, and the
+    /// held-out log-prob) of `posterior` on the held-out pairs in `folder`.
+    private func writeCalibration(_ posterior: Posterior, to folder: String) throws {
+        let thetaFile = try NPYArray.read(folder + "/heldout_theta.npy"), xFile = try NPYArray.read(folder + "/heldout_x.npy")
+        let theta = Matrix(rows: thetaFile.shape[0], columns: thetaFile.shape[1], values: thetaFile.values)
+        let x = Matrix(rows: xFile.shape[0], columns: xFile.shape[1], values: xFile.values)
+        let progress = ProgressReporter("calibration", total: theta.rows, unit: "cases", enabled: showProgress)
+        let levels = (1...19).map { Double($0) / 20 }
+        let result = Diagnostics.calibrate(posterior: posterior, theta: theta, x: x, samplesPerCase: Self.calibrationSamples, levels: levels,
+                                           seed: seeds.calibration, threads: threads) { progress.advance(by: 1) }
+        progress.finish()
+        let names = posterior.parameterNames
+        try AtomicFile.write(Data(CSVTable.format(header: ["case"] + names, rows: result.ranks.enumerated().map { ["\($0.offset)"] + $0.element.map(String.init) }).utf8),
+                             to: folder + "/sbc_ranks.csv")
+        try AtomicFile.write(Data(CSVTable.format(header: ["level", "coverage"], rows: zip(levels, result.coverage).map {
+            [CSVTable.formatNumber($0.0), CSVTable.formatNumber($0.1)]
+        }).utf8), to: folder + "/coverage.csv")
+        let summary = zip(names, result.pValues).map { ["sbc_p_value", $0.0, CSVTable.formatNumber($0.1)] }
+            + [["heldout_log_prob", "", CSVTable.formatNumber(result.meanLogProbability)], ["cases", "", "\(result.ranks.count)"],
+               ["samples_per_case", "", "\(Self.calibrationSamples)"]]
+        try AtomicFile.write(Data(CSVTable.format(header: ["quantity", "parameter", "value"], rows: summary).utf8), to: folder + "/calibration.csv")
+        let miscalibrated = zip(names, result.pValues).filter { $0.1 < 0.01 }.map(\.0)
+        log(String(format: "calibration on %d held-out pairs: held-out log-prob %.3f; 50%%/80%%/95%% HDR coverage %.2f/%.2f/%.2f; SBC p < 0.01 for %@",
+                   result.ranks.count, result.meanLogProbability, result.coverage[9], result.coverage[15], result.coverage[18],
+                   miscalibrated.isEmpty ? "none" : miscalibrated.joined(separator: ", ")))
+    }
     /// Posterior draws per cell on which the gene regression is repeated.
     static let regressionDraws = 10
 
@@ -257,8 +298,23 @@ public final class Pipeline {
         var x = try pool.features(chosen)
         if settings.noise > 0 { x = NeighbourSelection.addNoise(x, eps: settings.noise, convention: .paper, seed: seed) }
         log("NPE-N: \(chosen.count) unique simulations nearest to \(observed.count) cells (k = \(settings.neighbours)), noise eps \(settings.noise)")
+        var theta = try pool.theta(chosen)
+        if round == settings.rounds {
+            // The final round keeps back pairs of its own training distribution to check the posterior's calibration.
+            var generator = StreamKey.generator(seed: seeds.calibration, purpose: .dataSplit, index: 0)
+            let order = Array(0..<theta.rows).shuffled(using: &generator)
+            let heldOut = Array(order.prefix(min(Self.calibrationCases, theta.rows / 10))).sorted()
+            let kept = Array(order.dropFirst(heldOut.count)).sorted()
+            let calibration = folder + "/diagnostics"
+            try FileManager.default.createDirectory(atPath: calibration, withIntermediateDirectories: true)
+            let held = (theta.selectingRows(heldOut), x.selectingRows(heldOut))
+            try NPYWriter.write(held.0.values, shape: [held.0.rows, held.0.columns], element: .float64, to: calibration + "/heldout_theta.npy")
+            try NPYWriter.write(held.1.values, shape: [held.1.rows, held.1.columns], element: .float64, to: calibration + "/heldout_x.npy")
+            (theta, x) = (theta.selectingRows(kept), x.selectingRows(kept))
+            log("NPE-N: \(heldOut.count) pairs held out to check calibration (diagnostics/)")
+        }
         var npe = NPE(prior: try BoxPrior(names: model.parameterNames, low: model.lowerBounds, high: model.upperBounds), featureNames: pool.featureNames)
-        npe.appendSimulations(theta: try pool.theta(chosen), x: x)
+        npe.appendSimulations(theta: theta, x: x)
         var options = TrainingOptions()
         options.seed = seed
         options.maxEpochs = settings.maxEpochs

@@ -70,6 +70,8 @@ public struct RunSeeds: Sendable, Equatable {
     public var selection: [UInt64] { [derived(1), derived(2), derived(3)] }
     /// The seed of the scoring re-simulation of the MAPs and best fits.
     public var check: UInt64 { derived(4) }
+    /// The seed that picks the final round's held-out calibration pairs and draws their posterior samples.
+    public var calibration: UInt64 { derived(5) }
 }
 
 /// Where the data of a run come from.

@@ -243,9 +243,41 @@ public struct PipelineReport {
         try RunFigures.trainingCurve(epochs: numbers(e), train: numbers(tr), validation: numbers(v),
                                      title: "NPE-N training (last round): best validation log-prob \(Self.rounded(String(numbers(v).filter(\.isFinite).max() ?? .nan)))",
                                      to: folder + "/training_curve.png")
-        return "<h2 id=\"estimator\">Estimator</h2><p>The last round's NPE-N training: mean log q(θ | x) of the training and held-out pairs "
-            + "(<a href=\"model_training.csv\">model_training.csv</a>). Calibration on held-out simulations (SBC ranks, expected coverage): "
-            + "<code>ionlink diagnose --estimator model.json --bank HELDOUT/</code> on a bank made with another seed (held-out simulations; the NPE-N estimator is trained near the observed cells, so calibration is checked there).</p>" + Self.image("training_curve", alt: "training curve", in: folder)
+        return "<h2 id=\"estimator\">Estimator</h2><p>The last round's NPE-N training: mean log q(θ | x) of the training and validation pairs "
+            + "(<a href=\"model_training.csv\">model_training.csv</a>).</p>" + Self.image("training_curve", alt: "training curve", in: folder)
+            + (try calibration())
+    }
+
+    /// SBC rank histograms and expected coverage on the pairs the last round held out of its training.
+    private func calibration() throws -> String {
+        guard let ranksTable = table("diagnostics/sbc_ranks.csv"), let coverageTable = table("diagnostics/coverage.csv"),
+              let summary = table("diagnostics/calibration.csv"), let level = try? coverageTable.column("level"),
+              let covered = try? coverageTable.column("coverage") else { return "" }
+        let names = Array(ranksTable.header.dropFirst())
+        let ranks = ranksTable.rows.map { $0.dropFirst().map { Int($0) ?? 0 } }
+        func value(_ quantity: String, _ parameter: String = "") -> String? {
+            summary.rows.first { $0[0] == quantity && $0[1] == parameter }?[2]
+        }
+        let samples = Int(value("samples_per_case") ?? "") ?? 1
+        let levels = coverageTable.rows.map { Double($0[level]) ?? .nan }, coverage = coverageTable.rows.map { Double($0[covered]) ?? .nan }
+        try RunFigures.calibration(ranks: ranks, samplesPerCase: samples, names: names, levels: levels, coverage: coverage,
+                                   title: "Calibration on \(ranks.count) held-out pairs, \(samples) posterior samples each", to: folder + "/calibration.png")
+        let pValues = names.map { name in [name, Self.rounded(value("sbc_p_value", name) ?? "")] }
+        func at(_ target: Double) -> String {
+            guard let k = levels.firstIndex(where: { abs($0 - target) < 1e-9 }) else { return "–" }
+            return String(format: "%.2f", coverage[k])
+        }
+        return "<h3 id=\"calibration\">Calibration</h3><p>The last round held \(ranks.count) of its own training pairs (θ, x with feature noise) "
+            + "out of training. For each, \(samples) posterior samples give the rank of the true θ per parameter (simulation-based calibration, "
+            + "Talts et al. 2018: uniform ranks, inside the grey 99% band, mean calibrated) and whether the true θ lies in each highest-density "
+            + "region (expected coverage: on the diagonal is calibrated, above it under-confident, below over-confident). "
+            + "Held-out log q(θ | x): \(Self.rounded(value("heldout_log_prob") ?? "")). Coverage of the 50%, 80% and 95% regions: "
+            + "\(at(0.5)), \(at(0.8)), \(at(0.95)). Tables: <a href=\"diagnostics/sbc_ranks.csv\">sbc_ranks.csv</a>, "
+            + "<a href=\"diagnostics/coverage.csv\">coverage.csv</a>, <a href=\"diagnostics/calibration.csv\">calibration.csv</a>. "
+            + "<code>ionlink diagnose</code> runs the same check on any other held-out simulations.</p>"
+            + Self.image("calibration", alt: "SBC rank histograms and expected coverage", in: folder)
+            + "<details><summary>SBC χ² uniformity p-value per parameter (10 bins; below 0.01 is miscalibrated)</summary>"
+            + Self.table(header: ["parameter", "p-value"], rows: pValues) + "</details>"
     }
 
     private func regression() throws -> String {

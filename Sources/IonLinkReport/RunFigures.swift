@@ -118,6 +118,35 @@ enum RunFigures {
         try figure.write(path, svg: true)
     }
 
+    /// Calibration on held-out pairs: per parameter the histogram of SBC ranks (10 bins) with the uniform count and
+    /// its 99% binomial band, and, last, expected coverage against the credibility level (calibrated: the diagonal).
+    static func calibration(ranks: [[Int]], samplesPerCase: Int, names: [String], levels: [Double], coverage: [Double],
+                            title: String, to path: String) throws {
+        let grid = Grid(columns: 5, rows: (names.count + 1 + 4) / 5, width: 170, height: 130)
+        let figure = Figure(width: grid.figureWidth, height: grid.figureHeight)
+        figure.text(title, x: 60, y: 22, size: 15, bold: true)
+        let bins = 10, cases = Double(ranks.count)
+        let expected = cases / Double(bins), band = 2.576 * (cases * 0.1 * 0.9).squareRoot()
+        for (j, name) in names.enumerated() {
+            var counts = [Double](repeating: 0, count: bins)
+            for r in ranks { counts[min(bins - 1, r[j] * bins / (samplesPerCase + 1))] += 1 }
+            let panel = grid.panel(j, xRange: 0...1, yRange: 0...max(expected + band, counts.max() ?? 1) * 1.1)
+            figure.axes(panel, xLabel: "normalised rank", yLabel: "cases", title: name)
+            figure.line(panel, x: [0, 1], y: [expected + band, expected + band], color: .gray)
+            figure.line(panel, x: [0, 1], y: [max(0, expected - band), max(0, expected - band)], color: .gray)
+            figure.line(panel, x: [0, 1], y: [expected, expected], color: .gray, width: 1.5)
+            var x: [Double] = [], y: [Double] = []
+            for (k, c) in counts.enumerated() { x += [Double(k) / Double(bins), Double(k + 1) / Double(bins)]; y += [c, c] }
+            figure.line(panel, x: x, y: y, color: .blue, width: 2)
+        }
+        let panel = grid.panel(names.count, xRange: 0...1, yRange: 0...1)
+        figure.axes(panel, xLabel: "credibility level", yLabel: "coverage", title: "expected coverage")
+        figure.line(panel, x: [0, 1], y: [0, 1], color: .gray)
+        figure.line(panel, x: levels, y: coverage, color: .blue, width: 2)
+        figure.markers(panel, x: levels, y: coverage, color: .blue, radius: 2)
+        try figure.write(path, svg: true)
+    }
+
     /// Example cells' simulated traces: one panel per cell, the series overlaid.
     static func traces(_ cells: [(title: String, series: [(label: String, voltage: [Double])])], dtMs: Double, to path: String) throws {
         let columns = 2, rows = (cells.count + 1) / 2

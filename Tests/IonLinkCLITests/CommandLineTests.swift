@@ -1,5 +1,6 @@
 import Foundation
 import IonLinkCore
+import IonLinkTestSupport
 import Testing
 
 /// Runs the built `ionlink` executable as a user would.
@@ -138,7 +139,7 @@ let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().del
         #expect(again.status == 0, "\(again.err)")
     }
 
-    @Test("A bank killed with SIGKILL and rerun equals an uninterrupted one; shards merge to it")
+    @Test("A bank killed with SIGKILL and rerun equals an uninterrupted one; shards merge to it", .tags(.slow))
     func killAndResume() throws {
         let folder = temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
@@ -157,17 +158,11 @@ let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().del
         let whole = try IonLinkProcess.run(common + ["--out", folder + "/whole"])
         #expect(whole.status == 0, "\(whole.err)")
 
-        let (process, _, _) = try IonLinkProcess.start(common + ["--out", folder + "/killed"])
-        let chunks = folder + "/killed/chunks"
-        let deadline = Date().addingTimeInterval(60)
-        while Date() < deadline {
-            let names = (try? FileManager.default.contentsOfDirectory(atPath: chunks)) ?? []
-            if names.filter({ $0.count == 6 }).count >= 3 { break }
-            usleep(2_000)
-        }
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-        #expect(process.terminationReason == .uncaughtSignal, "the run finished before it could be killed; make it longer")
+        // Killed with SIGKILL in the middle of writing its fourth chunk (a failpoint, so no race with the clock).
+        let killed = try IonLinkProcess.run(common + ["--out", folder + "/killed"], environment: ["IONLINK_KILL_AT": "bank-chunk-half-written:4"])
+        #expect(killed.status == 9, "expected death by SIGKILL, got \(killed.status): \(killed.err)")
+        let chunks = try FileManager.default.contentsOfDirectory(atPath: folder + "/killed/chunks")
+        #expect(chunks.filter { $0.count == 6 }.count == 3 && chunks.contains { $0.contains(".partial-") }, "\(chunks)")
         #expect(!FileManager.default.fileExists(atPath: folder + "/killed/theta.npy"))
         let resumed = try IonLinkProcess.run(common + ["--out", folder + "/killed"])
         #expect(resumed.status == 0, "\(resumed.err)")
@@ -288,7 +283,7 @@ let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().del
 /// A whole `run` on a lab's recordings (about 2 minutes with a debug build, 10 s with a release one:
 /// `IONLINK_BINARY=.build/release/ionlink swift test --filter LabRunTests`).
 @Suite struct LabRunTests {
-    @Test("run --recordings on a small folder of recordings plus a gene table: completes, reports joins and the cells left out")
+    @Test("run --recordings on a small folder of recordings plus a gene table: completes, reports joins and the cells left out", .tags(.slow))
     func labRun() throws {
         let folder = temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }

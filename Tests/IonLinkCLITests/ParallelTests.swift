@@ -1,9 +1,10 @@
 import Foundation
 import IonLinkCore
+import IonLinkTestSupport
 import Testing
 
 /// MPI ranks (Open MPI's mpirun, 2 ranks on however many cores) and Slurm arrays give the results of one process.
-@Suite(.serialized) struct ParallelTests {
+@Suite(.serialized, .tags(.slow)) struct ParallelTests {
     /// Runs `mpirun` with `ranks` copies of `arguments` (or the given MPMD app contexts) to completion.
     static func mpirun(_ contexts: [[String]], environment extra: [String: String] = [:]) throws -> (status: Int32, out: String, err: String) {
         let process = Process()
@@ -50,20 +51,12 @@ import Testing
         let parallel = try Self.twoRanks(common + ["--out", folder + "/ranks"])
         #expect(parallel.status == 0, "\(parallel.err)")
         #expect(try Self.sameFiles(folder + "/single", folder + "/ranks"))
-        // Killed part-way (whenever the signal lands), then rerun: the same bank.
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        var environment = ProcessInfo.processInfo.environment
-        environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
-        environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
-        process.environment = environment
-        process.arguments = ["mpirun", "--oversubscribe", "-n", "2", IonLinkProcess.executable] + common + ["--out", folder + "/killed"]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        Thread.sleep(forTimeInterval: 1.5)
-        process.terminate()
-        process.waitUntilExit()
+        // Each rank killed with SIGKILL in the middle of writing its second chunk (a failpoint: no race with the
+        // clock), then rerun: the same bank.
+        let killedArguments = common + ["--out", folder + "/killed"]
+        let killed = try Self.mpirun([killedArguments, killedArguments], environment: ["IONLINK_KILL_AT": "bank-chunk-half-written:2"])
+        #expect(killed.status != 0)
+        #expect(!FileManager.default.fileExists(atPath: folder + "/killed/theta.npy"))
         let resumed = try Self.twoRanks(common + ["--out", folder + "/killed"])
         #expect(resumed.status == 0, "\(resumed.err)")
         #expect(try Self.sameFiles(folder + "/single", folder + "/killed"))

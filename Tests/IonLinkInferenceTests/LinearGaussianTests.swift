@@ -68,7 +68,7 @@ import Testing
     }
 
     @Test("The trained MAF, MDN and NSF recover the analytic posterior mean and covariance; SBC ranks are uniform",
-          arguments: ["maf", "mdn", "nsf"])
+          .tags(.slow), arguments: ["maf", "mdn", "nsf"])
     func recoversPosterior(estimator: String) throws {
         let posterior = Self.trained(mixture: estimator == "mdn", spline: estimator == "nsf")
         let (heldTheta, heldX) = Self.simulate(6, seed: 99)
@@ -86,12 +86,15 @@ import Testing
             }
             _ = heldTheta
         }
-        let sbc = Diagnostics.simulationBasedCalibration(posterior: posterior, theta: Self.simulate(200, seed: 5).0,
-                                                         x: Self.simulate(200, seed: 5).1, samplesPerCase: 100, seed: 3)
+        let sbc = Diagnostics.calibrate(posterior: posterior, theta: Self.simulate(200, seed: 5).0, x: Self.simulate(200, seed: 5).1,
+                                        samplesPerCase: 100, seed: 3)
         #expect(sbc.pValues.allSatisfy { $0 > 0.001 }, "SBC uniformity p-values \(sbc.pValues)")
-        let coverage = Diagnostics.expectedCoverage(posterior: posterior, theta: Self.simulate(200, seed: 6).0,
-                                                    x: Self.simulate(200, seed: 6).1, levels: [0.5, 0.9], samplesPerCase: 200, seed: 4)
+        let coverage = Diagnostics.calibrate(posterior: posterior, theta: Self.simulate(200, seed: 6).0, x: Self.simulate(200, seed: 6).1,
+                                             samplesPerCase: 200, levels: [0.5, 0.9], seed: 4).coverage
         #expect(abs(coverage[0] - 0.5) < 0.12 && abs(coverage[1] - 0.9) < 0.08, "coverage \(coverage)")
+        let oneThread = Diagnostics.calibrate(posterior: posterior, theta: Self.simulate(200, seed: 6).0, x: Self.simulate(200, seed: 6).1,
+                                              samplesPerCase: 200, levels: [0.5, 0.9], seed: 4, threads: 1)
+        #expect(oneThread.coverage == coverage, "the same on 1 thread")
     }
 
     @Test("The refined MAP climbs from the best of a few samples to the posterior's mode (the analytic mean)")
@@ -121,7 +124,7 @@ import Testing
     func brokenFails() {
         let posterior = Self.trained(broken: true)
         let (theta, x) = Self.simulate(200, seed: 5)
-        let sbc = Diagnostics.simulationBasedCalibration(posterior: posterior, theta: theta, x: x, samplesPerCase: 100, seed: 3)
+        let sbc = Diagnostics.calibrate(posterior: posterior, theta: theta, x: x, samplesPerCase: 100, seed: 3)
         #expect(sbc.pValues.contains { $0 < 0.001 }, "SBC should reject: \(sbc.pValues)")
     }
 

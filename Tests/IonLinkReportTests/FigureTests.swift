@@ -1,3 +1,4 @@
+import CCairo
 import Foundation
 import IonLinkCore
 import IonLinkElectrophysiology
@@ -33,7 +34,7 @@ import Testing
     /// A small finished run: 6 cells in two families, 3 parameters, 2 features.
     static func makeRun(_ folder: String) throws {
         let fm = FileManager.default
-        for sub in ["fits", "regression"] { try fm.createDirectory(atPath: folder + "/" + sub, withIntermediateDirectories: true) }
+        for sub in ["fits", "regression", "diagnostics"] { try fm.createDirectory(atPath: folder + "/" + sub, withIntermediateDirectories: true) }
         func write(_ name: String, _ text: String) throws { try text.write(toFile: folder + "/" + name, atomically: true, encoding: .utf8) }
         try RunRecord(settings: [("seed", "1")], timings: [("prior bank", 12.5), ("posteriors", 0)], parameterNames: ["a", "b", "c"],
                       low: [0, 0, -1], high: [1, 2, 1], dtMs: 0.04).write(to: folder)
@@ -51,6 +52,10 @@ import Testing
                   + "map,all,5,1,20.00,3.50,1.00,3.25\nmap,Pvalb,3,1,33.33,2.00,0.50,2.00\nmap_refined,all,5,1,20.00,3.40,1.00,3.20\nbest_fit,all,5,0,0.00,2.10,0.50,2.00\n")
         try write("fits/predictive.csv", "cell_id,family,flagged_outside_model\ncell_1,Pvalb,0\ncell_7,Sst,1\n")
         try write("model_training.csv", "epoch,train_log_prob,validation_log_prob\n1,-5,-5.5\n2,-4,-4.6\n3,-3.5,-4.2\n")
+        try write("diagnostics/sbc_ranks.csv", "case,a,b,c\n" + (0..<40).map { "\($0),\($0 * 2),\(80 - $0),\(($0 * 37) % 80)\n" }.joined())
+        try write("diagnostics/coverage.csv", "level,coverage\n" + (1...19).map { "\(Double($0) / 20),\(Double($0) / 21)\n" }.joined())
+        try write("diagnostics/calibration.csv", "quantity,parameter,value\nsbc_p_value,a,0.5\nsbc_p_value,b,0.2\nsbc_p_value,c,0.004\n"
+                  + "heldout_log_prob,,-7.25\ncases,,40\nsamples_per_case,,80\n")
         try write("fits/example_traces.csv", "cell_id,family,series\ncell_1,Pvalb,MAP\ncell_1,Pvalb,best fit\ncell_4,Sst,MAP\n")
         let voltage: [Double] = (0..<300).map { k in -70 + 60 * sin(Double(k) / 5) }
         try NPYWriter.write(voltage, shape: [3, 100], element: .float32, to: folder + "/fits/example_traces.npy")
@@ -69,7 +74,7 @@ import Testing
         try Self.makeRun(folder)
         try PipelineReport(folder: folder).write()
         let html = try String(contentsOfFile: folder + "/report.html", encoding: .utf8)
-        for section in ["summary", "settings", "fits", "predictive", "posteriors", "estimator", "genes", "provenance"] {
+        for section in ["summary", "settings", "fits", "predictive", "posteriors", "estimator", "calibration", "genes", "provenance"] {
             #expect(html.contains("id=\"\(section)\""), "section \(section) missing")
         }
         #expect(html.contains("6 observed, 6 with a posterior, 5 scored") && html.contains("2 genes selected, CV R² 0.170 ± 0.014"))
@@ -87,7 +92,8 @@ import Testing
         }
         for link in links { #expect(FileManager.default.fileExists(atPath: folder + "/" + link), "link \(link) does not resolve") }
         // Pair plots of the example cells, SVG beside the light figures, and the one-file version.
-        #expect(images.contains("pairs_cell_1.png") && images.contains("pairs_cell_4.png"), "\(images)")
+        #expect(images.contains("pairs_cell_1.png") && images.contains("pairs_cell_4.png") && images.contains("calibration.png"), "\(images)")
+        #expect(html.contains("Held-out log q(θ | x): -7.250") && html.contains("0.48, 0.76, 0.90") && html.contains("<td>0.004</td>"))
         #expect(links.contains("parameters_by_family.svg") && links.contains("features_observed_simulated.svg"))
         let svg = try String(contentsOfFile: folder + "/training_curve.svg", encoding: .utf8)
         #expect(svg.contains("<svg"))
@@ -95,5 +101,82 @@ import Testing
         let inline = try String(contentsOfFile: folder + "/report_inline.html", encoding: .utf8)
         #expect(!inline.contains("src=\"pairs_cell_1.png\"") && inline.contains("src=\"data:image/png;base64,iVBORw0KGgo"))
         #expect { try PipelineReport(folder: folder + "/nothing") } throws: { "\($0)".contains("run.json") }
+    }
+
+    /// The fraction of a PNG's pixels that are not (near) white, decoded with cairo; nil if it cannot be read.
+    static func inkedFraction(ofPNG path: String) -> Double? {
+        guard let image = cairo_image_surface_create_from_png(path), cairo_surface_status(image) == CAIRO_STATUS_SUCCESS else { return nil }
+        defer { cairo_surface_destroy(image) }
+        let width = Int(cairo_image_surface_get_width(image)), height = Int(cairo_image_surface_get_height(image))
+        let stride = Int(cairo_image_surface_get_stride(image))
+        guard let data = cairo_image_surface_get_data(image), width > 0, height > 0 else { return nil }
+        var inked = 0
+        for y in 0..<height {
+            for x in 0..<width {
+                let pixel = data.advanced(by: y * stride + 4 * x)   // B, G, R, A (little-endian ARGB32)
+                if pixel[0] < 235 || pixel[1] < 235 || pixel[2] < 235 { inked += 1 }
+            }
+        }
+        return Double(inked) / Double(width * height)
+    }
+
+    /// Debian's headless Chromium, where installed (`scripts/install-deps.sh --tests`).
+    static let chromium = ["/usr/bin/chromium", "/usr/lib/chromium/chromium"].first { FileManager.default.isExecutableFile(atPath: $0) }
+
+    /// Runs Chromium headless with `arguments`; returns its standard output.
+    static func runChromium(_ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: chromium!)
+        process.arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--no-first-run",
+                             "--user-data-dir=" + NSTemporaryDirectory() + "ionlink-chromium-" + UUID().uuidString] + arguments
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    @Test("In headless Chromium the report loads every image, has every section, and its screenshot is not blank",
+          .enabled(if: chromium != nil, "needs Debian's chromium (scripts/install-deps.sh --tests)"))
+    func inBrowser() throws {
+        let folder = NSTemporaryDirectory() + "ionlink-browser-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try Self.makeRun(folder)
+        try PipelineReport(folder: folder).write()
+        // A page beside the report loads it in a frame and writes what the browser made of it into its own DOM (the
+        // markers are split in the script so that only the written result contains them whole).
+        try """
+        <!doctype html><html><body><iframe id="report" src="report.html" style="width:1366px;height:900px"></iframe><script>
+        document.getElementById("report").onload = function () {
+          const page = this.contentDocument, images = Array.from(page.images);
+          const broken = images.filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.getAttribute("src"));
+          const sections = Array.from(page.querySelectorAll("h2[id], h3[id]")).map(h => h.id);
+          const out = document.createElement("pre");
+          out.textContent = "RES" + "ULT images=" + images.length + " broken=" + broken.join("|") + " sections=" + sections.join("|") + " EN" + "D";
+          document.body.appendChild(out);
+        };
+        </script></body></html>
+        """.write(toFile: folder + "/check.html", atomically: true, encoding: .utf8)
+        let dom = try Self.runChromium(["--allow-file-access-from-files", "--virtual-time-budget=15000", "--dump-dom", "file://" + folder + "/check.html"])
+        let result = try #require(dom.components(separatedBy: "RESULT ").dropFirst().first?.components(separatedBy: " END").first, "\(dom.suffix(500))")
+        let fields = Dictionary(uniqueKeysWithValues: result.split(separator: " ").compactMap { field -> (String, String)? in
+            let parts = field.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            return parts.count == 2 ? (String(parts[0]), String(parts[1])) : nil
+        })
+        #expect((Int(fields["images"] ?? "") ?? 0) >= 8, "\(result)")
+        #expect(fields["broken"] == "", "images the browser could not load: \(fields["broken"] ?? "?")")
+        let sections = Set((fields["sections"] ?? "").split(separator: "|").map(String.init))
+        for section in ["summary", "settings", "fits", "predictive", "posteriors", "estimator", "calibration", "genes", "provenance"] {
+            #expect(sections.contains(section), "section \(section) missing in the browser")
+        }
+        // A laptop-sized screenshot that shows something: many pixels are neither white nor one flat colour.
+        _ = try Self.runChromium(["--window-size=1366,900", "--screenshot=" + folder + "/screen.png", "file://" + folder + "/report.html"])
+        let png = try #require(FileManager.default.contents(atPath: folder + "/screen.png"), "no screenshot")
+        let width = png[16..<20].reduce(0) { $0 << 8 | Int($1) }, height = png[20..<24].reduce(0) { $0 << 8 | Int($1) }
+        #expect(width == 1366 && height == 900)
+        let inked = try #require(Self.inkedFraction(ofPNG: folder + "/screen.png"))
+        #expect(inked > 0.02 && inked < 0.9, "fraction of non-white pixels \(inked)")
     }
 }

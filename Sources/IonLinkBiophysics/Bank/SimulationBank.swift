@@ -197,6 +197,7 @@ public struct SimulationBank {
         try? fm.removeItem(atPath: temporary)
         try fm.createDirectory(atPath: temporary, withIntermediateDirectories: true)
         try NPYWriter.write(theta, shape: [local.count, model.parameters.count], element: .float64, to: temporary + "/theta.npy")
+        FailPoint.visit("bank-chunk-half-written")
         try NPYWriter.write(valid.array.map(Double.init), shape: [local.count], element: .uint8, to: temporary + "/valid.npy")
         try NPYWriter.write(spikes.array.map(Double.init), shape: [local.count], element: .int32, to: temporary + "/spike_count.npy")
         if keep > 0 {
