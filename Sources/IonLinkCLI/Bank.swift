@@ -28,7 +28,9 @@ struct Bank: ParsableCommand {
     }
 
     struct Info: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Describe a bank: model, seed, size, completeness, files.")
+        static let configuration = CommandConfiguration(
+            abstract: "Describe a bank: model, seed, size, completeness, files; verify its files against their checksums.",
+            discussion: "Exits with an error naming the file if a file of a complete bank changed after it was made.")
         @Argument(help: ArgumentHelp("The bank folder.", valueName: "DIR"))
         var folder: String
 
@@ -47,6 +49,8 @@ struct Bank: ParsableCommand {
                 for (file, what) in m.files.sorted(by: { $0.key < $1.key }) where FileManager.default.fileExists(atPath: folder + "/" + file) {
                     print("  \(file): \(what)")
                 }
+                let verified = try m.verifyChecksums(folder: folder)
+                print("checksums:   " + (verified ? "every file as made (FNV-1a, \(m.checksums?.count ?? 0) files)" : "not recorded (this bank was made before IonLink recorded them)"))
             }
         }
     }

@@ -21,6 +21,8 @@ public struct TrainingHistory: Sendable {
     public var validationLogProb: [Double] = []
     public var bestEpoch = 0
     public var seconds = 0.0
+    /// The rows held out of the gradient steps (they only choose the epoch whose weights are kept).
+    public var validationRows: [Int] = []
 }
 
 /// Adam (Kingma & Ba) on a flat parameter vector.
@@ -82,6 +84,7 @@ extension ConditionalDensityEstimator {
         var adam = Adam(count: parameters.count, learningRate: options.learningRate)
         let parts = GradientParts(parts: 2, count: parameters.count)
         var history = TrainingHistory()
+        history.validationRows = validation
         var best = -Double.infinity, bestParameters = parameters, sinceBest = 0
         var epoch = 0
         while epoch < options.maxEpochs {

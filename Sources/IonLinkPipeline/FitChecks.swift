@@ -167,7 +167,22 @@ struct FitChecks {
             }
         }
         let simulator = BatchSimulator(configuration: pipeline.inputs.configuration, threads: pipeline.threads)
-        let traces = simulator.traces(parameters: theta, rowCount: index.count, seed: pipeline.seeds.check).traces
+        var traces = simulator.traces(parameters: theta, rowCount: index.count, seed: pipeline.seeds.check).traces
+        if let (table, settings) = pipeline.inputs.recordedSweeps {
+            // The recorded sweep of each example cell, after its simulated series.
+            let sweeps = try CSVTable.read(table)
+            let (id, file, sweep, current) = (try sweeps.column("cell_id"), try sweeps.column("file"), try sweeps.column("sweep"), try sweeps.column("current_pa"))
+            for cell in chosen {
+                guard let row = sweeps.rows.first(where: { $0[id] == cells.ids[cell] }), let number = Int(row[sweep]), let pA = Double(row[current]) else { continue }
+                do {
+                    traces += try RecordedCells.alignedTrace(file: row[file], sweep: number, currentPA: pA, settings: settings,
+                                                             on: pipeline.inputs.configuration.protocol)
+                    index.append([cells.ids[cell], families[cell], "recorded"])
+                } catch {
+                    pipeline.log("example traces: the recording of \(cells.ids[cell]) could not be read again (\(error)); drawn without it")
+                }
+            }
+        }
         try NPYWriter.write(traces, shape: [index.count, simulator.sampleCount], element: .float32, to: fits + "/example_traces.npy")
         try AtomicFile.write(Data(CSVTable.format(header: ["cell_id", "family", "series"], rows: index).utf8), to: fits + "/example_traces.csv")
     }

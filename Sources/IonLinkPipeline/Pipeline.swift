@@ -89,7 +89,8 @@ public final class Pipeline {
             let modelPath = round == settings.rounds ? folder + "/model.json" : roundFolder(round) + "/model.json"
             let trainKey = StageLedger.key(TrainingKey(round: round, neighbours: settings.neighbours, noise: settings.noise, seed: settings.seed,
                                                        maxEpochs: settings.maxEpochs, cells: settings.cells), after: upstream)
-            if ledger.isCurrent("training \(round)", key: trainKey, outputs: [modelPath]) {
+            let heldOut = round == settings.rounds ? [folder + "/diagnostics/heldout_theta.npy", folder + "/diagnostics/heldout_x.npy"] : []
+            if ledger.isCurrent("training \(round)", key: trainKey, outputs: [modelPath] + heldOut) {
                 posterior = try Posterior.read(modelPath)
                 timings.append(("NPE-N training, round \(round)", 0))
             } else {
@@ -207,7 +208,7 @@ public final class Pipeline {
     }
 
     static let proposalFile = "proposal_theta.npy"
-    /// Pairs of the final round's training set held out for the calibration check, and posterior samples per pair.
+    /// Validation pairs of the final round (held out of its gradient steps) that check calibration, and posterior samples per pair.
     static let calibrationCases = 200
     static let calibrationSamples = 500
 
@@ -298,28 +299,22 @@ public final class Pipeline {
         var x = try pool.features(chosen)
         if settings.noise > 0 { x = NeighbourSelection.addNoise(x, eps: settings.noise, convention: .paper, seed: seed) }
         log("NPE-N: \(chosen.count) unique simulations nearest to \(observed.count) cells (k = \(settings.neighbours)), noise eps \(settings.noise)")
-        var theta = try pool.theta(chosen)
-        if round == settings.rounds {
-            // The final round keeps back pairs of its own training distribution to check the posterior's calibration.
-            var generator = StreamKey.generator(seed: seeds.calibration, purpose: .dataSplit, index: 0)
-            let order = Array(0..<theta.rows).shuffled(using: &generator)
-            let heldOut = Array(order.prefix(min(Self.calibrationCases, theta.rows / 10))).sorted()
-            let kept = Array(order.dropFirst(heldOut.count)).sorted()
-            let calibration = folder + "/diagnostics"
-            try FileManager.default.createDirectory(atPath: calibration, withIntermediateDirectories: true)
-            let held = (theta.selectingRows(heldOut), x.selectingRows(heldOut))
-            try NPYWriter.write(held.0.values, shape: [held.0.rows, held.0.columns], element: .float64, to: calibration + "/heldout_theta.npy")
-            try NPYWriter.write(held.1.values, shape: [held.1.rows, held.1.columns], element: .float64, to: calibration + "/heldout_x.npy")
-            (theta, x) = (theta.selectingRows(kept), x.selectingRows(kept))
-            log("NPE-N: \(heldOut.count) pairs held out to check calibration (diagnostics/)")
-        }
         var npe = NPE(prior: try BoxPrior(names: model.parameterNames, low: model.lowerBounds, high: model.upperBounds), featureNames: pool.featureNames)
-        npe.appendSimulations(theta: theta, x: x)
+        npe.appendSimulations(theta: try pool.theta(chosen), x: x)
         var options = TrainingOptions()
         options.seed = seed
         options.maxEpochs = settings.maxEpochs
         let log = self.log, verbose = showProgress
         let (posterior, history) = try npe.train(options: options) { line in if verbose { log(line) } }
+        if round == settings.rounds {
+            // Pairs that took no part in the gradient steps, of the training distribution itself: the calibration check's cases.
+            let heldOut = Array(history.validationRows.prefix(Self.calibrationCases))
+            let calibration = folder + "/diagnostics"
+            try FileManager.default.createDirectory(atPath: calibration, withIntermediateDirectories: true)
+            let theta = npe.theta.selectingRows(heldOut), x = npe.x.selectingRows(heldOut)
+            try NPYWriter.write(theta.values, shape: [theta.rows, theta.columns], element: .float64, to: calibration + "/heldout_theta.npy")
+            try NPYWriter.write(x.values, shape: [x.rows, x.columns], element: .float64, to: calibration + "/heldout_x.npy")
+        }
         try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         try posterior.write(to: path)
         let rows = history.trainLogProb.indices.map { e in

@@ -75,6 +75,28 @@ public struct RecordedCells: Sendable {
     }
 
     /// The cell id of a recording: its NWB `session_id` when it has one, else the file name without extension.
+    /// The recorded voltage of sweep `sweep` of `file` at its step nearest `currentPA` (corrected for the liquid-junction
+    /// potential), on the sample grid of `stimulus` with the step onsets aligned: sample k is the recording at
+    /// k·dt − (model onset) + (recorded onset), linearly interpolated; NaN where the recording has no sample.
+    public static func alignedTrace(file: String, sweep: Int, currentPA: Double, settings: Settings, on stimulus: StimulusProtocol) throws -> [Double] {
+        let recording = try Recording.read(file, hints: Recording.Hints(nwbUnits: NWBUnits(rawValue: settings.nwbUnits) ?? .auto))
+        let analyses = recording.sweeps.flatMap { SweepAnalysis.analyse($0, file: file, ljpMV: settings.ljpMV) }.filter { $0.sweep == sweep }
+        guard let chosen = analyses.min(by: { abs($0.step.amplitude - currentPA) < abs($1.step.amplitude - currentPA) }) else {
+            throw InputError(file: file, location: "sweep \(sweep)", "no current step in this sweep any more")
+        }
+        let modelOnsetMs = stimulus.steps.map(\.fromMs).min() ?? 0
+        let time = chosen.trace.time, voltage = chosen.trace.voltage
+        guard time.count >= 2 else { return [Double](repeating: .nan, count: stimulus.sampleCount) }
+        let recordedDt = (time[time.count - 1] - time[0]) / Double(time.count - 1)
+        return (0..<stimulus.sampleCount).map { k in
+            let t = (Double(k) * stimulus.dtMs - modelOnsetMs) / 1000 + chosen.step.start   // s, on the recording's clock
+            let position = (t - time[0]) / recordedDt
+            guard position >= 0, position <= Double(time.count - 1) else { return .nan }
+            let i = min(Int(position), time.count - 2), fraction = position - Double(i)
+            return voltage[i] + (voltage[i + 1] - voltage[i]) * fraction
+        }
+    }
+
     static func cellID(of file: String, recording: Recording?) -> String {
         recording?.sessionID ?? URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
     }
@@ -203,6 +225,7 @@ extension RunInputs {
         }
         var inputs = RunInputs(observed: observedFolder + "/observed.csv", counts: counts, metadata: metadata,
                                configuration: configuration, configurationName: configurationName)
+        inputs.recordedSweeps = (observedFolder + "/sweeps.csv", settings)
         inputs.provenance = [
             ("recordings", "\(files.count) files → \(cells.cells.count) cells with features, \(cells.leftOut.count) left out (observed/left_out.csv)"),
             ("features", (settings.sweep == .target ? "the step nearest \(settings.targetPA) pA (± \(settings.tolerancePA))" : "the highest-current step that fires")

@@ -70,7 +70,7 @@ public struct RunSeeds: Sendable, Equatable {
     public var selection: [UInt64] { [derived(1), derived(2), derived(3)] }
     /// The seed of the scoring re-simulation of the MAPs and best fits.
     public var check: UInt64 { derived(4) }
-    /// The seed that picks the final round's held-out calibration pairs and draws their posterior samples.
+    /// The seed of the posterior samples drawn for the calibration check.
     public var calibration: UInt64 { derived(5) }
 }
 
@@ -90,6 +90,9 @@ public struct RunInputs: Sendable {
     public var provenance: [(String, String)] = []
     /// The paper's sRRR cross-validation table (per rank, fold and λ), drawn beside the run's when given.
     public var paperCrossValidation: String?
+    /// For a run on recordings: the table of each cell's file, sweep and current (`observed/sweeps.csv`) and how they
+    /// were read, so the report can overlay the recorded traces.
+    public var recordedSweeps: (table: String, settings: RecordedCells.Settings)?
 
     public init(observed: String, counts: String, metadata: String?, configuration: SimulationConfiguration = .paperM1,
                 configurationName: String = "m1") {
@@ -118,10 +121,6 @@ public struct RunInputs: Sendable {
     /// A digest of the contents of `path` (FNV-1a, 64 bits): stage keys follow the inputs, not their names.
     static func digest(_ path: String?) throws -> String {
         guard let path else { return "none" }
-        guard let handle = FileHandle(forReadingAtPath: path) else { throw InputError(file: path, "cannot read this input") }
-        defer { try? handle.close() }
-        var hash = FNV1a()
-        while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty { hash.update(chunk) }
-        return String(hash.value, radix: 16)
+        return try FNV1a.digest(ofFile: path)
     }
 }

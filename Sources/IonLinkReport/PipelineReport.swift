@@ -180,12 +180,18 @@ public struct PipelineReport {
             var cells: [(title: String, series: [(label: String, voltage: [Double])])] = []
             for (r, row) in index.rows.enumerated() {
                 let title = "\(row[c]) (\(row[f]))"
-                if cells.last?.title != title { cells.append((title, [])) }
-                cells[cells.count - 1].series.append((row[s], traces.row(r)))
+                if let k = cells.firstIndex(where: { $0.title == title }) {
+                    // The recorded trace is drawn first, beneath the simulations.
+                    if row[s] == "recorded" { cells[k].series.insert((row[s], traces.row(r)), at: 0) } else { cells[k].series.append((row[s], traces.row(r))) }
+                } else {
+                    cells.append((title, [(row[s], traces.row(r))]))
+                }
             }
             try RunFigures.traces(cells, dtMs: record.dtMs, to: folder + "/example_traces.png")
+            let recorded = index.rows.contains { $0[s] == "recorded" }
             html += "<p>One cell per family (its best fit at the family's median distance): the model simulated at the MAP, the refined "
-                + "MAP, the best fit and two posterior samples, on the check seed.</p>" + Self.image("example_traces", alt: "example traces", in: folder)
+                + "MAP, the best fit and two posterior samples, on the check seed"
+                + (recorded ? "; in black the recorded sweep the features came from, its step onset aligned with the model's." : ".") + "</p>" + Self.image("example_traces", alt: "example traces", in: folder)
         }
         if let cells = table("fits/cells.csv"), let simulated = table("fits/map_refined_features.csv") {
             let names = Array(simulated.header.dropFirst())
@@ -267,8 +273,8 @@ public struct PipelineReport {
             guard let k = levels.firstIndex(where: { abs($0 - target) < 1e-9 }) else { return "–" }
             return String(format: "%.2f", coverage[k])
         }
-        return "<h3 id=\"calibration\">Calibration</h3><p>The last round held \(ranks.count) of its own training pairs (θ, x with feature noise) "
-            + "out of training. For each, \(samples) posterior samples give the rank of the true θ per parameter (simulation-based calibration, "
+        return "<h3 id=\"calibration\">Calibration</h3><p>\(ranks.count) validation pairs of the last round's training set (θ, x with "
+            + "feature noise; held out of the gradient steps, they only chose the epoch whose weights were kept). For each, \(samples) posterior samples give the rank of the true θ per parameter (simulation-based calibration, "
             + "Talts et al. 2018: uniform ranks, inside the grey 99% band, mean calibrated) and whether the true θ lies in each highest-density "
             + "region (expected coverage: on the diagonal is calibrated, above it under-confident, below over-confident). "
             + "Held-out log q(θ | x): \(Self.rounded(value("heldout_log_prob") ?? "")). Coverage of the 50%, 80% and 95% regions: "

@@ -148,23 +148,26 @@ enum RunFigures {
     }
 
     /// Example cells' simulated traces: one panel per cell, the series overlaid.
+    /// A series labelled "recorded" is black; the others take the palette in order of first appearance.
     static func traces(_ cells: [(title: String, series: [(label: String, voltage: [Double])])], dtMs: Double, to path: String) throws {
         let columns = 2, rows = (cells.count + 1) / 2
         let figure = Figure(width: 1200, height: 60 + rows * 260)
+        var labels: [String] = []
+        for label in cells.flatMap({ $0.series.map(\.label) }) where !labels.contains(label) { labels.append(label) }
+        var colour: [String: Figure.Color] = [:]
+        for (k, label) in labels.filter({ $0 != "recorded" }).enumerated() { colour[label] = Figure.Color.palette[k % Figure.Color.palette.count] }
+        colour["recorded"] = .black
+        // One legend, above the panels, where it covers no title.
+        figure.legend(labels.map { ($0, colour[$0]!) }, x: 70, y: 16)
         for (k, cell) in cells.enumerated() {
             let all = cell.series.flatMap(\.voltage).filter(\.isFinite)
             let duration = Double(cell.series.map(\.voltage.count).max() ?? 1) * dtMs
             let panel = Figure.Panel(x: 70 + Double(k % columns) * 580, y: 40 + Double(k / columns) * 260, width: 500, height: 190,
                                      xRange: 0...duration, yRange: Figure.paddedRange(all.isEmpty ? [-80, 40] : all))
             figure.axes(panel, xLabel: "time (ms)", yLabel: "V (mV)", title: cell.title)
-            for (s, series) in cell.series.enumerated() {
+            for series in cell.series {
                 let x = (0..<series.voltage.count).map { Double($0) * dtMs }
-                figure.line(panel, x: x, y: series.voltage, color: Figure.Color.palette[s % Figure.Color.palette.count], width: s == 0 ? 1.2 : 0.8)
-            }
-            // One legend, above the panels, where it covers no title.
-            if k == 0 {
-                figure.legend(cell.series.enumerated().map { ($0.element.label, Figure.Color.palette[$0.offset % Figure.Color.palette.count]) },
-                              x: 70, y: 16)
+                figure.line(panel, x: x, y: series.voltage, color: colour[series.label] ?? .gray, width: series.label == "MAP" ? 1.2 : 0.8)
             }
         }
         try figure.write(path, svg: true)

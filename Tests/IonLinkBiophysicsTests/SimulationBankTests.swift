@@ -90,6 +90,35 @@ import Testing
         }
     }
 
+    @Test("A byte flipped in a finished chunk fails its checksum and the chunk is made again; one flipped in a complete shard is named, and refused by merge")
+    func checksums() throws {
+        let root = Fixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        _ = try make(root + "/whole", threads: 2)
+        let open = { try SimulationBank(folder: root + "/bank", configuration: configuration, count: 45, seed: 3,
+                                        chunkSize: 10, keptTraces: 12, threads: 2, showProgress: false) }
+        _ = try open().make(maxChunks: 3)
+        func flip(_ path: String) throws {
+            var data = try #require(FileManager.default.contents(atPath: path))
+            data[data.count - 5] ^= 0x10    // a byte of the last value: the shape and size stay right
+            _ = FileManager.default.createFile(atPath: path, contents: data)
+        }
+        try flip(root + "/bank/chunks/000001/theta.npy")
+        _ = try open().make()
+        #expect(bytes(root + "/bank") == bytes(root + "/whole"), "the damaged chunk was used")
+        let manifest = try BankManifest.read(folder: root + "/whole")
+        #expect(try manifest.verifyChecksums(folder: root + "/whole"))
+        #expect(manifest.checksums?.keys.sorted() == ["spike_count.npy", "theta.npy", "traces.npy", "valid.npy"])
+        for i in 0..<2 { _ = try make(root + "/part\(i)", threads: 1, shard: i, of: 2) }
+        try flip(root + "/part1/valid.npy")
+        #expect { try BankManifest.read(folder: root + "/part1").verifyChecksums(folder: root + "/part1") } throws: {
+            "\($0)".contains("part1/valid.npy") && "\($0)".contains("checksum mismatch")
+        }
+        #expect { try SimulationBank.merge(shards: [root + "/part0", root + "/part1"], into: root + "/merged") } throws: {
+            "\($0)".contains("checksum mismatch")
+        }
+    }
+
     @Test("Rerunning with other settings into a bank folder is refused with a clear message")
     func mismatch() throws {
         let root = Fixtures.temporaryFolder()

@@ -327,6 +327,19 @@ let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().del
         let report = try String(contentsOfFile: folder + "/results/report.html", encoding: .utf8)
         #expect(report.contains("28 files → 26 cells with features, 2 left out") && report.contains("every cell scored, one family"))
         #expect(try String(contentsOfFile: folder + "/results/regression/report.txt", encoding: .utf8).contains("26 cells matched"))
+        // The report overlays each example cell's recorded sweep, aligned on the model's grid: here the golden trace ± 1 mV.
+        let examples = try String(contentsOfFile: folder + "/results/fits/example_traces.csv", encoding: .utf8).split(separator: "\n").dropFirst()
+            .map { $0.split(separator: ",").map(String.init) }
+        let recordedRows = examples.enumerated().filter { $0.element[2] == "recorded" }
+        #expect(!recordedRows.isEmpty && report.contains("in black the recorded sweep"))
+        let drawn = try NPYArray.read(folder + "/results/fits/example_traces.npy")
+        for (r, row) in recordedRows {
+            let name = row[0], goldenRow = Int(name.dropFirst(4).prefix { $0 != "_" })!, shift = name.hasSuffix("_a") ? -1.0 : 1.0
+            for k in stride(from: 0, to: samples, by: 997) {
+                let expected = golden.values[goldenRow * samples + k] + shift
+                #expect(abs(drawn.values[r * samples + k] - expected) < 1e-3 * max(1, abs(expected)), "\(name) sample \(k)")
+            }
+        }
     }
 }
 

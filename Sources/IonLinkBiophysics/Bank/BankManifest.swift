@@ -37,13 +37,15 @@ public struct BankManifest: Codable, Equatable, Sendable {
     public var validCount: Int?
     /// The files of a complete bank and what they hold.
     public var files: [String: String] = BankManifest.fileDescriptions
+    /// FNV-1a digests of the files of a complete bank (nil in banks made before IonLink recorded them).
+    public var checksums: [String: String]?
 
     enum CodingKeys: String, CodingKey {
         case format, seed, count, rows, complete, files, configuration
         case formatVersion = "format_version", ionlinkVersion = "ionlink_version"
         case shardIndex = "shard_index", shardCount = "shard_count", firstIndex = "first_index"
         case chunkSize = "chunk_size", keptTraces = "kept_traces", parameterNames = "parameter_names"
-        case validCount = "valid_count", summary, featureNames = "feature_names", proposal
+        case validCount = "valid_count", summary, featureNames = "feature_names", proposal, checksums
     }
 
     public static let fileDescriptions: [String: String] = [
@@ -60,6 +62,11 @@ public struct BankManifest: Codable, Equatable, Sendable {
     }
 
     public var globalRange: Range<Int> { firstIndex ..< firstIndex + rows }
+
+    /// The files of this bank when complete.
+    var fileNames: [String] {
+        ["theta.npy", "valid.npy", "spike_count.npy"] + (featureNames != nil ? ["features.npy"] : []) + (keptRows > 0 ? ["traces.npy"] : [])
+    }
 
     /// Kept traces in this folder.
     public var keptRows: Int { max(0, min(keptTraces, globalRange.upperBound) - firstIndex) }
@@ -81,6 +88,27 @@ public struct BankManifest: Codable, Equatable, Sendable {
         } catch {
             throw InputError(file: path, "not a valid IonLink bank manifest: \(error)")
         }
+    }
+
+    /// The FNV-1a digest of each of `names` in `folder`.
+    static func digests(of names: [String], in folder: String) throws -> [String: String] {
+        var result: [String: String] = [:]
+        for name in names { result[name] = try FNV1a.digest(ofFile: folder + "/" + name) }
+        return result
+    }
+
+    /// Checks the files of this complete bank in `folder` against their recorded checksums; throws naming the first
+    /// file whose bytes changed. Returns false (nothing to check) for a bank made before checksums were recorded.
+    @discardableResult
+    public func verifyChecksums(folder: String) throws -> Bool {
+        guard let checksums else { return false }
+        for (name, expected) in checksums.sorted(by: { $0.key < $1.key }) {
+            let found = try FNV1a.digest(ofFile: folder + "/" + name)
+            guard found == expected else {
+                throw InputError(file: folder + "/" + name, "checksum mismatch: the file changed after the bank was made (FNV-1a \(found), recorded \(expected)); make the bank again")
+            }
+        }
+        return true
     }
 
     func write(folder: String) throws {

@@ -87,11 +87,18 @@ public struct SimulationBank {
         let rows = chunkRows(c).count, path = chunkPath(c)
         var names = ["theta.npy", "valid.npy", "spike_count.npy"]
         if manifest.featureNames != nil { names.append("features.npy") }
-        return names.allSatisfy { name in
+        let shapesRight = names.allSatisfy { name in
             guard let reader = try? NPYRowReader(path: path + "/" + name) else { return false }
             return reader.header.shape.first == rows
         }
+        // Every file's bytes as written: a flipped byte makes the chunk be simulated again.
+        guard shapesRight, let data = FileManager.default.contents(atPath: path + "/" + Self.chunkChecksums),
+              let recorded = try? JSONDecoder().decode([String: String].self, from: data) else { return false }
+        return recorded.allSatisfy { name, digest in (try? FNV1a.digest(ofFile: path + "/" + name)) == digest }
     }
+
+    /// The file in each chunk folder that holds its files' FNV-1a digests.
+    static let chunkChecksums = "checksums.json"
 
     /// Simulates what is missing and consolidates; returns the manifest (complete unless `maxChunks`
     /// stopped the call early: a later call continues, e.g. across a job scheduler's time limits).
@@ -206,6 +213,8 @@ public struct SimulationBank {
         if featureCount > 0 {
             try NPYWriter.write(features.array, shape: [local.count, featureCount], element: .float64, to: temporary + "/features.npy")
         }
+        let written = try FileManager.default.contentsOfDirectory(atPath: temporary).filter { $0.hasSuffix(".npy") }
+        try AtomicFile.write(try JSONEncoder().encode(try BankManifest.digests(of: written, in: temporary)), to: temporary + "/" + Self.chunkChecksums)
         guard rename(temporary, final) == 0 else {
             throw InputError(file: final, "cannot move the finished chunk into place (\(String(cString: strerror(errno))))")
         }
@@ -219,6 +228,7 @@ public struct SimulationBank {
         var finished = manifest
         finished.complete = true
         finished.validCount = try BankFiles.countNonZero(folder + "/valid.npy")
+        finished.checksums = try BankManifest.digests(of: finished.fileNames, in: folder)
         try finished.write(folder: folder)
         try? FileManager.default.removeItem(atPath: chunkFolder)
         return finished
@@ -251,6 +261,7 @@ public struct SimulationBank {
         guard let reference = manifests.first else { throw InputError(file: "bank merge", "no shard folders given") }
         for (path, m) in zip(shards, manifests) {
             guard m.complete else { throw InputError(file: path + "/manifest.json", "shard is not complete; rerun its `ionlink simulate` command to finish it") }
+            try m.verifyChecksums(folder: path)
             guard m.configuration == reference.configuration, m.seed == reference.seed, m.count == reference.count,
                   m.summary == reference.summary, m.featureNames == reference.featureNames,
                   m.shardCount == reference.shardCount, m.chunkSize == reference.chunkSize, m.keptTraces == reference.keptTraces else {
@@ -271,6 +282,7 @@ public struct SimulationBank {
         merged.rows = reference.count
         merged.validCount = manifests.reduce(0) { $0 + ($1.validCount ?? 0) }
         try concatenateFiles(of: order.map(\.0), withTraces: order.filter { $0.1.keptRows > 0 }.map(\.0), as: merged, into: folder)
+        merged.checksums = try BankManifest.digests(of: merged.fileNames, in: folder)
         try merged.write(folder: folder)
         return merged
     }
