@@ -5,7 +5,7 @@ import Testing
 
 @Suite struct SimulationBankTests {
     static let files = ["manifest.json", "theta.npy", "valid.npy", "spike_count.npy", "traces.npy"]
-    let configuration = Fixtures.shortM1(durationMs: 40)
+    let configuration = Fixtures.shortM1(durationMs: 50)
 
     func bytes(_ folder: String) -> [String: Data] {
         Dictionary(uniqueKeysWithValues: Self.files.compactMap { f in FileManager.default.contents(atPath: folder + "/" + f).map { (f, $0) } })
@@ -29,7 +29,7 @@ import Testing
         let theta = try NPYArray.read(root + "/one/theta.npy")
         #expect(theta.shape == [45, 13])
         #expect(Array(theta.values[13 ..< 26]) == configuration.model.priorDraw(seed: 3, index: 1))
-        #expect(try NPYArray.read(root + "/one/traces.npy").shape == [12, 1000])
+        #expect(try NPYArray.read(root + "/one/traces.npy").shape == [12, 1250])
         #expect(try NPYArray.read(root + "/one/valid.npy").values.allSatisfy { $0 == 1 })
         // Kept traces are the simulations of the first rows.
         let direct = BatchSimulator(configuration: configuration, threads: 2).traces(parameters: Array(theta.values[0 ..< 13 * 12]), rowCount: 12, seed: 3)
@@ -117,6 +117,20 @@ import Testing
         #expect { try SimulationBank.merge(shards: [root + "/part0", root + "/part1"], into: root + "/merged") } throws: {
             "\($0)".contains("checksum mismatch")
         }
+    }
+
+    @Test("A manifest whose sizes do not hang together is refused, naming the field (no trap on huge or negative values)",
+          arguments: [("\"rows\" : 45", "\"rows\" : 9223372036854775807", "rows"), ("\"first_index\" : 0", "\"first_index\" : -3", "rows"),
+                      ("\"chunk_size\" : 10", "\"chunk_size\" : 0", "chunk_size"), ("\"shard_index\" : 0", "\"shard_index\" : 7", "shard_index")])
+    func damagedManifest(original: String, damaged: String, field: String) throws {
+        let root = Fixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        _ = try make(root + "/bank", threads: 1)
+        let path = root + "/bank/manifest.json"
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(text.contains(original))
+        try text.replacingOccurrences(of: original, with: damaged).write(toFile: path, atomically: true, encoding: .utf8)
+        #expect { try BankManifest.read(folder: root + "/bank") } throws: { "\($0)".contains("manifest.json") && "\($0)".contains(field) }
     }
 
     @Test("Rerunning with other settings into a bank folder is refused with a clear message")

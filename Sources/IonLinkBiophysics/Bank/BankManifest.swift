@@ -83,11 +83,44 @@ public struct BankManifest: Codable, Equatable, Sendable {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw InputError(file: path, "cannot read the bank manifest (is \(folder) a simulation bank?)")
         }
+        let manifest: BankManifest
         do {
-            return try JSONDecoder().decode(BankManifest.self, from: data)
+            manifest = try JSONDecoder().decode(BankManifest.self, from: data)
         } catch {
             throw InputError(file: path, "not a valid IonLink bank manifest: \(error)")
         }
+        try manifest.validate(file: path)
+        return manifest
+    }
+
+    /// Checks that the sizes and indices hang together (a damaged or hand-edited manifest gets an error, not a trap).
+    func validate(file: String) throws {
+        func check(_ condition: Bool, _ field: String, _ expected: String) throws {
+            guard condition else { throw InputError(file: file, location: field, "expected \(expected)") }
+        }
+        try check(count >= 1, "count", "at least 1 sample, found \(count)")
+        try check(shardCount >= 1 && (0..<shardCount).contains(shardIndex), "shard_index", "0 ≤ shard_index < shard_count, found \(shardIndex) of \(shardCount)")
+        try check(rows >= 0 && firstIndex >= 0 && rows <= count && firstIndex <= count - rows, "rows",
+                  "first_index + rows ≤ count, found \(firstIndex) + \(rows) of \(count)")
+        try check(chunkSize >= 1, "chunk_size", "at least 1, found \(chunkSize)")
+        try check(keptTraces >= 0, "kept_traces", "a number ≥ 0, found \(keptTraces)")
+        try check(validCount.map { (0...rows).contains($0) } ?? true, "valid_count", "between 0 and rows (\(rows))")
+        try check(parameterNames == configuration.model.parameterNames, "parameter_names", "the free parameters of the configuration's model")
+        try check(featureNames.map { !$0.isEmpty } ?? true, "feature_names", "at least one name when present")
+        try configuration.validate(file: file)
+    }
+
+    /// Whether `other` describes the same bank as this one, whatever the state of completion of each (complete, valid
+    /// count, checksums).
+    func describesSameBank(as other: BankManifest) -> Bool {
+        func settings(_ m: BankManifest) -> BankManifest {
+            var m = m
+            m.complete = false
+            m.validCount = nil
+            m.checksums = nil
+            return m
+        }
+        return settings(self) == settings(other)
     }
 
     /// The FNV-1a digest of each of `names` in `folder`.

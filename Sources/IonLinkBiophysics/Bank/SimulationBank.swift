@@ -38,17 +38,11 @@ public struct SimulationBank {
         }
         let fm = FileManager.default
         if fm.fileExists(atPath: folder + "/manifest.json") {
-            var existing = try BankManifest.read(folder: folder)
-            let complete = existing.complete
-            let validCount = existing.validCount
-            existing.complete = false
-            existing.validCount = nil
-            guard existing == wanted else {
+            let existing = try BankManifest.read(folder: folder)
+            guard existing.describesSameBank(as: wanted) else {
                 throw InputError(file: folder + "/manifest.json",
                                  "this folder holds a bank made with other settings (seed \(existing.seed), count \(existing.count), shard \(existing.shardIndex)/\(existing.shardCount), chunk size \(existing.chunkSize), kept traces \(existing.keptTraces), features \(existing.summary ?? "none"), model '\(existing.configuration.model.name)'); rerun with the same arguments to resume it, or choose another --out")
             }
-            existing.complete = complete
-            existing.validCount = validCount
             manifest = existing
         } else {
             do { try fm.createDirectory(atPath: folder, withIntermediateDirectories: true) } catch {

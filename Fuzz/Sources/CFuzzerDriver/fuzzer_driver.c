@@ -1,0 +1,2 @@
+// Header-only target: LLVMFuzzerRunDriver comes from libFuzzer (-sanitize=fuzzer).
+#include "fuzzer_driver.h"

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Builds IonLink's libFuzzer targets (AddressSanitizer + libFuzzer, release) and runs each on its seeds.
+#   Fuzz/run.sh [SECONDS_PER_TARGET] [TARGET ...]     default: 10 s each, every target
+# Seeds: Fuzz/Seeds/<TARGET>/ plus the test fixtures of that format. The NWB and H5AD targets read each input first in
+# a child `ionlink probe-file` (IONLINK_BINARY, default the debug or release build of the main package), as `ionlink`
+# does, so that a crash inside libhdf5 is an error for the file, not for the tool.
+# Exits non-zero on the first target that crashes, hangs (> 10 s on one input) or runs out of memory; the input is
+# kept under Fuzz/artifacts/<TARGET>/.
+set -euo pipefail
+cd "$(dirname "$0")"
+seconds="${1:-10}"
+shift || true
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(NPY ABF NWB H5AD Gzip CSV Estimator BankManifest)
+
+swift build -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library \
+  -Xcc -fsanitize=fuzzer-no-link,address -Xswiftc -Xclang-linker -Xswiftc -fuse-ld=lld 2>&1 | grep -v "warning:" | tail -1
+
+if [ -z "${IONLINK_BINARY:-}" ]; then
+  for candidate in ../.build/release/ionlink ../.build/debug/ionlink; do
+    [ -x "$candidate" ] && IONLINK_BINARY="$(cd "$(dirname "$candidate")" && pwd)/ionlink" && break
+  done
+fi
+[ -n "${IONLINK_BINARY:-}" ] || { echo "error: build ionlink first (swift build), or set IONLINK_BINARY" >&2; exit 1; }
+export IONLINK_BINARY
+
+fixtures=../Tests
+declare -A extra=(
+  [NPY]="$fixtures/IonLinkElectrophysiologyTests/Fixtures/*.npy"
+  [ABF]="$fixtures/IonLinkElectrophysiologyTests/Fixtures/*.abf"
+  [NWB]="$fixtures/IonLinkElectrophysiologyTests/Fixtures/*.nwb $fixtures/IonLinkElectrophysiologyTests/Fixtures/layouts/*.nwb"
+  [H5AD]="$fixtures/IonLinkPatchSeqTests/Fixtures/*.h5ad"
+  [Estimator]="$fixtures/IonLinkInferenceTests/Fixtures/*.json"
+)
+declare -A maxlen=([NPY]=4096 [ABF]=262144 [NWB]=1048576 [H5AD]=16384 [Gzip]=4096 [CSV]=4096 [Estimator]=16384 [BankManifest]=8192)
+
+# Leak reports are off: swift-foundation's FileManager.contents(atPath:) leaks its 4 KiB buffer on an empty file
+# (LeakSanitizer shows it at exit), which would mask the crashes this looks for.
+export ASAN_OPTIONS="detect_leaks=0:${ASAN_OPTIONS:-}"
+status=0
+for target in "${targets[@]}"; do
+  corpus=".corpus/$target"
+  artifacts="artifacts/$target"
+  mkdir -p "$corpus" "$artifacts"
+  [ -d "Seeds/$target" ] && cp -n Seeds/"$target"/* "$corpus"/ 2>/dev/null || true
+  for f in ${extra[$target]:-}; do [ -f "$f" ] && cp -n "$f" "$corpus"/; done
+  log="$artifacts/last_run.log"
+  if .build/release/Fuzz"$target" "$corpus" -max_total_time="$seconds" -max_len="${maxlen[$target]}" -timeout=10 \
+       -rss_limit_mb=4096 -detect_leaks=0 -print_final_stats=1 -artifact_prefix="$artifacts/" >"$log" 2>&1; then
+    runs=$(grep -m1 "stat::number_of_executed_units" "$log" | awk '{print $2}')
+    echo "Fuzz$target: ${runs:-?} inputs in ${seconds} s, no crash, no hang"
+  else
+    echo "Fuzz$target: FAILED (see Fuzz/$log; inputs in Fuzz/$artifacts/)"
+    grep -m3 -E "ERROR|SUMMARY|Fatal|deadly" "$log" || true
+    status=1
+  fi
+done
+exit $status
