@@ -118,6 +118,14 @@ public struct PipelineReport {
                              "paper's MAP: " + Self.paper])
             }
         }
+        if let coverage = table("diagnostics/coverage.csv"), let level = try? coverage.column("level"), let covered = try? coverage.column("coverage") {
+            let at = [0.5, 0.8, 0.95].compactMap { target in coverage.rows.first { abs((Double($0[level]) ?? .nan) - target) < 1e-9 }.flatMap { Double($0[covered]) } }
+            if at.count == 3 {
+                let verdict = at[1] < 0.75 ? " (over-confident)" : at[1] > 0.85 ? " (under-confident)" : ""
+                rows.append(["posterior calibration (held-out pairs)", "50/80/95% regions hold the truth in " + at.map { String(format: "%.2f", $0) }.joined(separator: "/") + verdict,
+                             "calibrated: 0.50/0.80/0.95"])
+            }
+        }
         if let predictive = table("fits/predictive.csv"), let flag = try? predictive.column("flagged_outside_model") {
             rows.append(["cells outside the model", "\(predictive.rows.filter { $0[flag] == "1" }.count) flagged", "the paper: Vip cells fit worst"])
         }

@@ -94,6 +94,7 @@ import Testing
         // Pair plots of the example cells, SVG beside the light figures, and the one-file version.
         #expect(images.contains("pairs_cell_1.png") && images.contains("pairs_cell_4.png") && images.contains("calibration.png"), "\(images)")
         #expect(html.contains("Held-out log q(θ | x): -7.250") && html.contains("0.48, 0.76, 0.90") && html.contains("<td>0.004</td>"))
+        #expect(html.contains("50/80/95% regions hold the truth in 0.48/0.76/0.90"))
         #expect(links.contains("parameters_by_family.svg") && links.contains("features_observed_simulated.svg"))
         let svg = try String(contentsOfFile: folder + "/training_curve.svg", encoding: .utf8)
         #expect(svg.contains("<svg"))
