@@ -15,6 +15,9 @@ Each file holds two golden reference simulations (Sources/IonLinkTestSupport/Gol
                    picoamperes with conversion 1e-12 under "amperes"
   icephys.nwb      NWB >= 2.4 icephys tables (intracellular recordings, simultaneous and sequential recordings with a
                    stimulus type), SI values, no sweep numbers on the series
+  icephys_crossed.nwb  the icephys tables as the only correct pairing: the 300 pA response is named before the 0 pA
+                   one but its stimulus after, so pairing by position (or name order) would be wrong; no sweep numbers;
+                   stimulus type "long square"
   mies.nwb         Allen/MIES (DANDI 000020): data_0000N_AD0 responses and data_0000N_DA0 stimuli without sweep
                    numbers, SI float32; a voltage-clamp sweep in between, and an aborted current-clamp sweep whose
                    samples stop (NaN) halfway
@@ -121,6 +124,23 @@ def icephys(traces, current):
     write(nwb, "icephys.nwb")
 
 
+def icephys_crossed(traces, current):
+    from pynwb.icephys import CurrentClampSeries, CurrentClampStimulusSeries
+    nwb, electrode = new_file("icephys_crossed")
+    rest = np.full(SAMPLES, traces[0][0])
+    rows = []
+    for response_name, stimulus_name, v, i in [("response_a", "stimulus_z", traces[0], current),
+                                                ("response_b", "stimulus_a", rest, np.zeros(SAMPLES))]:
+        stimulus = CurrentClampStimulusSeries(name=stimulus_name, data=(i * 1e-12).astype(np.float32), unit="amperes",
+                                              starting_time=0.0, rate=RATE, electrode=electrode, gain=1.0)
+        response = CurrentClampSeries(name=response_name, data=(v * 1e-3).astype(np.float32), unit="volts", starting_time=0.0,
+                                      rate=RATE, electrode=electrode, gain=1.0)
+        rows.append(nwb.add_intracellular_recording(electrode=electrode, stimulus=stimulus, response=response))
+    simultaneous = [nwb.add_icephys_simultaneous_recording(recordings=[r]) for r in rows]
+    nwb.add_icephys_sequential_recording(simultaneous_recordings=simultaneous, stimulus_type="long square")
+    write(nwb, "icephys_crossed.nwb")
+
+
 def mies(traces, current):
     from pynwb.icephys import (CurrentClampSeries, CurrentClampStimulusSeries, VoltageClampSeries,
                                VoltageClampStimulusSeries)
@@ -155,6 +175,7 @@ def main():
     dandi000008(traces, current)
     conversion(traces, current)
     icephys(traces, current)
+    icephys_crossed(traces, current)
     mies(traces, current)
     for name in sorted(os.listdir(OUT)):
         print(name, os.path.getsize(os.path.join(OUT, name)))

@@ -69,6 +69,42 @@ public final class HDF5File {
         return names.sorted()
     }
 
+    /// The most values a dataset may hold to be read (2³¹, 16 GiB of doubles).
+    public static let largestDataset = 1 << 31
+
+    /// Reads a compound dataset of (idx_start, count, object reference) rows, NWB's `TimeSeriesReferenceVectorData`
+    /// (the `stimulus` and `response` columns of an `IntracellularRecordingsTable`): per row the first sample, the
+    /// number of samples (−1: all) and the path of the referenced series.
+    public func readSeriesReferences(_ datasetPath: String) throws -> [(start: Int, count: Int, series: String?)] {
+        let dataset = H5Dopen2(id, datasetPath, ionlink_h5p_default())
+        guard dataset >= 0 else { throw InputError(file: path, location: datasetPath, "missing dataset") }
+        defer { H5Dclose(dataset) }
+        let space = H5Dget_space(dataset)
+        defer { H5Sclose(space) }
+        guard H5Sget_simple_extent_ndims(space) == 1 else { throw InputError(file: path, location: datasetPath, "expected one row per recording") }
+        var rows: hsize_t = 0
+        H5Sget_simple_extent_dims(space, &rows, nil)
+        guard rows <= 1 << 20 else { throw InputError(file: path, location: datasetPath, "\(rows) rows: the file is damaged") }
+        struct Row { var start: Int32 = 0; var count: Int32 = 0; var reference: hobj_ref_t = 0 }
+        let memory = H5Tcreate(H5T_COMPOUND, MemoryLayout<Row>.stride)
+        defer { H5Tclose(memory) }
+        H5Tinsert(memory, "idx_start", MemoryLayout<Row>.offset(of: \Row.start)!, ionlink_h5t_native_int32())
+        H5Tinsert(memory, "count", MemoryLayout<Row>.offset(of: \Row.count)!, ionlink_h5t_native_int32())
+        H5Tinsert(memory, "timeseries", MemoryLayout<Row>.offset(of: \Row.reference)!, ionlink_h5t_std_ref_obj())
+        var buffer = [Row](repeating: Row(), count: Int(rows))
+        guard rows == 0 || H5Dread(dataset, memory, ionlink_h5s_all(), ionlink_h5s_all(), ionlink_h5p_default(), &buffer) >= 0 else {
+            throw InputError(file: path, location: datasetPath, "expected rows of (idx_start, count, timeseries reference)")
+        }
+        return buffer.map { row in
+            var reference = row.reference
+            let length = ionlink_h5_reference_name(dataset, &reference, nil, 0)
+            guard length > 0, length < 4096 else { return (Int(row.start), Int(row.count), nil) }
+            var name = [CChar](repeating: 0, count: length + 1)
+            _ = ionlink_h5_reference_name(dataset, &reference, &name, length + 1)
+            return (Int(row.start), Int(row.count), String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+        }
+    }
+
     /// Reads a numeric dataset (any integer or float type) as doubles; returns the values and the shape.
     public func readDoubles(_ datasetPath: String) throws -> (values: [Double], shape: [Int]) {
         let dataset = H5Dopen2(id, datasetPath, ionlink_h5p_default())
@@ -84,8 +120,16 @@ public final class HDF5File {
         guard rank >= 0 else { throw InputError(file: path, location: datasetPath, "cannot read the dataset's shape") }
         var dims = [hsize_t](repeating: 0, count: max(rank, 1))
         H5Sget_simple_extent_dims(space, &dims, nil)
-        let shape = rank == 0 ? [] : dims.prefix(rank).map { Int($0) }
-        let count = shape.reduce(1, *)
+        let shape = rank == 0 ? [] : dims.prefix(rank).map { Int(clamping: $0) }
+        // A damaged header can claim any shape: refuse what no real series holds rather than trap or allocate terabytes.
+        var count = 1
+        for extent in shape {
+            let (product, overflow) = count.multipliedReportingOverflow(by: extent)
+            guard !overflow, product <= Self.largestDataset else {
+                throw InputError(file: path, location: datasetPath, "a dataset of shape \(shape) is larger than IonLink reads (\(Self.largestDataset) values); the file is damaged")
+            }
+            count = product
+        }
         var values = [Double](repeating: .nan, count: count)
         if count > 0 {
             let status = values.withUnsafeMutableBytes {

@@ -74,6 +74,20 @@ import Testing
         let recording = try Recording.read(Self.folder + "/icephys.nwb")
         #expect(recording.notes.isEmpty, "\(recording.notes)")
         try expectGolden(recording.sweeps, file: "icephys.nwb")
+        #expect(recording.sweeps.allSatisfy { $0.label == "square" }, "the sequential recording's stimulus type")
+    }
+
+    @Test("NWB ≥ 2.4 icephys tables are the pairing: a response named before the other but whose stimulus comes after gets its own")
+    func icephysCrossed() throws {
+        let recording = try Recording.read(Self.folder + "/icephys_crossed.nwb")
+        #expect(recording.sweeps.count == 2)
+        let (first, second) = (recording.sweeps[0], recording.sweeps[1])
+        // response_a holds the golden spiking trace under its 300 pA stimulus (named stimulus_z, listed last).
+        #expect(first.steps.count == 1 && abs(first.steps[0].amplitude - 300) < 1e-3, "\(first.steps)")
+        #expect(second.steps.isEmpty && second.current?.allSatisfy { $0 == 0 } == true)
+        let golden = try Self.reference()[0]
+        for (a, b) in zip(Self.features(first), golden.features) { #expect(abs(a - b) <= 1e-3 * max(1, abs(b))) }
+        #expect(recording.sweeps.allSatisfy { $0.label == "long square" })
     }
 
     @Test("Allen/MIES: AD0/DA0 pairs by name, the voltage-clamp sweep skipped, the aborted sweep skipped with a note")

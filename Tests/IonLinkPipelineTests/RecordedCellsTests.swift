@@ -12,9 +12,9 @@ import Testing
     @Test("Every NWB layout gives its cell (id from session_id), the same 23 features; a bad file is left out with its error")
     func extract() throws {
         let files = try RecordedCells.files(in: [Self.layouts, Self.broken])
-        #expect(files.count == 5)
+        #expect(files.count == 6)
         let recorded = RecordedCells.extract(files, settings: RecordedCells.Settings(), threads: 2)
-        #expect(recorded.cells.ids == ["cell-conversion", "cell-dandi000008", "cell-icephys", "cell-mies"])
+        #expect(recorded.cells.ids == ["cell-conversion", "cell-dandi000008", "cell-icephys", "cell-icephys_crossed", "cell-mies"])
         #expect(recorded.leftOut.count == 1 && recorded.leftOut[0].file == Self.broken && recorded.leftOut[0].reason.hasPrefix("unreadable"))
         // The first 300 pA sweep of each is theta1: the same features whatever the layout.
         let first = recorded.cells.features.row(0)

@@ -15,8 +15,10 @@ public enum NWBUnits: String, Sendable, CaseIterable {
 
 /// Reads the current-clamp sweeps of an NWB 2.x file (as published on DANDI, e.g. dandisets 000008 and 000020):
 /// every `CurrentClampSeries` (and `IZeroClampSeries`, the 0 pA sweeps of the legacy SweepTable layout) under
-/// `/acquisition` with its `CurrentClampStimulusSeries` under `/stimulus/presentation`, paired by `sweep_number`,
-/// else by the MIES name (`data_00012_AD0` ↔ `data_00012_DA0`), else by position. Voltage-clamp series are skipped,
+/// `/acquisition` with its `CurrentClampStimulusSeries` under `/stimulus/presentation`, paired row by row through the
+/// icephys `IntracellularRecordingsTable` where the file has one (NWB ≥ 2.4; the sweep is labelled with its sequential
+/// recording's `stimulus_type`), else by `sweep_number`, else by the MIES name (`data_00012_AD0` ↔ `data_00012_DA0`),
+/// else by position. Voltage-clamp series are skipped,
 /// and so are aborted sweeps (non-finite samples). Values are scaled with `conversion` and `offset` to mV and pA as
 /// `NWBUnits` says; time comes from `starting_time` and its `rate` (or a `timestamps` dataset).
 public enum NWBReader {
@@ -31,30 +33,26 @@ public enum NWBReader {
         }
         let stimuli = file.isGroup("/stimulus/presentation")
             ? try series(in: file, group: "/stimulus/presentation", types: ["CurrentClampStimulusSeries"]) : []
-        var stimulusBySweep: [Int: String] = [:], stimulusByName: [String: String] = [:]
-        for s in stimuli {
-            if let n = sweepNumber(file, s) { stimulusBySweep[n] = s }
-            stimulusByName[miesKey(s)] = s
-        }
         var sweeps: [Sweep] = [], notes: [String] = [], noted: Set<String> = []
         // Once per file: keyed by what was decided, the text (with its first example) kept from the first time.
         func note(_ key: String, _ text: String) { if noted.insert(key).inserted { notes.append(text) } }
-        for (i, response) in responses.enumerated() {
+        for (i, pair) in try recordings(file, responses: responses, stimuli: stimuli).enumerated() {
+            let response = pair.response
             let number = sweepNumber(file, response) ?? miesSweepNumber(response) ?? i
-            let (voltage, time) = try values(file, response, quantity: .voltage, units: units, note: note)
+            var (voltage, time) = try values(file, response, quantity: .voltage, units: units, note: note)
+            (voltage, time) = try window(voltage, time, pair.responseWindow, file: file, series: response)
             guard voltage.allSatisfy(\.isFinite) else {
                 note(response, "\(response): skipped, an aborted sweep (undefined samples)")
                 continue
             }
             var current: [Double]? = nil
-            let paired = sweepNumber(file, response).flatMap { stimulusBySweep[$0] } ?? stimulusByName[miesKey(response)]
-                ?? (stimuli.count == responses.count ? stimuli[i] : nil)
-            if let stimulus = paired {
-                let (values, _) = try values(file, stimulus, quantity: .current, units: units, note: note)
-                if values.count == voltage.count && values.allSatisfy(\.isFinite) { current = values }
+            if let stimulus = pair.stimulus {
+                let (values, stimulusTime) = try values(file, stimulus, quantity: .current, units: units, note: note)
+                let (windowed, _) = try window(values, stimulusTime, pair.stimulusWindow, file: file, series: stimulus)
+                if windowed.count == voltage.count && windowed.allSatisfy(\.isFinite) { current = windowed }
             }
             let steps = current.map { StepFinder.steps(current: $0, time: time) } ?? []
-            let label = file.stringAttribute(response, "stimulus_description") ?? ""
+            let label = pair.stimulusType ?? file.stringAttribute(response, "stimulus_description") ?? ""
             sweeps.append(Sweep(number: number, time: time, voltage: voltage, current: current, steps: steps, label: label))
         }
         var recording = Recording(file: path, sweeps: sweeps.sorted { $0.number < $1.number })
@@ -64,6 +62,90 @@ public enum NWBReader {
             recording.sessionID = id
         }
         return recording
+    }
+
+    /// A current-clamp response, the stimulus it was recorded under, the samples of each that belong to the recording
+    /// (nil: all) and the protocol's stimulus type where the file names one.
+    struct Pairing {
+        var response: String
+        var stimulus: String?
+        var responseWindow: (start: Int, count: Int)?
+        var stimulusWindow: (start: Int, count: Int)?
+        var stimulusType: String?
+    }
+
+    static let recordingsTable = "/general/intracellular_ephys/intracellular_recordings"
+
+    /// Each current-clamp response with its stimulus: row by row from the icephys tables (NWB ≥ 2.4:
+    /// `IntracellularRecordingsTable`, with the `stimulus_type` of its `SequentialRecordingsTable` row), else by
+    /// `sweep_number`, by MIES name, or by position.
+    static func recordings(_ file: HDF5File, responses: [String], stimuli: [String]) throws -> [Pairing] {
+        if file.exists(recordingsTable + "/responses/response") {
+            let responseRows = try file.readSeriesReferences(recordingsTable + "/responses/response")
+            let stimulusRows = file.exists(recordingsTable + "/stimuli/stimulus") ? try file.readSeriesReferences(recordingsTable + "/stimuli/stimulus") : []
+            let types = stimulusTypes(file, rows: responseRows.count)
+            let currentClamp = Set(responses)
+            var pairs: [Pairing] = []
+            for (row, reference) in responseRows.enumerated() {
+                // Voltage-clamp rows, and rows whose response is not under /acquisition, are not ours.
+                guard let response = reference.series, currentClamp.contains(response) else { continue }
+                let stimulus = row < stimulusRows.count ? stimulusRows[row] : nil
+                pairs.append(Pairing(response: response, stimulus: stimulus?.series,
+                                     responseWindow: reference.count >= 0 ? (reference.start, reference.count) : nil,
+                                     stimulusWindow: stimulus.flatMap { $0.count >= 0 ? ($0.start, $0.count) : nil },
+                                     stimulusType: types[row]))
+            }
+            if !pairs.isEmpty { return pairs }
+        }
+        var stimulusBySweep: [Int: String] = [:], stimulusByName: [String: String] = [:]
+        for s in stimuli {
+            if let n = sweepNumber(file, s) { stimulusBySweep[n] = s }
+            stimulusByName[miesKey(s)] = s
+        }
+        return responses.enumerated().map { i, response in
+            let paired = sweepNumber(file, response).flatMap { stimulusBySweep[$0] } ?? stimulusByName[miesKey(response)]
+                ?? (stimuli.count == responses.count ? stimuli[i] : nil)
+            return Pairing(response: response, stimulus: paired)
+        }
+    }
+
+    /// The `stimulus_type` of each row of the intracellular recordings table, through the sequential and simultaneous
+    /// recordings tables (nil where the file does not say).
+    static func stimulusTypes(_ file: HDF5File, rows: Int) -> [String?] {
+        var types = [String?](repeating: nil, count: rows)
+        let base = "/general/intracellular_ephys/"
+        guard let names = try? file.readStrings(base + "sequential_recordings/stimulus_type"),
+              let sequential = ragged(file, base + "sequential_recordings/simultaneous_recordings"),
+              let simultaneous = ragged(file, base + "simultaneous_recordings/recordings") else { return types }
+        for (k, name) in names.enumerated() where k < sequential.count {
+            for s in sequential[k] where simultaneous.indices.contains(s) {
+                for r in simultaneous[s] where types.indices.contains(r) { types[r] = name }
+            }
+        }
+        return types
+    }
+
+    /// A ragged column (`column` with its `column_index` of row ends) as its rows of integers; nil if absent or malformed.
+    static func ragged(_ file: HDF5File, _ column: String) -> [[Int]]? {
+        guard let values = try? file.readDoubles(column).values, let ends = try? file.readDoubles(column + "_index").values else { return nil }
+        var rows: [[Int]] = [], start = 0
+        for end in ends {
+            guard end.isFinite, end >= Double(start), end <= Double(values.count) else { return nil }
+            rows.append(values[start ..< Int(end)].map { $0.isFinite && abs($0) < 1e9 ? Int($0) : -1 })
+            start = Int(end)
+        }
+        return rows
+    }
+
+    /// The samples [start, start + count) of a series (all when `window` is nil), with time from the window's start.
+    static func window(_ values: [Double], _ time: [Double], _ window: (start: Int, count: Int)?, file: HDF5File,
+                       series: String) throws -> ([Double], [Double]) {
+        guard let (start, count) = window, !(start == 0 && count == values.count) else { return (values, time) }
+        guard start >= 0, count >= 2, start <= values.count - count else {
+            throw InputError(file: file.path, location: series, "the recordings table points to samples \(start)..<\(start + count) of a series of \(values.count)")
+        }
+        let slice = Array(values[start ..< start + count]), origin = time[start]
+        return (slice, time[start ..< start + count].map { $0 - origin })
     }
 
     /// A series' name with the MIES channel suffix (`_AD0`, `_DA0`) removed, to pair a response with its stimulus.
