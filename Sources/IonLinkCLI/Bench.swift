@@ -3,12 +3,52 @@ import Foundation
 import IonLinkBiophysics
 import IonLinkCore
 import IonLinkElectrophysiology
+import IonLinkInference
+import IonLinkPipeline
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure IonLink's speed (build with -c release for meaningful numbers).",
-        subcommands: [SimulateBench.self, FeaturesBench.self]
+        subcommands: [SimulateBench.self, FeaturesBench.self, PosteriorBench.self]
     )
+
+    struct PosteriorBench: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "posterior",
+            abstract: "Time posterior sampling with log-probs (what run and infer do per cell) for a trained estimator.",
+            discussion: """
+              ionlink bench posterior --estimator results/model.json --observed data/m1/M1_features_X_o.csv.gz --cells 20 --samples 10000
+
+            Draws --samples samples and their log-probs for each of the first --cells cells with every feature defined, on \
+            --threads threads, --repeats times. The last line is `<number> s per cell` (the median repeat's wall time × threads / cells, \
+            so per core).
+            """
+        )
+        @Option(help: ArgumentHelp("A trained estimator.", valueName: "ESTIMATOR.json")) var estimator: String
+        @Option(help: ArgumentHelp("Observed features: id + the estimator's feature columns (CSV, .gz allowed).", valueName: "CELLS.csv"))
+        var observed: String
+        @Option(help: "Cells.") var cells = 20
+        @Option(help: "Samples per cell.") var samples = 10_000
+        @Option(help: "Threads.") var threads = 1
+        @Option(help: "Repeats (the median is reported).") var repeats = 3
+
+        func run() throws {
+            let posterior = try Posterior.read(estimator)
+            let table = try ObservedCells.read(observed, featureNames: posterior.featureNames)
+            let rows = (0..<table.count).filter { table.features.row($0).allSatisfy(\.isFinite) }.prefix(cells)
+            let x = table.features.selectingRows(Array(rows))
+            var times: [Double] = []
+            for r in 0..<repeats {
+                let start = Date()
+                PosteriorSampler(posterior: posterior, samples: samples, seed: 1, threads: threads).run(x) { _, _ in }
+                let seconds = Date().timeIntervalSince(start)
+                times.append(seconds)
+                print(String(format: "repeat %d: %.2f s for %d cells × %d samples with log-probs on %d thread(s)", r + 1, seconds, x.rows, samples, threads))
+            }
+            let median = times.sorted()[times.count / 2]
+            print(String(format: "%.3f s per cell", median * Double(threads) / Double(x.rows)))
+        }
+    }
 
     struct FeaturesBench: ParsableCommand {
         static let configuration = CommandConfiguration(

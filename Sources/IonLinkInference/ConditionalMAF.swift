@@ -326,6 +326,11 @@ public struct ConditionalMAF: Sendable, Codable {
     // MARK: - Sampling
 
     /// θ samples (n × D) for one observation x (raw features), drawn with `generator`.
+    ///
+    /// Inverting a MADE takes one dimension at a time, and dimension j needs only the hidden units of degree ≤ j, which
+    /// depend only on the dimensions already inverted. So each MADE's hidden units are sorted by degree (`DegreeSortedMADE`)
+    /// and computed once, block by block as their inputs become known: the whole inverse costs about one forward pass
+    /// per transform instead of D.
     public func sample(_ n: Int, given x: [Double], using generator: inout Xoshiro256) -> Matrix {
         let d = dimension, h = hidden
         var z = Matrix(rows: n, columns: d)
@@ -333,24 +338,21 @@ public struct ConditionalMAF: Sendable, Codable {
         let context = standardizedContext(Matrix(repeatingRow: x, count: n))
         let w = maskedParameters()
         var y = z
-        // Scratch: the context term, h₀, h₁, h₂ (n × H each), MADE outputs (n × 2D), the inverse u (n × D).
-        withUnsafeTemporaryAllocation(of: Double.self, capacity: n * (4 * h + 3 * d)) { buffer in
-            let contextTerm = buffer.baseAddress!, h0 = contextTerm + n * h, h1 = h0 + n * h, h2 = h1 + n * h
-            let out = h2 + n * h, u = out + 2 * n * d
+        // Scratch: h₀, h₁, h₂ (n × H each, units in degree order), the scale and shift of one dimension (n each), the inverse u (n × D).
+        withUnsafeTemporaryAllocation(of: Double.self, capacity: n * (3 * h + 2 + d)) { buffer in
+            let h0 = buffer.baseAddress!, h1 = h0 + n * h, h2 = h1 + n * h, scale = h2 + n * h, shift = scale + n, u = shift + n
             w.withUnsafeBufferPointer { w in
                 context.values.withUnsafeBufferPointer { c in
                     for t in stride(from: transforms - 1, through: 0, by: -1) {
-                        // Undo the permutation, then invert the affine autoregressively (one MADE pass per dimension).
-                        let p = permutations[t]
-                        var unpermuted = Matrix(rows: n, columns: d)
-                        for i in 0..<n { for j in 0..<d { unpermuted[i, p[j]] = y[i, j] } }
-                        u.initialize(repeating: 0, count: n * d)
-                        self.contextTerm(t, weights: w.baseAddress!, context: c.baseAddress!, batch: n, output: contextTerm)
+                        let made = DegreeSortedMADE(self, transform: t, weights: w.baseAddress!)
+                        // h₀ starts as the context term plus its own bias, in degree order.
+                        made.startFirstLayer(context: c.baseAddress!, contextDimension: contextDimension, batch: n, h0: h0)
                         for j in 0..<d {
-                            made(t, weights: w.baseAddress!, u: u, contextTerm: contextTerm, batch: n, h0: h0, h1: h1, h2: h2, out: out)
+                            made.addUnits(ofDegree: j, u: u, batch: n, h0: h0, h1: h1, h2: h2)
+                            made.output(dimension: j, h2: h2, batch: n, scale: scale, shift: shift)
                             for i in 0..<n {
-                                let scale = Self.softplus(out[i * 2 * d + j]) + 1e-3
-                                u[i * d + j] = (unpermuted[i, j] - out[i * 2 * d + d + j]) / scale
+                                // y (this transform's output) holds dimension p⁻¹(j) at column k where p[k] = j.
+                                u[i * d + j] = (y.values[i * d + made.inversePermutation[j]] - shift[i]) / (Self.softplus(scale[i]) + 1e-3)
                             }
                         }
                         y.values.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: u, count: n * d) }
@@ -360,6 +362,74 @@ public struct ConditionalMAF: Sendable, Codable {
         }
         for i in 0..<n { for j in 0..<d { y[i, j] = y[i, j] * thetaScale[j] + thetaShift[j] } }
         return y
+    }
+
+    /// One transform's MADE with its hidden units reordered by degree (0 first), so that the units of degree ≤ j are a
+    /// prefix of each layer: the weights are copied into that order once per `sample` call.
+    struct DegreeSortedMADE {
+        let d: Int, h: Int
+        /// Per degree, the end of its block of units (units of degree ≤ j are 0 ..< ends[j]).
+        let ends: [Int]
+        /// Where output column j of the transform comes from: y[k] = u[p[k]], so dimension j sits at column k.
+        let inversePermutation: [Int]
+        var contextWeights: [Double], contextBias: [Double], inputWeights: [Double], inputBias: [Double]
+        var hidden1: [Double], bias1: [Double], hidden2: [Double], bias2: [Double], outputWeights: [Double], outputBias: [Double]
+
+        init(_ maf: ConditionalMAF, transform t: Int, weights w: UnsafePointer<Double>) {
+            d = maf.dimension; h = maf.hidden
+            let c = maf.contextDimension, l = maf.layout(t), (d, h) = (self.d, self.h)
+            let order = (0..<h).sorted { ($0 % d, $0) < ($1 % d, $1) }   // hidden degree = index mod D
+            ends = (0..<d).map { j in order.filter { $0 % d <= j }.count }
+            var inverse = [Int](repeating: 0, count: d)
+            for (k, source) in maf.permutations[t].enumerated() { inverse[source] = k }
+            inversePermutation = inverse
+            func rows(_ layer: Layer, columns: Int, columnOrder: [Int]?) -> ([Double], [Double]) {
+                var weights = [Double](repeating: 0, count: h * columns), bias = [Double](repeating: 0, count: h)
+                for (r, unit) in order.enumerated() {
+                    for k in 0..<columns { weights[r * columns + k] = w[layer.weights + unit * layer.columns + (columnOrder?[k] ?? k)] }
+                    bias[r] = w[layer.bias + unit]
+                }
+                return (weights, bias)
+            }
+            (contextWeights, contextBias) = rows(l.context, columns: c, columnOrder: nil)
+            (inputWeights, inputBias) = rows(l.input, columns: d, columnOrder: nil)
+            (hidden1, bias1) = rows(l.hidden1, columns: h, columnOrder: order)
+            (hidden2, bias2) = rows(l.hidden2, columns: h, columnOrder: order)
+            outputWeights = [Double](repeating: 0, count: 2 * d * h)
+            outputBias = (0..<(2 * d)).map { w[l.output.bias + $0] }
+            for o in 0..<(2 * d) { for (k, unit) in order.enumerated() { outputWeights[o * h + k] = w[l.output.weights + o * h + unit] } }
+        }
+
+        /// h₀ ← tanh(W_c x + b_c) + b₀ for every unit (the input term is added degree by degree, then tanh).
+        func startFirstLayer(context: UnsafePointer<Double>, contextDimension c: Int, batch n: Int, h0: UnsafeMutablePointer<Double>) {
+            for i in 0..<n { for k in 0..<h { h0[i * h + k] = contextBias[k] } }
+            contextWeights.withUnsafeBufferPointer { Matrix.gemm(transposeB: true, m: n, n: h, k: c, context, lda: c, $0.baseAddress!, ldb: c, beta: 1, h0, ldc: h) }
+            ionlink_tanh(h0, n * h)
+            for i in 0..<n { for k in 0..<h { h0[i * h + k] += inputBias[k] } }
+        }
+
+        /// Computes the units of degree j in all three layers: their inputs (dimensions < j, units of degree ≤ j) are final.
+        func addUnits(ofDegree j: Int, u: UnsafePointer<Double>, batch n: Int, h0: UnsafeMutablePointer<Double>,
+                      h1: UnsafeMutablePointer<Double>, h2: UnsafeMutablePointer<Double>) {
+            let start = j == 0 ? 0 : ends[j - 1], end = ends[j], width = end - start
+            guard width > 0 else { return }
+            inputWeights.withUnsafeBufferPointer { Matrix.gemm(transposeB: true, m: n, n: width, k: j, u, lda: d, $0.baseAddress! + start * d, ldb: d, beta: 1, h0 + start, ldc: h) }
+            for i in 0..<n { ionlink_tanh(h0 + i * h + start, width) }
+            for (input, output, weights, bias) in [(UnsafePointer(h0), h1, hidden1, bias1), (UnsafePointer(h1), h2, hidden2, bias2)] {
+                for i in 0..<n { for k in start..<end { output[i * h + k] = bias[k] } }
+                weights.withUnsafeBufferPointer { Matrix.gemm(transposeB: true, m: n, n: width, k: end, input, lda: h, $0.baseAddress! + start * h, ldb: h, beta: 1, output + start, ldc: h) }
+                for i in 0..<n { ionlink_tanh(output + i * h + start, width) }
+            }
+        }
+
+        /// The unconstrained scale and the shift of dimension j, from the units of degree ≤ j.
+        func output(dimension j: Int, h2: UnsafePointer<Double>, batch n: Int, scale: UnsafeMutablePointer<Double>, shift: UnsafeMutablePointer<Double>) {
+            let end = ends[j]
+            for (row, target) in [(j, scale), (d + j, shift)] {
+                for i in 0..<n { target[i] = outputBias[row] }
+                outputWeights.withUnsafeBufferPointer { Matrix.gemm(transposeB: true, m: n, n: 1, k: end, h2, lda: h, $0.baseAddress! + row * h, ldb: h, beta: 1, target, ldc: 1) }
+            }
+        }
     }
 
     /// log(1 + eˢ), without overflow.

@@ -88,6 +88,22 @@ func worstGradientError<E: ConditionalDensityEstimator>(_ estimator: E, theta: M
         for (ours, theirs) in zip(logProb, reference.logProb) { #expect(abs(ours - theirs) < 1e-10 * max(1, abs(theirs)), "\(ours) vs sbi \(theirs)") }
     }
 
+    @Test("Sampling sbi's size of flow (13-d θ, 23-d x, width 50, 5 transforms: degree blocks of 3 and 4 units) inverts its forward pass")
+    func inverseAtScale() {
+        let d = 13, c = 23
+        var g = Xoshiro256(seed: 11)
+        var flow = ConditionalMAF(dimension: d, contextDimension: c, hidden: 50, transforms: 5, seed: 2,
+                                  thetaMean: (0..<d).map { _ in g.nextUniform() }, thetaSD: (0..<d).map { _ in 0.5 + g.nextUniform() },
+                                  contextMean: (0..<c).map { _ in g.nextUniform() }, contextSD: (0..<c).map { _ in 0.5 + g.nextUniform() })
+        // Larger weights than at initialisation, so that every unit matters.
+        for k in flow.parameters.indices { flow.parameters[k] *= 1.5 }
+        let x = (0..<c).map { _ in g.nextUniform() * 2 - 1 }
+        let error = inversionError(samples: 64, dimension: d, forward: { flow.forward($0, $1).z },
+                                   sample: { flow.sample(64, given: x, using: &$0) },
+                                   context: flow.standardizedContext(Matrix(repeatingRow: x, count: 64)))
+        #expect(error < 1e-8, "max |z − z₀| = \(error)")
+    }
+
     @Test("Sampling inverts the forward pass; the masks are autoregressive and condition every dimension on x")
     func inverseAndMasks() {
         let flow = smallFlow()
