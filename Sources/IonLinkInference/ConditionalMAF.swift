@@ -335,37 +335,37 @@ public struct ConditionalMAF: Sendable, Codable {
         let d = dimension, h = hidden
         var z = Matrix(rows: n, columns: d)
         for k in 0..<z.values.count { z.values[k] = Self.normal(&generator) }
-        let context = standardizedContext(Matrix(repeatingRow: x, count: n))
+        let context = standardizedContext(Matrix(rows: 1, columns: contextDimension, values: x)).values
         let w = maskedParameters()
-        var y = z
-        // Scratch: h₀, h₁, h₂ (n × H each, units in degree order), the scale and shift of one dimension (n each), the inverse u (n × D).
-        withUnsafeTemporaryAllocation(of: Double.self, capacity: n * (3 * h + 2 + d)) { buffer in
-            let h0 = buffer.baseAddress!, h1 = h0 + n * h, h2 = h1 + n * h, scale = h2 + n * h, shift = scale + n, u = shift + n
+        var result = Matrix(rows: n, columns: d)
+        // Scratch, unit-major (one row of n samples per hidden unit or dimension, so that a block of units and a prefix
+        // of inputs are contiguous): h₀, h₁, h₂ (H × n each), this transform's output y and its inverse u (D × n each),
+        // the scale and shift of one dimension (n each).
+        withUnsafeTemporaryAllocation(of: Double.self, capacity: n * (3 * h + 2 * d + 2)) { buffer in
+            let h0 = buffer.baseAddress!, h1 = h0 + n * h, h2 = h1 + n * h, y = h2 + n * h, u = y + n * d, scale = u + n * d, shift = scale + n
+            for i in 0..<n { for j in 0..<d { y[j * n + i] = z.values[i * d + j] } }
             w.withUnsafeBufferPointer { w in
-                context.values.withUnsafeBufferPointer { c in
-                    for t in stride(from: transforms - 1, through: 0, by: -1) {
-                        let made = DegreeSortedMADE(self, transform: t, weights: w.baseAddress!)
-                        // h₀ starts as the context term plus its own bias, in degree order.
-                        made.startFirstLayer(context: c.baseAddress!, contextDimension: contextDimension, batch: n, h0: h0)
-                        for j in 0..<d {
-                            made.addUnits(ofDegree: j, u: u, batch: n, h0: h0, h1: h1, h2: h2)
-                            made.output(dimension: j, h2: h2, batch: n, scale: scale, shift: shift)
-                            for i in 0..<n {
-                                // y (this transform's output) holds dimension p⁻¹(j) at column k where p[k] = j.
-                                u[i * d + j] = (y.values[i * d + made.inversePermutation[j]] - shift[i]) / (Self.softplus(scale[i]) + 1e-3)
-                            }
-                        }
-                        y.values.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: u, count: n * d) }
+                for t in stride(from: transforms - 1, through: 0, by: -1) {
+                    let made = DegreeSortedMADE(self, transform: t, weights: w.baseAddress!)
+                    made.startFirstLayer(context: context, batch: n, h0: h0)
+                    for j in 0..<d {
+                        made.addUnits(ofDegree: j, u: u, batch: n, h0: h0, h1: h1, h2: h2)
+                        made.output(dimension: j, h2: h2, batch: n, scale: scale, shift: shift)
+                        // y holds dimension j at row k where the permutation took it there (y[k] = u[p[k]]).
+                        let source = y + made.inversePermutation[j] * n, target = u + j * n
+                        for i in 0..<n { target[i] = (source[i] - shift[i]) / (Self.softplus(scale[i]) + 1e-3) }
                     }
+                    y.update(from: u, count: n * d)
                 }
             }
+            for i in 0..<n { for j in 0..<d { result[i, j] = y[j * n + i] * thetaScale[j] + thetaShift[j] } }
         }
-        for i in 0..<n { for j in 0..<d { y[i, j] = y[i, j] * thetaScale[j] + thetaShift[j] } }
-        return y
+        return result
     }
 
     /// One transform's MADE with its hidden units reordered by degree (0 first), so that the units of degree ≤ j are a
-    /// prefix of each layer: the weights are copied into that order once per `sample` call.
+    /// prefix of each layer: the weights are copied into that order once per `sample` call. Activations are unit-major
+    /// (H × n), so a block of new units and a prefix of inputs are each one contiguous run.
     struct DegreeSortedMADE {
         let d: Int, h: Int
         /// Per degree, the end of its block of units (units of degree ≤ j are 0 ..< ends[j]).
@@ -400,12 +400,15 @@ public struct ConditionalMAF: Sendable, Codable {
             for o in 0..<(2 * d) { for (k, unit) in order.enumerated() { outputWeights[o * h + k] = w[l.output.weights + o * h + unit] } }
         }
 
-        /// h₀ ← tanh(W_c x + b_c) + b₀ for every unit (the input term is added degree by degree, then tanh).
-        func startFirstLayer(context: UnsafePointer<Double>, contextDimension c: Int, batch n: Int, h0: UnsafeMutablePointer<Double>) {
-            for i in 0..<n { for k in 0..<h { h0[i * h + k] = contextBias[k] } }
-            contextWeights.withUnsafeBufferPointer { Matrix.gemm(transposeB: true, m: n, n: h, k: c, context, lda: c, $0.baseAddress!, ldb: c, beta: 1, h0, ldc: h) }
-            ionlink_tanh(h0, n * h)
-            for i in 0..<n { for k in 0..<h { h0[i * h + k] += inputBias[k] } }
+        /// h₀ ← tanh(W_c x + b_c) + b₀ for every unit and sample (one context for all samples; the input term is added
+        /// degree by degree, then tanh).
+        func startFirstLayer(context x: [Double], batch n: Int, h0: UnsafeMutablePointer<Double>) {
+            let c = x.count
+            for r in 0..<h {
+                var term = contextBias[r]
+                for k in 0..<c { term += contextWeights[r * c + k] * x[k] }
+                (h0 + r * n).initialize(repeating: Foundation.tanh(term) + inputBias[r], count: n)
+            }
         }
 
         /// Computes the units of degree j in all three layers: their inputs (dimensions < j, units of degree ≤ j) are final.
@@ -413,21 +416,21 @@ public struct ConditionalMAF: Sendable, Codable {
                       h1: UnsafeMutablePointer<Double>, h2: UnsafeMutablePointer<Double>) {
             let start = j == 0 ? 0 : ends[j - 1], end = ends[j], width = end - start
             guard width > 0 else { return }
-            inputWeights.withUnsafeBufferPointer { Matrix.gemm(transposeB: true, m: n, n: width, k: j, u, lda: d, $0.baseAddress! + start * d, ldb: d, beta: 1, h0 + start, ldc: h) }
-            for i in 0..<n { ionlink_tanh(h0 + i * h + start, width) }
+            inputWeights.withUnsafeBufferPointer { Matrix.gemm(m: width, n: n, k: j, $0.baseAddress! + start * d, lda: d, u, ldb: n, beta: 1, h0 + start * n, ldc: n) }
+            ionlink_tanh(h0 + start * n, width * n)
             for (input, output, weights, bias) in [(UnsafePointer(h0), h1, hidden1, bias1), (UnsafePointer(h1), h2, hidden2, bias2)] {
-                for i in 0..<n { for k in start..<end { output[i * h + k] = bias[k] } }
-                weights.withUnsafeBufferPointer { Matrix.gemm(transposeB: true, m: n, n: width, k: end, input, lda: h, $0.baseAddress! + start * h, ldb: h, beta: 1, output + start, ldc: h) }
-                for i in 0..<n { ionlink_tanh(output + i * h + start, width) }
+                for r in start..<end { (output + r * n).initialize(repeating: bias[r], count: n) }
+                weights.withUnsafeBufferPointer { Matrix.gemm(m: width, n: n, k: end, $0.baseAddress! + start * h, lda: h, input, ldb: n, beta: 1, output + start * n, ldc: n) }
+                ionlink_tanh(output + start * n, width * n)
             }
         }
 
-        /// The unconstrained scale and the shift of dimension j, from the units of degree ≤ j.
+        /// The unconstrained scale and the shift of dimension j for every sample, from the units of degree ≤ j.
         func output(dimension j: Int, h2: UnsafePointer<Double>, batch n: Int, scale: UnsafeMutablePointer<Double>, shift: UnsafeMutablePointer<Double>) {
             let end = ends[j]
             for (row, target) in [(j, scale), (d + j, shift)] {
-                for i in 0..<n { target[i] = outputBias[row] }
-                outputWeights.withUnsafeBufferPointer { Matrix.gemm(transposeB: true, m: n, n: 1, k: end, h2, lda: h, $0.baseAddress! + row * h, ldb: h, beta: 1, target, ldc: 1) }
+                target.initialize(repeating: outputBias[row], count: n)
+                outputWeights.withUnsafeBufferPointer { Matrix.gemm(m: 1, n: n, k: end, $0.baseAddress! + row * h, lda: h, h2, ldb: n, beta: 1, target, ldc: n) }
             }
         }
     }
