@@ -189,6 +189,22 @@ let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().del
         let out = try IonLinkProcess.run(["simulate", "--config", repository + "/configs/v1.json", "--print-config"])
         #expect(out.status == 0)
         #expect(out.out.contains("\"I\""))
+        // The 14th parameter is the step: golden theta2 at 60 pA and at 300 pA, 1200 ms at 34 °C (6 and 53 spikes).
+        let folder = temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let theta2 = "4.6663,887.83,47.671,195.46,58.235,26.093,2.588,73.475,0.15024,-66.966,1046.6,-70.326,1.5891"
+        try "id,C,R_input,tau,gNat,gNa,gKd,gM,gKv31,gL,E_leak,tau_max,VT,r_SS,I\nweak,\(theta2),60\nstrong,\(theta2),300\n"
+            .write(toFile: folder + "/p.csv", atomically: true, encoding: .utf8)
+        let run = try IonLinkProcess.run(["simulate", "--config", repository + "/configs/v1.json", "--params", folder + "/p.csv",
+                                          "--noise-pa", "0", "--traces", folder + "/t.npy"])
+        #expect(run.status == 0, "\(run.err)")
+        let traces = try NPYArray.read(folder + "/t.npy")
+        #expect(traces.shape == [2, 30_000])
+        func spikes(_ row: Int) -> Int {
+            let v = traces.values[row * 30_000 ..< (row + 1) * 30_000]
+            return zip(v.dropLast(), v.dropFirst()).filter { $0 < 0 && $1 >= 0 }.count
+        }
+        #expect(spikes(0) >= 3 && spikes(1) > 5 * spikes(0), "300 pA: \(spikes(1)) spikes, 60 pA: \(spikes(0))")
     }
 }
 
