@@ -76,13 +76,24 @@ public enum AnnData {
         if file.isGroup("/" + source) {
             let encoding = file.stringAttribute("/" + source, "encoding-type") ?? file.stringAttribute("/" + source, "h5sparse_format") ?? "csr_matrix"
             let data = try file.readDoubles("/\(source)/data").values
-            let indices = try file.readDoubles("/\(source)/indices").values.map { Int($0) }
-            let pointers = try file.readDoubles("/\(source)/indptr").values.map { Int($0) }
+            /// Integer positions; a NaN, fractional, negative or huge value is damage, not an index.
+            func positions(_ name: String) throws -> [Int] {
+                try file.readDoubles("/\(source)/\(name)").values.enumerated().map { k, value in
+                    guard value.isFinite, value == value.rounded(), value >= 0, value < Double(Int32.max) else {
+                        throw InputError(file: path, location: "\(source)/\(name)[\(k)]", "expected a non-negative integer position, found \(value)")
+                    }
+                    return Int(value)
+                }
+            }
+            let indices = try positions("indices"), pointers = try positions("indptr")
             var m = Matrix(rows: cells.count, columns: genes.count)
             let csr = encoding.hasPrefix("csr")
             let major = csr ? cells.count : genes.count, minor = csr ? genes.count : cells.count
-            guard pointers.count == major + 1, pointers.last == data.count, indices.count == data.count else {
+            guard pointers.count == major + 1, pointers.first == 0, pointers.last == data.count, indices.count == data.count else {
                 throw InputError(file: path, location: source, "inconsistent sparse matrix (indptr \(pointers.count), data \(data.count), indices \(indices.count))")
+            }
+            if let a = (0..<major).first(where: { pointers[$0 + 1] < pointers[$0] }) {
+                throw InputError(file: path, location: "\(source)/indptr[\(a + 1)]", "expected non-decreasing row pointers, found \(pointers[a]) then \(pointers[a + 1])")
             }
             for a in 0..<major {
                 for k in pointers[a]..<pointers[a + 1] {

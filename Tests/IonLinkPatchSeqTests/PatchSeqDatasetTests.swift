@@ -82,4 +82,13 @@ import Testing
         #expect(table.genes == ["Pvalb", "Vip", "Sst"])
         #expect(table.counts.values == [1, 0, 3, 0, 5, 0, 7, 0, 9, 2, 4, 0])
     }
+
+    @Test("A damaged CSR h5ad found by the fuzzer (FuzzH5AD: it trapped in the sparse loop) is an error naming the file and place")
+    func fuzzedSparse() throws {
+        let path = Golden.repository + "/Tests/IonLinkPatchSeqTests/Fixtures/fuzz_crash_indptr.h5ad"
+        #expect { try AnnData.read(path) } throws: { error in
+            let text = "\(error)"
+            return text.contains("fuzz_crash_indptr.h5ad") && (text.contains("indptr") || text.contains("indices") || text.contains("sparse"))
+        }
+    }
 }
