@@ -4,6 +4,7 @@ outputs are committed). Fixture tool only, never a dependency of IonLink.
 
     python3 -m venv .venv-tools && .venv-tools/bin/pip install numpy h5py pynwb
     .venv-tools/bin/python tools/make_nwb_layout_fixtures.py
+    .venv-tools/bin/python tools/make_nwb_layout_fixtures.py --fuzz-seeds Fuzz/Seeds/NWB   # 400-sample versions
 
 Each file holds two golden reference simulations (Sources/IonLinkTestSupport/Golden: theta1 and theta2; 25 kHz,
 300 pA from 100 to 700 ms), cut to their first 800 ms, as NWB files in the layouts found on DANDI:
@@ -24,6 +25,7 @@ Each file holds two golden reference simulations (Sources/IonLinkTestSupport/Gol
 """
 import datetime
 import os
+import sys
 
 import numpy as np
 
@@ -39,7 +41,7 @@ SAMPLES = 20000    # 800 ms
 def golden():
     traces = np.load(os.path.join(GOLDEN, "sim_traces_f64.npy"))[ROWS, :SAMPLES].astype(np.float32).astype(np.float64)
     current = np.zeros(SAMPLES)
-    current[2500:17500] = 300.0
+    current[SAMPLES // 8:SAMPLES * 7 // 8] = 300.0   # 100 to 700 ms of 800
     return traces, current
 
 
@@ -62,7 +64,7 @@ def write(nwb, name):
 def dandi000008(traces, current):
     from pynwb.icephys import CurrentClampSeries, CurrentClampStimulusSeries, IZeroClampSeries
     nwb, electrode = new_file("dandi000008")
-    nwb.add_acquisition(IZeroClampSeries(name="index_000", data=traces[0, :2500].copy(), unit="volts", conversion=1.0,
+    nwb.add_acquisition(IZeroClampSeries(name="index_000", data=traces[0, :SAMPLES // 8].copy(), unit="volts", conversion=1.0,
                                          starting_time=0.0, rate=RATE, electrode=electrode, gain=1.0,
                                          sweep_number=np.uint32(0)))
     for i, v in enumerate(traces):
@@ -170,6 +172,10 @@ def mies(traces, current):
 
 
 def main():
+    global OUT, SAMPLES
+    if len(sys.argv) == 3 and sys.argv[1] == "--fuzz-seeds":
+        # The same layouts with 400 samples per series (16 ms): small seeds for Fuzz/FuzzNWB.
+        OUT, SAMPLES = sys.argv[2], 400
     os.makedirs(OUT, exist_ok=True)
     traces, current = golden()
     dandi000008(traces, current)
@@ -177,8 +183,24 @@ def main():
     icephys(traces, current)
     icephys_crossed(traces, current)
     mies(traces, current)
+    if SAMPLES < 20000:
+        strip_specifications()
     for name in sorted(os.listdir(OUT)):
         print(name, os.path.getsize(os.path.join(OUT, name)))
+
+
+def strip_specifications():
+    """Rewrites each file without /specifications (the embedded NWB schema, ~180 kB, which IonLink never reads)."""
+    import h5py
+    for name in os.listdir(OUT):
+        path = os.path.join(OUT, name)
+        with h5py.File(path, "r") as source, h5py.File(path + ".tmp", "w") as target:
+            for key, value in source.attrs.items():
+                target.attrs[key] = value
+            for key in source:
+                if key != "specifications":
+                    source.copy(source[key], target, name=key)
+        os.replace(path + ".tmp", path)
 
 
 if __name__ == "__main__":
