@@ -30,7 +30,7 @@ struct Run: ParsableCommand {
           8. ion-channel genes → the fitted MAP parameters by sparse reduced-rank regression (regression/)
         and report.html, which links every table and shows the figures.
 
-          ionlink run --out results/                  # the defaults: about 7½ minutes on 2 cores
+          ionlink run --out results/                  # the defaults: about 6 minutes on 2 cores
           ionlink run --out results/ --preset paper   # the paper's protocol: 15 M simulations, k = 1000, 10 000 samples
 
         Your own Patch-seq cells: --recordings takes NWB/ABF files or folders of them (one cell per file; its id is the \
