@@ -299,7 +299,7 @@ let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().del
 /// A whole `run` on a lab's recordings (about 2 minutes with a debug build, 10 s with a release one:
 /// `IONLINK_BINARY=.build/release/ionlink swift test --filter LabRunTests`).
 @Suite struct LabRunTests {
-    @Test("run --recordings on a small folder of recordings plus a gene table: completes, reports joins and the cells left out", .tags(.slow))
+    @Test("run --recordings on a small folder of recordings (CSV, every NWB layout, a damaged NWB) plus a gene table: completes, reports joins and the cells left out", .tags(.slow))
     func labRun() throws {
         let folder = temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
@@ -326,6 +326,13 @@ let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().del
             }
         }
         #expect(cells.count == 28)
+        // The NWB layout fixtures (theta1 at 300 pA in every layout; cell id from session_id) and a damaged NWB file.
+        let layouts = repository + "/Tests/IonLinkElectrophysiologyTests/Fixtures/layouts"
+        for layout in ["conversion", "dandi000008", "icephys", "icephys_crossed", "mies"] {
+            files.append(layouts + "/\(layout).nwb")
+            cells.append("cell-\(layout)")
+        }
+        files.append(repository + "/Tests/IonLinkElectrophysiologyTests/Fixtures/latest.nwb")
         // Gene counts (cells × genes) for every cell, ion-channel genes and markers with varied counts.
         let genes = ["Kcnc1", "Kcnc2", "Scn1a", "Cacna2d1", "Hcn1", "Kcnd2", "Pvalb", "Sst", "Vip", "Lamp5"]
         var state: UInt64 = 7
@@ -337,12 +344,12 @@ let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().del
                                           "--out", folder + "/results", "--quiet"])
         #expect(run.status == 0, "\(run.err)")
         let observed = try String(contentsOfFile: folder + "/results/observed/observed.csv", encoding: .utf8).split(separator: "\n")
-        #expect(observed.count == 1 + 26)
+        #expect(observed.count == 1 + 31)
         let leftOut = try String(contentsOfFile: folder + "/results/observed/left_out.csv", encoding: .utf8)
-        #expect(leftOut.split(separator: "\n").count == 1 + 2 && leftOut.contains("fewer than 5"), "\(leftOut)")
+        #expect(leftOut.split(separator: "\n").count == 1 + 3 && leftOut.contains("fewer than 5") && leftOut.contains("latest.nwb"), "\(leftOut)")
         let report = try String(contentsOfFile: folder + "/results/report.html", encoding: .utf8)
-        #expect(report.contains("28 files → 26 cells with features, 2 left out") && report.contains("every cell scored, one family"))
-        #expect(try String(contentsOfFile: folder + "/results/regression/report.txt", encoding: .utf8).contains("26 cells matched"))
+        #expect(report.contains("34 files → 31 cells with features, 3 left out") && report.contains("every cell scored, one family"))
+        #expect(try String(contentsOfFile: folder + "/results/regression/report.txt", encoding: .utf8).contains("31 cells matched"))
         // The report overlays each example cell's recorded sweep, aligned on the model's grid: here the golden trace ± 1 mV.
         let examples = try String(contentsOfFile: folder + "/results/fits/example_traces.csv", encoding: .utf8).split(separator: "\n").dropFirst()
             .map { $0.split(separator: ",").map(String.init) }
@@ -350,7 +357,9 @@ let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().del
         #expect(!recordedRows.isEmpty && report.contains("in black the recorded sweep"))
         let drawn = try NPYArray.read(folder + "/results/fits/example_traces.npy")
         for (r, row) in recordedRows {
-            let name = row[0], goldenRow = Int(name.dropFirst(4).prefix { $0 != "_" })!, shift = name.hasSuffix("_a") ? -1.0 : 1.0
+            // CSV cells are golden row N ± 1 mV (cellN_a, cellN_b); NWB cells (cell-LAYOUT) golden theta1 as float32.
+            let name = row[0], fromNWB = name.hasPrefix("cell-")
+            let goldenRow = fromNWB ? 0 : Int(name.dropFirst(4).prefix { $0 != "_" })!, shift = fromNWB ? 0 : name.hasSuffix("_a") ? -1.0 : 1.0
             for k in stride(from: 0, to: samples, by: 997) {
                 let expected = golden.values[goldenRow * samples + k] + shift
                 #expect(abs(drawn.values[r * samples + k] - expected) < 1e-3 * max(1, abs(expected)), "\(name) sample \(k)")
