@@ -46,6 +46,7 @@ struct Infer: ParsableCommand {
             let writer = try PosteriorFitsWriter.sample(sampler, cells: cells, into: out, title: "infer", showProgress: !workers.quiet)
             let failed = writer.cellsWithoutSamples
             if !workers.quiet { print("posteriors of \(cells.count - failed) of \(cells.count) cells written to \(out)" + (failed > 0 ? " (\(failed) without samples: NaN rows)" : "")) }
+            if let advice = writer.lowAcceptanceAdvice { FileHandle.standardError.write(Data((advice + "\n").utf8)) }
             return
         }
         // Under MPI each rank samples a consecutive part of the cells (seeded by their global index); rank 0 joins

@@ -24,6 +24,10 @@ public struct PosteriorSampler: Sendable {
         public var refinedMAP: [Double]?
         /// Whether the cell got all its samples.
         public var complete: Bool
+
+        public init(draws: Posterior.Draws, map: [Double], refinedMAP: [Double]?, complete: Bool) {
+            self.draws = draws; self.map = map; self.refinedMAP = refinedMAP; self.complete = complete
+        }
     }
 
     public init(posterior: Posterior, samples: Int, seed: UInt64, threads: Int = availableCores) {

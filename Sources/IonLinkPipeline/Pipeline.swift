@@ -374,6 +374,7 @@ public final class Pipeline {
         }
         let missing = writer.cellsWithoutSamples
         log("posteriors of \(cells.count - missing) of \(cells.count) cells" + (missing > 0 ? " (\(missing) without samples: NaN rows)" : ""))
+        if let advice = writer.lowAcceptanceAdvice { log(advice) }
         return candidates
     }
 

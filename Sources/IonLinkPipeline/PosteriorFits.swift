@@ -20,6 +20,8 @@ public final class PosteriorFitsWriter {
     private let sampleWriter: NPYWriter
     private let logProbWriter: NPYWriter
     private var next = 0
+    /// Whether each cell was sampled (its features were all defined).
+    private var sampled: [Bool]
 
     public init(folder: String, ids: [String], parameterNames: [String], samples: Int, refinedMAP: Bool = false) throws {
         self.folder = folder; self.ids = ids; self.parameterNames = parameterNames; self.samples = samples
@@ -29,6 +31,7 @@ public final class PosteriorFitsWriter {
         mean = map
         self.refinedMAP = refinedMAP ? map : nil
         acceptance = [Double](repeating: 0, count: ids.count)
+        sampled = [Bool](repeating: false, count: ids.count)
         sampleWriter = try NPYWriter(path: folder + "/samples.npy", element: .float32, shape: [ids.count, samples, d])
         logProbWriter = try NPYWriter(path: folder + "/log_probs.npy", element: .float32, shape: [ids.count, samples])
     }
@@ -37,6 +40,7 @@ public final class PosteriorFitsWriter {
     public func add(_ i: Int, _ cell: PosteriorSampler.Cell?) throws {
         precondition(i == next, "cells must be added in order")
         next += 1
+        sampled[i] = cell != nil
         let d = parameterNames.count
         guard let cell, cell.complete else {
             acceptance[i] = cell?.draws.acceptance ?? 0
@@ -63,6 +67,17 @@ public final class PosteriorFitsWriter {
         try AtomicFile.write(Data(CSVTable.format(header: ["id", "acceptance"],
                                                   rows: ids.indices.map { [ids[$0], CSVTable.formatNumber(acceptance[$0])] }).utf8),
                              to: folder + "/acceptance.csv")
+    }
+
+    /// Advice when some cells' flow samples mostly fell outside the prior box (below 1% inside, or none): their sampling
+    /// took up to 100× longer and their log-probs carry a large leakage correction. Nil when every cell was fine.
+    public var lowAcceptanceAdvice: String? {
+        let low = ids.indices.filter { sampled[$0] && acceptance[$0] < 0.01 }
+        guard let worst = low.min(by: { acceptance[$0] < acceptance[$1] }) else { return nil }
+        return String(format: "note: %d of %d cells had under 1%% of their flow samples inside the prior box (lowest: %@, %.3g%%); "
+                      + "their sampling is slow and their log-probs carry a large leakage correction. An estimator whose prior "
+                      + "boundary is logit (`ionlink train --prior-boundary logit`) samples inside the box by construction.",
+                      low.count, ids.count, ids[worst], 100 * acceptance[worst])
     }
 
     /// Abandons the sample files.

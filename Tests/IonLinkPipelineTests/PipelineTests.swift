@@ -225,3 +225,23 @@ func standardNormal(_ generator: inout Xoshiro256) -> Double {
         #expect(table.header.contains("candidate") && table.rows.count == 3)
     }
 }
+
+@Suite struct PosteriorFitsWriterTests {
+    @Test("Cells whose flow samples mostly fell outside the prior box get advice naming the worst; cells without features do not")
+    func lowAcceptance() throws {
+        let folder = temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let writer = try PosteriorFitsWriter(folder: folder, ids: ["fine", "leaky", "undefined"], parameterNames: ["a"], samples: 2)
+        func cell(_ acceptance: Double) -> PosteriorSampler.Cell {
+            PosteriorSampler.Cell(draws: Posterior.Draws(samples: Matrix(rows: 2, columns: 1, values: [0.1, 0.2]), logProbs: [0, 0], acceptance: acceptance),
+                                  map: [0.1], refinedMAP: nil, complete: true)
+        }
+        try writer.add(0, cell(0.4))
+        try writer.add(1, cell(0.002))
+        try writer.add(2, nil)
+        try writer.finish()
+        let advice = try #require(writer.lowAcceptanceAdvice)
+        #expect(advice.contains("1 of 3 cells") && advice.contains("leaky") && advice.contains("0.2%") && advice.contains("logit"), "\(advice)")
+    }
+}
+
