@@ -215,6 +215,44 @@ public struct PipelineReport {
         return html
     }
 
+    /// Family-mean z-scored MAP parameters of Bernaerts et al. (2025), hh_sbi `figure_6_and_7.ipynb` (the spec's
+    /// REGRESSION.md §6.5): per parameter, the means of Lamp5, Sncg, Vip, Sst, Pvalb and Pyr (IT, ET, CT, NP, L6b).
+    static let paperFamilyMeans: [(parameter: String, means: [Double])] = [
+        ("r_SS", [0.06, -0.26, -0.39, -0.46, -0.70, 1.18]), ("gKv31", [-0.55, -0.83, -0.49, 0.11, 0.74, -0.56]),
+        ("gKd", [-0.69, 0.49, -0.36, -0.05, 0.88, -0.62]), ("C", [0.87, 0.75, 0.15, -0.05, -0.71, 0.46]),
+    ]
+    static let paperGroups: [(name: String, families: Set<String>)] = [
+        ("Lamp5", ["Lamp5"]), ("Sncg", ["Sncg"]), ("Vip", ["Vip"]), ("Sst", ["Sst"]), ("Pvalb", ["Pvalb"]),
+        ("Pyr", ["IT", "ET", "CT", "NP", "L6b"]),
+    ]
+
+    /// The run's family-mean z-scored MAPs (the paper's estimate, z-scored over the scored cells) beside the paper's,
+    /// where the run's families are the paper's; empty otherwise (e.g. a lab's cells in one family).
+    private func familyMeans(cells: CSVTable) -> String {
+        guard let map = table("fits/map.csv"), let f = try? cells.column("family"), let s = try? cells.column("scored"),
+              map.rows.count == cells.rows.count else { return "" }
+        let scored = cells.rows.indices.filter { cells.rows[$0][s] == "1" }
+        var rows: [[String]] = []
+        for (parameter, paper) in Self.paperFamilyMeans {
+            guard let column = try? map.column(parameter) else { continue }
+            let values = scored.map { Double(map.rows[$0][column]) ?? .nan }.filter(\.isFinite)
+            guard values.count > 1 else { continue }
+            let mean = values.reduce(0, +) / Double(values.count)
+            let sd = (values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(values.count)).squareRoot()
+            var row = [parameter]
+            for (k, group) in Self.paperGroups.enumerated() {
+                let members = scored.filter { group.families.contains(cells.rows[$0][f]) }.map { Double(map.rows[$0][column]) ?? .nan }.filter(\.isFinite)
+                row.append(members.isEmpty || sd == 0 ? "– / \(paper[k])" : String(format: "%+.2f / %+.2f", (members.reduce(0, +) / Double(members.count) - mean) / sd, paper[k]))
+            }
+            rows.append(row)
+        }
+        let groupsFound = Self.paperGroups.filter { group in scored.contains { group.families.contains(cells.rows[$0][f]) } }.count
+        guard !rows.isEmpty, groupsFound >= 3 else { return "" }
+        return "<p>Family means of the z-scored MAPs (the best sample, z-scored over the scored cells), this run / the paper's "
+            + "(hh_sbi's figure 6–7 notebook; Pyr = IT, ET, CT, NP and L6b), for the four parameters the paper found best predicted by genes:</p>"
+            + Self.table(header: ["parameter"] + Self.paperGroups.map(\.name), rows: rows)
+    }
+
     private func posteriors() throws -> String {
         guard let map = table("fits/map_refined.csv") ?? table("fits/map.csv"), let cells = table("fits/cells.csv"),
               let f = try? cells.column("family"), cells.rows.count == map.rows.count else { return "" }
@@ -226,7 +264,7 @@ public struct PipelineReport {
         let samples = FileManager.default.fileExists(atPath: folder + "/fits/samples.npy")
             ? " The posterior samples of every cell are in <a href=\"fits/samples.npy\">samples.npy</a> with their log-probabilities." : ""
         var html = "<h2 id=\"posteriors\">Posteriors</h2><p>Each cell's refined MAP, by family; the axes span the prior box." + samples + "</p>"
-            + Self.image("parameters_by_family", alt: "parameters by family", in: folder)
+            + Self.image("parameters_by_family", alt: "parameters by family", in: folder) + familyMeans(cells: cells)
         // Pair plots of the example cells' posterior samples.
         if let reader = try? NPYRowReader(path: folder + "/fits/samples.npy"), let examples = table("fits/example_traces.csv"),
            let c = try? examples.column("cell_id"), reader.rows == cells.rows.count, reader.columns % values.columns == 0 {

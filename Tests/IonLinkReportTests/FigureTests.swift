@@ -121,6 +121,24 @@ import Testing
         return Double(inked) / Double(width * height)
     }
 
+    @Test("The paper's family means of the z-scored MAPs stand beside the run's, computed over the scored cells")
+    func familyMeans() throws {
+        let folder = NSTemporaryDirectory() + "ionlink-report-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try Self.makeRun(folder)
+        // The paper's MAP table with two of its parameters; families of four of the paper's groups (IT is Pyr).
+        try "id,r_SS,C\ncell_1,0.2,1\ncell_2,0.4,1\ncell_3,1.0,2\ncell_4,0.6,2\ncell_5,2.0,3\ncell_6,9,9\n"
+            .write(toFile: folder + "/fits/map.csv", atomically: true, encoding: .utf8)
+        try ("cell_id,family,scored,f1,f2\n" + zip(1...6, ["Pvalb", "Pvalb", "Lamp5", "Sst", "IT", "low quality"])
+            .map { "cell_\($0),\($1),\($0 < 6 ? 1 : 0),\($0),\(2 * $0)\n" }.joined())
+            .write(toFile: folder + "/fits/cells.csv", atomically: true, encoding: .utf8)
+        try PipelineReport(folder: folder).write()
+        let html = try String(contentsOfFile: folder + "/report.html", encoding: .utf8)
+        // r_SS over the five scored cells: mean 0.84, SD 0.6375; Pvalb (0.3) → −0.85, Pyr (IT, 2.0) → +1.82; no Sncg or Vip cell.
+        #expect(html.contains("Family means of the z-scored MAPs"))
+        #expect(html.contains("<td>-0.85 / -0.70</td>") && html.contains("<td>+1.82 / +1.18</td>") && html.contains("<td>– / -0.26</td>"), "\(html)")
+    }
+
     /// Debian's headless Chromium, where installed (`scripts/install-deps.sh --tests`).
     static let chromium = ["/usr/bin/chromium", "/usr/lib/chromium/chromium"].first { FileManager.default.isExecutableFile(atPath: $0) }
 
