@@ -5,6 +5,8 @@
 # written by tools/make_nwb_layout_fixtures.py --fuzz-seeds). The NWB and H5AD targets read each input first in a
 # forked child (ForkedRead), as `ionlink` reads HDF5 in a child process: a crash inside libhdf5 is counted as isolated,
 # one anywhere else stops the run.
+# FUZZ_SEED fixes libFuzzer's random seed (CI sets it, so a CI run explores the same inputs each time); unset, each run
+# draws its own.
 # Exits non-zero on the first target that crashes, hangs (> 10 s on one input) or runs out of memory; the input is
 # kept under Fuzz/artifacts/<TARGET>/.
 set -euo pipefail
@@ -41,7 +43,7 @@ for target in "${targets[@]}"; do
   for f in ${extra[$target]:-}; do [ -f "$f" ] && cp -n "$f" "$corpus"/; done
   log="$artifacts/last_run.log"
   if .build/release/Fuzz"$target" "$corpus" -max_total_time="$seconds" -max_len="${maxlen[$target]}" -timeout=10 \
-       -rss_limit_mb=4096 -detect_leaks=0 -print_final_stats=1 -artifact_prefix="$artifacts/" >"$log" 2>&1; then
+       -rss_limit_mb=4096 -detect_leaks=0 -print_final_stats=1 ${FUZZ_SEED:+-seed=$FUZZ_SEED} -artifact_prefix="$artifacts/" >"$log" 2>&1; then
     runs=$(grep -m1 "stat::number_of_executed_units" "$log" | awk '{print $2}')
     isolated=$(grep -m1 "isolated by design" "$log" || true)
     echo "Fuzz$target: ${runs:-?} inputs in ${seconds} s, no crash, no hang${isolated:+ ($isolated)}"
