@@ -11,15 +11,16 @@ public enum FailPoint {
         guard parts.count == 2, let count = Int(parts[1]), count >= 1 else { return nil }
         return (String(parts[0]), count)
     }()
-    private static let reached = Mutex([String: Int]())
+    /// Visits of the target place so far.
+    private static let visits = Mutex(0)
 
     /// Marks the place `name`; kills the process if this is the visit the environment names.
     public static func visit(_ name: String) {
         guard let target, target.name == name else { return }
-        let visits = reached.withLock { counts in
-            counts[name, default: 0] += 1
-            return counts[name]!
+        let visit = visits.withLock { count in
+            count += 1
+            return count
         }
-        if visits == target.count { kill(getpid(), SIGKILL) }
+        if visit == target.count { kill(getpid(), SIGKILL) }
     }
 }

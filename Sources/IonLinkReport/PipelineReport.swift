@@ -237,8 +237,8 @@ public struct PipelineReport {
             guard let column = try? map.column(parameter) else { continue }
             let values = scored.map { Double(map.rows[$0][column]) ?? .nan }.filter(\.isFinite)
             guard values.count > 1 else { continue }
-            let mean = values.reduce(0, +) / Double(values.count)
-            let sd = (values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(values.count)).squareRoot()
+            let scoredValues = Matrix(rows: values.count, columns: 1, values: values)
+            let (mean, sd) = (scoredValues.columnMeans[0], scoredValues.columnStandardDeviations[0])
             var row = [parameter]
             for (k, group) in Self.paperGroups.enumerated() {
                 let members = scored.filter { group.families.contains(cells.rows[$0][f]) }.map { Double(map.rows[$0][column]) ?? .nan }.filter(\.isFinite)

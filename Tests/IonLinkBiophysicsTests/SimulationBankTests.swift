@@ -11,9 +11,14 @@ import Testing
         Dictionary(uniqueKeysWithValues: Self.files.compactMap { f in FileManager.default.contents(atPath: folder + "/" + f).map { (f, $0) } })
     }
 
-    func make(_ folder: String, threads: Int, shard: Int = 0, of shards: Int = 1) throws -> BankManifest {
+    /// The test bank (45 samples, seed 3, chunks of 10, 12 traces kept) in `folder`, not yet made.
+    func bank(_ folder: String, threads: Int = 2, shard: Int = 0, of shards: Int = 1) throws -> SimulationBank {
         try SimulationBank(folder: folder, configuration: configuration, count: 45, seed: 3, shard: shard, of: shards,
-                           chunkSize: 10, keptTraces: 12, threads: threads, showProgress: false).make()
+                           chunkSize: 10, keptTraces: 12, threads: threads, showProgress: false)
+    }
+
+    func make(_ folder: String, threads: Int, shard: Int = 0, of shards: Int = 1) throws -> BankManifest {
+        try bank(folder, threads: threads, shard: shard, of: shards).make()
     }
 
     @Test("A bank is the same on 1 and 2 threads, and its files are what the manifest says")
@@ -55,9 +60,7 @@ import Testing
         let root = Fixtures.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: root) }
         _ = try make(root + "/whole", threads: 2)
-        let bank = try SimulationBank(folder: root + "/resumed", configuration: configuration, count: 45, seed: 3,
-                                      chunkSize: 10, keptTraces: 12, threads: 2, showProgress: false)
-        let partial = try bank.make(maxChunks: 2)
+        let partial = try bank(root + "/resumed").make(maxChunks: 2)
         #expect(!partial.complete)
         // Debris of a chunk killed while being written.
         try FileManager.default.createDirectory(atPath: root + "/resumed/chunks/000003.partial-999", withIntermediateDirectories: true)
@@ -72,8 +75,7 @@ import Testing
         let root = Fixtures.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: root) }
         _ = try make(root + "/whole", threads: 2)
-        let open = { try SimulationBank(folder: root + "/bank", configuration: configuration, count: 45, seed: 3,
-                                        chunkSize: 10, keptTraces: 12, threads: 2, showProgress: false) }
+        let open = { try bank(root + "/bank") }
         _ = try open().make(maxChunks: 2)
         let theta = root + "/bank/chunks/000001/theta.npy"
         let data = try #require(FileManager.default.contents(atPath: theta))
@@ -95,8 +97,7 @@ import Testing
         let root = Fixtures.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: root) }
         _ = try make(root + "/whole", threads: 2)
-        let open = { try SimulationBank(folder: root + "/bank", configuration: configuration, count: 45, seed: 3,
-                                        chunkSize: 10, keptTraces: 12, threads: 2, showProgress: false) }
+        let open = { try bank(root + "/bank") }
         _ = try open().make(maxChunks: 3)
         func flip(_ path: String) throws {
             var data = try #require(FileManager.default.contents(atPath: path))

@@ -2,29 +2,20 @@
 ///
 /// α_m = 0.182 (V+38)/(1 − e^{−(V+38)/6}), β_m = −0.124 (V+38)/(1 − e^{(V+38)/6});
 /// α_h = −0.015 (V+66)/(1 − e^{(V+66)/6}), β_h = 0.015 (V+66)/(1 − e^{−(V+66)/6}).
-public struct HayTransientSodium: IonChannel {
+public struct HayTransientSodium: RateChannel {
     public static let name = Channel.transientSodium
     public static let ion = Ion.sodium
     public static let conductance = ModelParameter.gNat
     public static let gateNames = ["m", "h"]
     /// Temperature factor of the rates, Q10^{(T−21)/10}.
     public var phi: Double
+    public var rateFactor: Double { phi }
 
     public init(phi: Double) { self.phi = phi }
 
-    public func rates(at v: Double) -> (m: GateRates, h: GateRates) {
-        (GateRates(alpha: 0.182 * linoid(v + 38, 6), beta: 0.124 * linoid(-(v + 38), 6)),
-         GateRates(alpha: 0.015 * linoid(-(v + 66), 6), beta: 0.015 * linoid(v + 66, 6)))
-    }
-
-    public func steadyState(at v: Double) -> [Double] {
-        let r = rates(at: v)
-        return [r.m.steadyState, r.h.steadyState]
-    }
-
-    public func advance(_ gates: [Double], at v: Double, dt: Double) -> [Double] {
-        let r = rates(at: v)
-        return [r.m.advance(gates[0], factor: phi, dt: dt), r.h.advance(gates[1], factor: phi, dt: dt)]
+    public func gateRates(at v: Double) -> [GateRates] {
+        [GateRates(alpha: 0.182 * linoid(v + 38, 6), beta: 0.124 * linoid(-(v + 38), 6)),
+         GateRates(alpha: 0.015 * linoid(-(v + 66), 6), beta: 0.015 * linoid(v + 66, 6))]
     }
 
     public func openFraction(_ gates: [Double]) -> Double { gates[0] * gates[0] * gates[0] * gates[1] }
@@ -33,7 +24,7 @@ public struct HayTransientSodium: IonChannel {
 /// Kv3.1 K⁺ current of Hay et al. (2011), v, with the +56.56 mV time-constant shift of hh_sbi; rate × φ_Hay.
 ///
 /// v∞ = 1/(1 + e^{−(V−18.7)/9.7}), τ_v = 4/(1 + e^{−(V+56.56)/44.14}) ms.
-public struct HayKv31: IonChannel {
+public struct HayKv31: RelaxingChannel {
     public static let name = Channel.kv31
     public static let ion = Ion.potassium
     public static let conductance = ModelParameter.gKv31
@@ -43,14 +34,7 @@ public struct HayKv31: IonChannel {
 
     public init(phi: Double) { self.phi = phi }
 
-    public func steadyState(at v: Double) -> [Double] { [sigmoid(v, half: 18.7, slope: 9.7)] }
+    public func steadyValue(at v: Double) -> Double { sigmoid(v, half: 18.7, slope: 9.7) }
 
-    /// τ_v at `v`, ms (before the temperature factor).
     public func timeConstant(at v: Double) -> Double { 4 * sigmoid(v, half: -56.56, slope: 44.14) }
-
-    public func advance(_ gates: [Double], at v: Double, dt: Double) -> [Double] {
-        [relax(gates[0], toward: steadyState(at: v)[0], rate: phi / timeConstant(at: v), dt: dt)]
-    }
-
-    public func openFraction(_ gates: [Double]) -> Double { gates[0] }
 }

@@ -65,6 +65,44 @@ public func linoid(_ x: Double, _ s: Double) -> Double {
     return abs(y) < 1e-6 ? s * (1 + y * (0.5 + y / 12)) : x / (1 - exp(-y))
 }
 
+/// A channel whose gates all follow α/β kinetics, every rate multiplied by one factor (temperature, r_SS): its steady
+/// state and exponential-Euler step follow from `gateRates(at:)`.
+public protocol RateChannel: IonChannel {
+    /// Each gate's opening and closing rates at `v` (mV), in `gateNames` order.
+    func gateRates(at v: Double) -> [GateRates]
+    /// The factor multiplying every rate.
+    var rateFactor: Double { get }
+}
+
+extension RateChannel {
+    public func steadyState(at v: Double) -> [Double] { gateRates(at: v).map(\.steadyState) }
+
+    public func advance(_ gates: [Double], at v: Double, dt: Double) -> [Double] {
+        zip(gateRates(at: v), gates).map { $0.advance($1, factor: rateFactor, dt: dt) }
+    }
+}
+
+/// A one-gate channel given by its steady state x∞(V) and time constant τ(V), the rate φ/τ: the gate relaxes toward x∞,
+/// and the open fraction is the gate itself.
+public protocol RelaxingChannel: IonChannel {
+    /// x∞ at `v` (mV).
+    func steadyValue(at v: Double) -> Double
+    /// τ at `v`, ms (before the temperature factor).
+    func timeConstant(at v: Double) -> Double
+    /// The temperature factor φ dividing τ.
+    var phi: Double { get }
+}
+
+extension RelaxingChannel {
+    public func steadyState(at v: Double) -> [Double] { [steadyValue(at: v)] }
+
+    public func advance(_ gates: [Double], at v: Double, dt: Double) -> [Double] {
+        [relax(gates[0], toward: steadyValue(at: v), rate: phi / timeConstant(at: v), dt: dt)]
+    }
+
+    public func openFraction(_ gates: [Double]) -> Double { gates[0] }
+}
+
 /// 1 / (1 + e^{−(v − half)/slope}).
 func sigmoid(_ v: Double, half: Double, slope: Double) -> Double {
     1 / (1 + exp(-(v - half) / slope))
