@@ -1,77 +1,191 @@
+import CFuzzerDriver
 import Foundation
 
 /// Reading HDF5 (NWB, h5ad) can crash or hang inside libhdf5 itself on a damaged file, which `ionlink` turns into an
 /// error for that file by reading it in a child process first (`CrashIsolation`). The fuzz targets of those formats do
-/// the same with `fork`: each input is read in a child; if the child survives, it is read again in this process so the
-/// fuzzer sees its coverage. A child that dies inside libhdf5, or runs over the time limit, is counted as isolated (what
-/// `ionlink` reports as a damaged file). A child that dies anywhere else (a Swift trap, or a sanitizer report whose
-/// first frames are IonLink's) is a bug: its report is printed and this process aborts, so libFuzzer keeps the input.
+/// the same: each input is read first by a forked reader child; if the child survives, the input is read again in this
+/// process so the fuzzer sees its coverage.
+///
+/// - A child that dies with its first stack frames in libhdf5, or is found stuck inside libhdf5, is counted as isolated
+///   (what `ionlink` reports as a damaged file).
+/// - A child that dies anywhere else (a Swift trap, a sanitizer report whose first frames are IonLink's), or is still
+///   busy outside libhdf5 after `timeLimit`, is a bug: its report is printed and this process aborts, so libFuzzer keeps
+///   the input. A crash in a child that had read earlier inputs is first retried in a fresh child, so the report is
+///   reproducible from the kept input alone.
+///
+/// The child lives on from input to input (a fork per input cost more than the reads), and is replaced when it dies,
+/// hangs, or has read `childLifetime` inputs.
 public enum ForkedRead {
+    /// Seconds a child may read before its stack is looked at: stuck inside libhdf5, it counts as an isolated hang
+    /// (a read of these small inputs takes milliseconds, even under AddressSanitizer).
+    public static let probeTime = 0.05
+    /// Seconds a child may read at all; one still busy outside libhdf5 by then is a hang in IonLink (a bug).
+    public static let timeLimit = 5.0
+    /// Inputs one child reads before it is replaced (bounds what leaks inside libhdf5 on damaged files).
+    public static let childLifetime = 2000
+
     nonisolated(unsafe) private static var isolatedCrashes = 0
     nonisolated(unsafe) private static var isolatedHangs = 0
-    /// Seconds a child may read before it counts as hanging.
-    public static let timeLimit = 5.0
+    nonisolated(unsafe) private static var child: Child?
 
     private static let summary: Void = {
+        signal(SIGPIPE, SIG_IGN)
         atexit {
-            let line = "isolated by design: \(ForkedRead.isolatedCrashes) crashes inside libhdf5, \(ForkedRead.isolatedHangs) reads over \(Int(ForkedRead.timeLimit)) s\n"
+            let line = "isolated by design: \(ForkedRead.isolatedCrashes) crashes inside libhdf5, \(ForkedRead.isolatedHangs) reads stuck inside libhdf5\n"
             FileHandle.standardError.write(Data(line.utf8))
         }
     }()
 
-    public static func read(_ path: String, _ body: (String) throws -> Void) {
+    /// What became of one read in a child.
+    private enum Outcome {
+        case read
+        case crashed(report: String)
+        case stuck(stack: String)
+    }
+
+    /// Reads `path` with `body` in the reader child, then (if it survived) in this process.
+    public static func read(_ path: String, _ body: @escaping (String) throws -> Void) {
         summary
-        var descriptors: [Int32] = [0, 0]
-        guard pipe(&descriptors) == 0 else { return }
-        let child = fork()
-        if child == 0 {
-            close(descriptors[0])
-            dup2(descriptors[1], 2)
-            _ = try? body(path)
-            _exit(0)
+        var outcome = readInChild(path, body)
+        if case .crashed(let report) = outcome, !insideLibHDF5(report), child == nil, previousReads > 0 {
+            outcome = readInChild(path, body)   // a fresh child: does the crash need the earlier inputs?
         }
-        close(descriptors[1])
-        _ = fcntl(descriptors[0], F_SETFL, fcntl(descriptors[0], F_GETFL) | O_NONBLOCK)
-        var report = Data(), status: Int32 = 0
-        let deadline = Date().addingTimeInterval(timeLimit)
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        var finished = false
-        while !finished {
-            let count = Foundation.read(descriptors[0], &buffer, buffer.count)
-            if count > 0 { report.append(contentsOf: buffer[0..<count]); continue }
-            if waitpid(child, &status, WNOHANG) == child { finished = true; break }
-            if Date() > deadline {
-                kill(child, SIGKILL)
-                waitpid(child, &status, 0)
-                close(descriptors[0])
-                isolatedHangs += 1
-                return
-            }
-            usleep(500)
-        }
-        while true {
-            let count = Foundation.read(descriptors[0], &buffer, buffer.count)
-            if count <= 0 { break }
-            report.append(contentsOf: buffer[0..<count])
-        }
-        close(descriptors[0])
-        let exited = status & 0x7f == 0, exitCode = (status >> 8) & 0xff
-        if exited && exitCode == 0 {
+        switch outcome {
+        case .read:
             _ = try? body(path)   // survived: again in this process, for the fuzzer's coverage
-            return
+        case .crashed(let report):
+            if insideLibHDF5(report) { isolatedCrashes += 1; return }
+            FileHandle.standardError.write(Data(("a read crashed outside libhdf5:\n" + report).utf8))
+            abort()
+        case .stuck(let stack):
+            if stuckInsideLibHDF5(stack) { isolatedHangs += 1; return }
+            FileHandle.standardError.write(Data(("a read ran over \(Int(timeLimit)) s outside libhdf5:\n" + stack).utf8))
+            abort()
         }
-        let text = String(decoding: report, as: UTF8.self)
-        if insideLibHDF5(text) {
-            isolatedCrashes += 1
-            return
+    }
+
+    /// Inputs the crashed child had read before the current one (0 for a fresh child).
+    nonisolated(unsafe) private static var previousReads = 0
+
+    private static func readInChild(_ path: String, _ body: @escaping (String) throws -> Void) -> Outcome {
+        if child == nil || child!.reads >= childLifetime || child!.path != path {
+            child?.stop()
+            child = Child(path: path, body: body)
         }
-        FileHandle.standardError.write(Data(("a read crashed outside libhdf5 (status \(status)):\n" + text).utf8))
-        abort()
+        guard let current = child else { return .read }
+        previousReads = current.reads
+        let outcome = current.read()
+        if case .read = outcome { return outcome }
+        current.stop()
+        child = nil
+        return outcome
+    }
+
+    /// A forked process that reads the input file each time it is asked (one byte on `requests`), answers one byte on
+    /// `answers`, always reading the same `path` (rewritten by the caller between requests), and whose standard error (sanitizer reports, stacks on request) comes back on `errors`.
+    private final class Child {
+        let pid: pid_t
+        let path: String
+        let requests: Int32, answers: Int32, errors: Int32
+        var reads = 0
+        private var buffer = [UInt8](repeating: 0, count: 65536)
+
+        init?(path: String, body: @escaping (String) throws -> Void) {
+            var request: [Int32] = [0, 0], answer: [Int32] = [0, 0], error: [Int32] = [0, 0]
+            guard pipe(&request) == 0, pipe(&answer) == 0, pipe(&error) == 0 else { return nil }
+            let pid = fork()
+            if pid == 0 {
+                close(request[1]); close(answer[0]); close(error[0])
+                dup2(error[1], 2)
+                // SIGUSR1 from the parent: print where this read is. glibc's backtrace names modules without a
+                // symbolizer process and without allocating, as a signal handler must.
+                signal(SIGUSR1) { _ in
+                    var frames = [UnsafeMutableRawPointer?](repeating: nil, count: 16)
+                    let count = backtrace(&frames, 16)
+                    backtrace_symbols_fd(&frames, count, 2)
+                    _ = "end of stack\n".withCString { write(2, $0, strlen($0)) }
+                }
+                var token: UInt8 = 0
+                while Foundation.read(request[0], &token, 1) == 1 {
+                    _ = try? body(path)
+                    guard write(answer[1], &token, 1) == 1 else { break }
+                }
+                _exit(0)
+            }
+            close(request[0]); close(answer[1]); close(error[1])
+            guard pid > 0 else { close(request[1]); close(answer[0]); close(error[0]); return nil }
+            for descriptor in [answer[0], error[0]] {
+                _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK)
+            }
+            self.pid = pid
+            self.path = path
+            requests = request[1]; answers = answer[0]; errors = error[0]
+        }
+
+        /// Asks for one read and waits for its outcome.
+        func read() -> Outcome {
+            var token: UInt8 = 1, report = Data(), status: Int32 = 0
+            reads += 1
+            guard write(requests, &token, 1) == 1 else { return .crashed(report: "(the reader child had exited)") }
+            let start = Date()
+            var probed = false
+            /// Drains standard error; true once the child answered or exited.
+            func finished() -> Bool {
+                while true {
+                    let count = Foundation.read(errors, &buffer, buffer.count)
+                    if count <= 0 { break }
+                    report.append(contentsOf: buffer[0..<count])
+                }
+                if Foundation.read(answers, &token, 1) == 1 { return true }
+                return waitpid(pid, &status, WNOHANG) == pid
+            }
+            /// Asks the running child for its stack (nil if none came within 2 s).
+            func stack() -> String? {
+                let before = report.count
+                kill(pid, SIGUSR1)
+                let asked = Date()
+                while Date().timeIntervalSince(asked) < 2 {
+                    let done = finished()
+                    let text = String(decoding: report[before...], as: UTF8.self)
+                    if text.contains("end of stack") || done { return text }
+                    usleep(200)
+                }
+                return nil
+            }
+            while !finished() {
+                let elapsed = Date().timeIntervalSince(start)
+                if !probed && elapsed > probeTime {
+                    probed = true
+                    if let text = stack(), stuckInsideLibHDF5(text) { return .stuck(stack: text) }
+                } else if elapsed > timeLimit {
+                    return .stuck(stack: stack() ?? "(no stack came back)")
+                }
+                usleep(200)
+            }
+            if status == 0 && waitpid(pid, &status, WNOHANG) == 0 { return .read }
+            return .crashed(report: String(decoding: report, as: UTF8.self))
+        }
+
+        /// Ends the child (killed if it is still running) and closes its pipes.
+        func stop() {
+            var status: Int32 = 0
+            kill(pid, SIGKILL)
+            waitpid(pid, &status, 0)
+            close(requests); close(answers); close(errors)
+        }
     }
 
     /// Whether a sanitizer report's first stack frames are in libhdf5 (the first three frames, past the sanitizer's own).
     static func insideLibHDF5(_ report: String) -> Bool {
         let frames = report.split(separator: "\n").filter { $0.contains("    #") && !$0.contains("compiler-rt") && !$0.contains("libclang_rt") }
         return frames.prefix(3).contains { $0.contains("libhdf5") }
+    }
+
+    /// Whether a stack printed on request (one module per line, the handler's frames first, then libc's signal
+    /// trampoline, then where the read was) has its first three frames past the trampoline in libhdf5.
+    static func stuckInsideLibHDF5(_ stack: String) -> Bool {
+        let frames = stack.split(separator: "\n").filter { $0.contains("[0x") }
+        guard let trampoline = frames.firstIndex(where: { $0.contains("libc.so") }) else { return false }
+        return frames[(trampoline + 1)...].prefix(3).contains { $0.contains("libhdf5") }
     }
 }
