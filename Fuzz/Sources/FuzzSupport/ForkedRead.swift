@@ -128,16 +128,17 @@ public enum ForkedRead {
             reads += 1
             guard write(requests, &token, 1) == 1 else { return .crashed(report: "(the reader child had exited)") }
             let start = Date()
-            var probed = false
-            /// Drains standard error; true once the child answered or exited.
+            var probed = false, answered = false, exited = false
+            /// Drains standard error; true once the child answered or exited (and from then on).
             func finished() -> Bool {
                 while true {
                     let count = Foundation.read(errors, &buffer, buffer.count)
                     if count <= 0 { break }
                     report.append(contentsOf: buffer[0..<count])
                 }
-                if Foundation.read(answers, &token, 1) == 1 { return true }
-                return waitpid(pid, &status, WNOHANG) == pid
+                if !answered && !exited { answered = Foundation.read(answers, &token, 1) == 1 }
+                if !answered && !exited { exited = waitpid(pid, &status, WNOHANG) == pid }
+                return answered || exited
             }
             /// Asks the running child for its stack (nil if none came within 2 s).
             func stack() -> String? {
@@ -162,8 +163,7 @@ public enum ForkedRead {
                 }
                 usleep(200)
             }
-            if status == 0 && waitpid(pid, &status, WNOHANG) == 0 { return .read }
-            return .crashed(report: String(decoding: report, as: UTF8.self))
+            return answered ? .read : .crashed(report: String(decoding: report, as: UTF8.self))
         }
 
         /// Ends the child (killed if it is still running) and closes its pipes.
@@ -181,11 +181,14 @@ public enum ForkedRead {
         return frames.prefix(3).contains { $0.contains("libhdf5") }
     }
 
-    /// Whether a stack printed on request (one module per line, the handler's frames first, then libc's signal
-    /// trampoline, then where the read was) has its first three frames past the trampoline in libhdf5.
+    /// Whether a stack printed on request (one `module(symbol+offset) [address]` per line: the handler's frames first,
+    /// then libc's signal trampoline, then where the read was) is inside libhdf5: the first frame past the trampoline
+    /// that lies in a shared library (frames in the executable before it are the sanitizer's interceptors, such as
+    /// the `free` that libhdf5 called) is libhdf5's.
     static func stuckInsideLibHDF5(_ stack: String) -> Bool {
-        let frames = stack.split(separator: "\n").filter { $0.contains("[0x") }
-        guard let trampoline = frames.firstIndex(where: { $0.contains("libc.so") }) else { return false }
-        return frames[(trampoline + 1)...].prefix(3).contains { $0.contains("libhdf5") }
+        let modules = stack.split(separator: "\n").filter { $0.contains("[0x") }.map { $0.prefix { $0 != "(" } }
+        guard let trampoline = modules.firstIndex(where: { $0.contains("libc.so") }) else { return false }
+        let library = modules[(trampoline + 1)...].first { $0.contains(".so") }
+        return library?.contains("libhdf5") ?? false
     }
 }
