@@ -54,6 +54,8 @@ struct Run: ParsableCommand {
     @Option(help: "Prior simulations in round 1 (laptop 200000; the paper 15000000).") var simulations: Int?
     @Option(help: "Rounds of population-sequential NPE (1 = the paper's single round; laptop 2).") var rounds: Int?
     @Option(help: "Simulations of each later round, drawn from the cells' truncated posteriors (laptop 200000).") var roundSimulations: Int?
+    @Option(help: ArgumentHelp("The later rounds' method: truncated (TSNPE: the prior truncated to the cells' posteriors, plain NPE-N loss; the default) or atomic (APT/SNPE-C: the posteriors themselves, atomic loss with atoms from all rounds' simulations). BENCHMARKS.md compares them.",
+                               valueName: "truncated|atomic")) var sequential: SequentialMethod?
     @Option(help: "NPE-N: nearest simulations per observed cell (laptop 100; the paper 1000).") var neighbours: Int?
     @Option(help: "NPE-N feature-noise eps, the paper's convention: SD √(eps·SDⱼ) (laptop 0.3, measured best with two rounds; the paper's NPE-N 0.1).") var noise: Double?
     @Option(help: "Posterior samples per cell; the MAP is the best of them (laptop 1000; the paper 10000).") var samples: Int?
@@ -80,6 +82,7 @@ struct Run: ParsableCommand {
         if let simulations { s.simulations = simulations }
         if let rounds { s.rounds = rounds }
         if let roundSimulations { s.roundSimulations = roundSimulations }
+        if let sequential { s.sequential = sequential }
         if let neighbours { s.neighbours = neighbours }
         if let noise { s.noise = noise }
         if let samples { s.samples = samples }
@@ -135,3 +138,4 @@ struct Run: ParsableCommand {
 }
 
 extension RecordedCells.SweepRule: ExpressibleByArgument {}
+extension SequentialMethod: ExpressibleByArgument {}

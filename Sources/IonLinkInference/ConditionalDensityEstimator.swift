@@ -16,9 +16,10 @@ public protocol ConditionalDensityEstimator: Sendable, Codable {
     func standardizedContext(_ x: Matrix) -> Matrix
     /// log q(θ | x) per row (θ raw, x already standardised).
     func logProbability(_ theta: Matrix, standardizedContext: Matrix) -> [Double]
-    /// Adds the gradient of the mean negative log-likelihood over `normalizer` rows (θ raw, x standardised) to
-    /// `gradient` and returns these rows' share of that mean, so that the parts of a batch add up.
-    func accumulateLossAndGradient(_ theta: Matrix, context: Matrix, normalizer: Int, into gradient: UnsafeMutableBufferPointer<Double>) -> Double
+    /// Adds the gradient of the weighted negative log-likelihood −Σᵣ wᵣ log q(θᵣ | xᵣ) (θ raw, x standardised, one
+    /// weight per row, of any sign) to `gradient` and returns that loss: with wᵣ = 1/B over a batch of B rows split in
+    /// parts, the parts add up to the batch's mean.
+    func accumulateLossAndGradient(_ theta: Matrix, context: Matrix, rowWeights: [Double], into gradient: UnsafeMutableBufferPointer<Double>) -> Double
     /// n samples of θ for one observation (raw features).
     func sample(_ n: Int, given x: [Double], using generator: inout Xoshiro256) -> Matrix
 }
@@ -29,10 +30,13 @@ extension ConditionalDensityEstimator {
 
     /// Mean negative log-likelihood over `normalizer` rows (default: the rows given) and its gradient.
     public func lossAndGradient(_ theta: Matrix, context: Matrix, normalizer: Int? = nil) -> (loss: Double, gradient: [Double]) {
+        lossAndGradient(theta, context: context, rowWeights: [Double](repeating: 1 / Double(normalizer ?? theta.rows), count: theta.rows))
+    }
+
+    /// Weighted negative log-likelihood −Σᵣ wᵣ log q(θᵣ | xᵣ) and its gradient.
+    public func lossAndGradient(_ theta: Matrix, context: Matrix, rowWeights: [Double]) -> (loss: Double, gradient: [Double]) {
         var gradient = [Double](repeating: 0, count: parameters.count)
-        let loss = gradient.withUnsafeMutableBufferPointer {
-            accumulateLossAndGradient(theta, context: context, normalizer: normalizer ?? theta.rows, into: $0)
-        }
+        let loss = gradient.withUnsafeMutableBufferPointer { accumulateLossAndGradient(theta, context: context, rowWeights: rowWeights, into: $0) }
         return (loss, gradient)
     }
 
@@ -77,9 +81,9 @@ extension ConditionalMAF: ConditionalDensityEstimator {
         forward(theta, standardizedContext).logProb
     }
 
-    public func accumulateLossAndGradient(_ theta: Matrix, context: Matrix, normalizer: Int, into gradient: UnsafeMutableBufferPointer<Double>) -> Double {
+    public func accumulateLossAndGradient(_ theta: Matrix, context: Matrix, rowWeights: [Double], into gradient: UnsafeMutableBufferPointer<Double>) -> Double {
         maskedParameters().withUnsafeBufferPointer {
-            accumulateLossAndGradient(theta, context: context, normalizer: normalizer, weights: $0.baseAddress!, into: gradient)
+            accumulateLossAndGradient(theta, context: context, rowWeights: rowWeights, weights: $0.baseAddress!, into: gradient)
         }
     }
 }

@@ -275,17 +275,16 @@ public struct ConditionalMAF: Sendable, Codable {
         }
     }
 
-    /// Adds the gradient of the mean negative log-likelihood (over `normalizer` rows) to `gradient` and
-    /// returns this part's share of the loss. `weights` must be `maskedParameters()`.
-    func accumulateLossAndGradient(_ theta: Matrix, context: Matrix, normalizer: Int, weights w: UnsafePointer<Double>,
+    /// Adds the gradient of −Σᵣ wᵣ log q(θᵣ | xᵣ) (`rowWeights`) to `gradient` and returns that loss. `weights` must be
+    /// `maskedParameters()`.
+    func accumulateLossAndGradient(_ theta: Matrix, context: Matrix, rowWeights: [Double], weights w: UnsafePointer<Double>,
                                    into gradient: UnsafeMutableBufferPointer<Double>) -> Double {
-        let d = dimension, b = theta.rows, scaleBack = 1 / Double(normalizer)
+        let d = dimension, b = theta.rows
         return withPassMemory(batch: b) { m in
             forwardPass(theta, context: context, weights: w, memory: m)
-            let loss = -logProbabilities(m).reduce(0, +) * scaleBack
-            // dL/dz for the base density: L = −mean(−½‖z‖² + log|det|) → dL/dz = z / B, dL/dlog|det| = −1/B.
-            for k in 0..<(b * d) { m.dOut[k] = m.z[k] * scaleBack }
-            let dLogDet = -scaleBack
+            let loss = -zip(logProbabilities(m), rowWeights).reduce(0) { $0 + $1.0 * $1.1 }
+            // dL/dz for the base density: L = −Σ wᵢ(−½‖zᵢ‖² + log|detᵢ|) → dL/dzᵢ = wᵢ zᵢ, dL/dlog|detᵢ| = −wᵢ.
+            for i in 0..<b { for j in 0..<d { m.dOut[i * d + j] = m.z[i * d + j] * rowWeights[i] } }
             let g = gradient.baseAddress!
             context.values.withUnsafeBufferPointer { c in
                 for t in stride(from: transforms - 1, through: 0, by: -1) {
@@ -296,7 +295,7 @@ public struct ConditionalMAF: Sendable, Codable {
                     for i in 0..<b {
                         for j in 0..<d {
                             let k = i * d + j, o = i * 2 * d + j
-                            dMade[o] = (dy[k] * u[k] + dLogDet / scale[o]) * sig[o]
+                            dMade[o] = (dy[k] * u[k] - rowWeights[i] / scale[o]) * sig[o]
                             dMade[o + d] = dy[k]
                             du[k] = dy[k] * scale[o]
                         }

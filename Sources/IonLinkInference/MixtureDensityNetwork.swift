@@ -79,13 +79,13 @@ public struct MixtureDensityNetwork: Sendable, Codable {
         evaluate(standardizedTheta(theta), network.forward(parameters, c).out).logProb
     }
 
-    public func accumulateLossAndGradient(_ theta: Matrix, context: Matrix, normalizer: Int, into gradient: UnsafeMutableBufferPointer<Double>) -> Double {
-        accumulate(lossAndFullGradient(theta, context: context, normalizer: normalizer), into: gradient)
+    public func accumulateLossAndGradient(_ theta: Matrix, context: Matrix, rowWeights: [Double], into gradient: UnsafeMutableBufferPointer<Double>) -> Double {
+        accumulate(lossAndFullGradient(theta, context: context, rowWeights: rowWeights), into: gradient)
     }
 
-    /// Mean negative log-likelihood over `normalizer` rows and its gradient as a new array.
-    func lossAndFullGradient(_ theta: Matrix, context c: Matrix, normalizer: Int) -> (loss: Double, gradient: [Double]) {
-        let b = Double(normalizer), d = dimension, kk = components
+    /// −Σᵣ wᵣ log q(θᵣ | xᵣ) and its gradient as a new array.
+    func lossAndFullGradient(_ theta: Matrix, context c: Matrix, rowWeights: [Double]) -> (loss: Double, gradient: [Double]) {
+        let d = dimension, kk = components
         let u = standardizedTheta(theta)
         let (h1, h2, out) = network.forward(parameters, c)
         let (logProb, logWeights, logDensities, residuals) = evaluate(u, out)
@@ -96,10 +96,10 @@ public struct MixtureDensityNetwork: Sendable, Codable {
             for k in 0..<kk {
                 let responsibility = exp(logWeights[n][k] + logDensities[n][k] - total)
                 let weight = exp(logWeights[n][k])
-                dOut.values[o + logitIndex(k)] = (weight - responsibility) / b
+                dOut.values[o + logitIndex(k)] = (weight - responsibility) * rowWeights[n]
                 let r = residuals[n][k]
                 let delta = (0..<d).map { u[n, $0] - out.values[o + meanIndex(k, $0)] }
-                let g = -responsibility / b   // dℓ/d log N_k
+                let g = -responsibility * rowWeights[n]   // dℓ/d log N_k
                 for i in 0..<d {
                     let ui = exp(out.values[o + diagonalIndex(k, i)])
                     dOut.values[o + diagonalIndex(k, i)] = g * (1 - r[i] * ui * delta[i])
@@ -115,7 +115,7 @@ public struct MixtureDensityNetwork: Sendable, Codable {
         }
         var gradient = [Double](repeating: 0, count: parameters.count)
         _ = network.backward(parameters, input: c, h1: h1, h2: h2, dOutput: dOut, gradient: &gradient)
-        return (-logProb.reduce(0, +) / b, gradient)
+        return (-zip(logProb, rowWeights).reduce(0) { $0 + $1.0 * $1.1 }, gradient)
     }
 
     public func sample(_ n: Int, given x: [Double], using generator: inout Xoshiro256) -> Matrix {

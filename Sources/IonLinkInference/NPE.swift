@@ -66,6 +66,9 @@ public struct NPE: Sendable {
     /// The appended pairs (rows with every value finite and θ inside the prior box).
     public private(set) var theta: Matrix
     public private(set) var x: Matrix
+    /// For the atomic loss: θ drawn from the proposal of all the simulations, the atoms the pairs are contrasted with
+    /// (needed when the pairs were selected by their x, as NPE-N's are; nil: the other pairs of each batch).
+    public var atomPool: Matrix?
 
     public init(prior: BoxPrior, estimator: EstimatorSettings = EstimatorSettings(), boundary: PriorBoundary = .rejection, featureNames: [String]) {
         self.prior = prior; self.estimator = estimator; self.boundary = boundary; self.featureNames = featureNames
@@ -87,7 +90,8 @@ public struct NPE: Sendable {
         return newTheta.rows - keep.count
     }
 
-    /// Trains the estimator by maximum likelihood on the appended pairs. `progress` receives one line per epoch.
+    /// Trains the estimator on the appended pairs with `options.loss` (maximum likelihood, or APT's atomic loss under
+    /// this prior). `progress` receives one line per epoch.
     public func train(options: TrainingOptions = TrainingOptions(), progress: ((String) -> Void)? = nil) throws -> (Posterior, TrainingHistory) {
         guard theta.rows >= 2 else {
             throw InputError(file: "training set", "needs at least 2 simulations with every feature defined inside the prior box, has \(theta.rows)")
@@ -96,11 +100,19 @@ public struct NPE: Sendable {
         let (d, c) = (u.columns, x.columns)
         let (uMean, uSD, xMean, xSD) = (u.columnMeans, u.columnStandardDeviations, x.columnMeans, x.columnStandardDeviations)
         let seed = options.seed, settings = estimator
+        // log p of each row in the estimator's space, up to a constant: uniform on the box, or, under the logit
+        // boundary, the uniform prior carried to u: Σⱼ log σ(uⱼ)(1 − σ(uⱼ)).
+        let pool = options.loss == .maximumLikelihood ? nil : atomPool.map { Posterior.estimatorSpace($0, low: prior.low, high: prior.high, boundary: boundary) }
+        let logPrior = [u, pool ?? Matrix(rows: 0, columns: d)].flatMap { m in
+            (0..<m.rows).map { i in
+                boundary == .logit ? -(0..<d).reduce(0.0) { s, j in let v = m[i, j]; return s + abs(v) + 2 * Foundation.log1p(Foundation.exp(-abs(v))) } : 0
+            }
+        }
         func fit<E: ConditionalDensityEstimator>(_ initial: E) -> (E, TrainingHistory) {
             var estimator = initial
             let article = settings.kind == .maf ? "a" : "an"
             progress?("training \(article) \(settings.kind.rawValue.uppercased()) (\(estimator.parameters.count) weights) on \(u.rows) pairs (θ \(d)-d, x \(c)-d)")
-            let history = estimator.train(theta: u, x: x, options: options, progress: progress)
+            let history = estimator.train(theta: u, x: x, options: options, logPrior: logPrior, atomPool: pool, progress: progress)
             return (estimator, history)
         }
         let model: EstimatorModel, history: TrainingHistory

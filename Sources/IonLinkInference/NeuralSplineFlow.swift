@@ -100,18 +100,17 @@ public struct NeuralSplineFlow: Sendable, Codable {
 
     public func logProbability(_ theta: Matrix, standardizedContext c: Matrix) -> [Double] { forward(theta, c).logProb }
 
-    public func accumulateLossAndGradient(_ theta: Matrix, context: Matrix, normalizer: Int, into gradient: UnsafeMutableBufferPointer<Double>) -> Double {
-        accumulate(lossAndFullGradient(theta, context: context, normalizer: normalizer), into: gradient)
+    public func accumulateLossAndGradient(_ theta: Matrix, context: Matrix, rowWeights: [Double], into gradient: UnsafeMutableBufferPointer<Double>) -> Double {
+        accumulate(lossAndFullGradient(theta, context: context, rowWeights: rowWeights), into: gradient)
     }
 
-    /// Mean negative log-likelihood over `normalizer` rows and its gradient as a new array.
-    func lossAndFullGradient(_ theta: Matrix, context c: Matrix, normalizer: Int) -> (loss: Double, gradient: [Double]) {
-        let b = Double(normalizer), rows = theta.rows, d = dimension, p = splineParameters
+    /// −Σᵣ wᵣ log q(θᵣ | xᵣ) and its gradient as a new array.
+    func lossAndFullGradient(_ theta: Matrix, context c: Matrix, rowWeights: [Double]) -> (loss: Double, gradient: [Double]) {
+        let rows = theta.rows, d = dimension, p = splineParameters
         let (logProb, z, caches) = forward(theta, c)
         var gradient = [Double](repeating: 0, count: parameters.count)
         var dOut = z
-        for k in 0..<dOut.values.count { dOut.values[k] /= b }
-        let dLogDet = -1 / b
+        for i in 0..<rows { for j in 0..<d { dOut[i, j] *= rowWeights[i] } }
         for t in stride(from: transforms - 1, through: 0, by: -1) {
             let perm = permutations[t]
             var dy = Matrix(rows: rows, columns: d)
@@ -125,14 +124,14 @@ public struct NeuralSplineFlow: Sendable, Codable {
                 for (m, j) in transformed.enumerated() {
                     let start = i * n.outputs + m * p
                     du[i, j] = RationalQuadraticSpline.backward(cache.u[i, j], raw: cache.out.values[start ..< start + p], bins: bins, bound: tailBound,
-                                                                dOutput: dy[i, j], dLogDerivative: dLogDet, rawGradient: &dNet.values, offset: start)
+                                                                dOutput: dy[i, j], dLogDerivative: -rowWeights[i], rawGradient: &dNet.values, offset: start)
                 }
             }
             let dInput = n.backward(parameters, input: cache.input, h1: cache.h1, h2: cache.h2, dOutput: dNet, gradient: &gradient)
             for i in 0..<rows { for (m, j) in identity.enumerated() { du[i, j] += dInput[i, m] } }
             dOut = du
         }
-        return (-logProb.reduce(0, +) / b, gradient)
+        return (-zip(logProb, rowWeights).reduce(0) { $0 + $1.0 * $1.1 }, gradient)
     }
 
     public func sample(_ n: Int, given x: [Double], using generator: inout Xoshiro256) -> Matrix {

@@ -2,9 +2,21 @@ import CMathKernel
 import Foundation
 import IonLinkCore
 
+/// The loss training minimises.
+public enum TrainingLoss: Sendable, Equatable {
+    /// −log q(θ | x), NPE's maximum likelihood: the posterior under the distribution the θ were drawn from (the prior,
+    /// or the truncated prior of TSNPE, which equals the prior inside its region).
+    case maximumLikelihood
+    /// APT's atomic loss with this many atoms per pair (sbi's default 10; `AtomicLoss`): the posterior under the prior
+    /// whatever proposal the θ came from.
+    public static let apt = TrainingLoss.atomic(atoms: 10)
+    case atomic(atoms: Int)
+}
+
 /// Training options, defaulting to the paper's (sbi ≤ 0.22): batch 50, Adam 5e-4, gradient-norm clipping at 5,
 /// 10% validation, stop after 20 epochs without improvement and restore the best weights.
 public struct TrainingOptions: Sendable {
+    public var loss = TrainingLoss.maximumLikelihood
     public var batchSize = 50
     public var learningRate = 5e-4
     public var clipNorm = 5.0
@@ -15,7 +27,7 @@ public struct TrainingOptions: Sendable {
     public init() {}
 }
 
-/// What training did, per epoch.
+/// What training did, per epoch. Under the atomic loss the "log-probs" are minus the mean atomic loss.
 public struct TrainingHistory: Sendable {
     public var trainLogProb: [Double] = []
     public var validationLogProb: [Double] = []
@@ -52,35 +64,91 @@ struct Adam {
     }
 }
 
+/// The two fixed halves of n evaluations (one per thread; the same split on any machine).
+private func halves(_ n: Int) -> [Range<Int>] {
+    let half = (n + 1) / 2
+    return [0..<half, half..<n].filter { !$0.isEmpty }
+}
+
 extension ConditionalDensityEstimator {
-    /// Mean loss of a batch, with its gradient left in `parts.gradients[0]`: computed as two halves on two
-    /// threads and added in a fixed order, so the result is the same whatever the machine's core count.
-    func batchGradient(theta: Matrix, context: Matrix, rows: [Int], parts: GradientParts) -> Double {
-        let half = (rows.count + 1) / 2
-        let split = [Array(rows[..<half]), Array(rows[half...])].filter { !$0.isEmpty }
-        let flow = self
+    /// −Σᵣ wᵣ log q(θ[thetaRows[r]] | x[contextRows[r]]), with its gradient left in `parts.gradients[0]`: computed as
+    /// two halves on two threads and added in a fixed order, so the result is the same whatever the machine's core count.
+    func weightedGradient(theta: Matrix, context: Matrix, thetaRows: [Int], contextRows: [Int], weights: [Double], parts: GradientParts) -> Double {
+        let split = halves(thetaRows.count), flow = self
         parallelFor(split.count, threads: 2) { k in
-            let part = split[k], gradient = parts.gradients[k]
+            let range = split[k], gradient = parts.gradients[k]
             gradient.update(repeating: 0)
-            parts.losses[k] = flow.accumulateLossAndGradient(theta.selectingRows(part), context: context.selectingRows(part),
-                                                             normalizer: rows.count, into: gradient)
+            parts.losses[k] = flow.accumulateLossAndGradient(theta.selectingRows(Array(thetaRows[range])), context: context.selectingRows(Array(contextRows[range])),
+                                                             rowWeights: Array(weights[range]), into: gradient)
         }
         let total = parts.gradients[0]
         for k in 1..<split.count { let g = parts.gradients[k]; for i in 0..<total.count { total[i] += g[i] } }
         return (0..<split.count).reduce(0) { $0 + parts.losses[$1] }
     }
 
-    /// Maximum-likelihood training on pairs (θᵢ, xᵢ): a seeded validation split and batch order, so a seed gives
-    /// the same flow on any machine thread count (BLAS runs on one thread). `progress` receives one line per epoch.
-    public mutating func train(theta: Matrix, x: Matrix, options: TrainingOptions, progress: ((String) -> Void)? = nil) -> TrainingHistory {
-        precondition(theta.rows == x.rows && theta.rows >= 2)
+    /// Mean loss of a batch (`options.loss`), with its gradient left in `parts.gradients[0]`. `logPrior` is log p(θ) per
+    /// row, which only the atomic loss uses; atoms are drawn from `generator`.
+    func batchGradient(theta: Matrix, context: Matrix, rows: [Int], loss: TrainingLoss, logPrior: [Double], atomPool: Range<Int>? = nil,
+                       generator: inout Xoshiro256, parts: GradientParts) -> Double {
+        switch loss {
+        case .maximumLikelihood:
+            return weightedGradient(theta: theta, context: context, thetaRows: rows, contextRows: rows,
+                                    weights: [Double](repeating: 1 / Double(rows.count), count: rows.count), parts: parts)
+        case .atomic(let atoms):
+            let atomic = AtomicLoss(batch: rows, atoms: atoms, pool: atomPool, using: &generator)
+            let (value, weights) = atomic.lossAndWeights(logRatio: atomicLogRatio(atomic, theta: theta, context: context, logPrior: logPrior))
+            _ = weightedGradient(theta: theta, context: context, thetaRows: atomic.thetaRows, contextRows: atomic.contextRows, weights: weights, parts: parts)
+            return value
+        }
+    }
+
+    /// ℓ = log q(atom | x) − log p(atom) of each evaluation of `atomic`, on two threads.
+    func atomicLogRatio(_ atomic: AtomicLoss, theta: Matrix, context: Matrix, logPrior: [Double]) -> [Double] {
+        let split = halves(atomic.thetaRows.count), flow = self
+        let parts = SlotBuffer<[Double]>(count: split.count, repeating: [])
+        parallelFor(split.count, threads: 2) { k in
+            let range = split[k]
+            parts[k] = flow.logProbability(theta.selectingRows(Array(atomic.thetaRows[range])),
+                                           standardizedContext: context.selectingRows(Array(atomic.contextRows[range])))
+        }
+        let logQ = (0..<split.count).flatMap { parts[$0] }
+        return zip(logQ, atomic.thetaRows).map { $0 - logPrior[$1] }
+    }
+
+    /// Mean log-prob of the validation rows, or minus their mean atomic loss (atoms drawn afresh from `seed` each time,
+    /// so that every epoch is scored on the same atoms).
+    func validationScore(theta: Matrix, context: Matrix, rows: [Int], options: TrainingOptions, logPrior: [Double], atomPool: Range<Int>?) -> Double {
+        guard case .atomic(let atoms) = options.loss else {
+            return logProbability(theta.selectingRows(rows), standardizedContext: context.selectingRows(rows)).reduce(0, +) / Double(rows.count)
+        }
+        var generator = StreamKey.generator(seed: options.seed, purpose: .dataSplit, index: 1)
+        var total = 0.0
+        for first in stride(from: 0, to: rows.count, by: options.batchSize) {
+            let batch = Array(rows[first ..< min(first + options.batchSize, rows.count)])
+            let atomic = AtomicLoss(batch: batch, atoms: atoms, pool: atomPool, using: &generator)
+            total += atomic.lossAndWeights(logRatio: atomicLogRatio(atomic, theta: theta, context: context, logPrior: logPrior)).loss * Double(batch.count)
+        }
+        return -total / Double(rows.count)
+    }
+
+    /// Training on pairs (θᵢ, xᵢ) with `options.loss`: a seeded validation split, batch order and atoms, so a seed
+    /// gives the same flow on any machine thread count (BLAS runs on one thread). For the atomic loss, `logPrior` holds
+    /// log p(θ) of each row of θ and then of each row of `atomPool` (nil: a uniform prior), and `atomPool` the θ its
+    /// atoms come from (nil: the other pairs of each batch). `progress` receives one line per epoch.
+    public mutating func train(theta pairTheta: Matrix, x: Matrix, options: TrainingOptions, logPrior: [Double]? = nil, atomPool: Matrix? = nil,
+                               progress: ((String) -> Void)? = nil) -> TrainingHistory {
+        let pairs = x.rows, poolRows = atomPool?.rows ?? 0
+        precondition(pairTheta.rows == pairs && pairs >= 2 && (logPrior?.count ?? pairs + poolRows) == pairs + poolRows)
+        let logPrior = logPrior ?? [Double](repeating: 0, count: pairs + poolRows)
+        // The pool's θ follow the pairs' rows, so that an atom is a row of one matrix.
+        let theta = atomPool.map { Matrix(rows: pairs + $0.rows, columns: pairTheta.columns, values: pairTheta.values + $0.values) } ?? pairTheta
+        let pool = atomPool == nil ? nil : pairs ..< pairs + poolRows
         let start = Date()
         var generator = StreamKey.generator(seed: options.seed, purpose: .dataSplit, index: 0)
-        let order = Array(0..<theta.rows).shuffled(using: &generator)
-        let validationCount = max(1, Int((Double(theta.rows) * options.validationFraction).rounded(.down)))
+        let order = Array(0..<pairs).shuffled(using: &generator)
+        let validationCount = max(1, Int((Double(pairs) * options.validationFraction).rounded(.down)))
         let validation = Array(order.prefix(validationCount)), training = Array(order.dropFirst(validationCount))
         let context = standardizedContext(x)
-        let validationTheta = theta.selectingRows(validation), validationContext = context.selectingRows(validation)
         var adam = Adam(count: parameters.count, learningRate: options.learningRate)
         let parts = GradientParts(parts: 2, count: parameters.count)
         var history = TrainingHistory()
@@ -92,7 +160,8 @@ extension ConditionalDensityEstimator {
             var total = 0.0
             for first in stride(from: 0, to: shuffled.count, by: options.batchSize) {
                 let rows = Array(shuffled[first ..< min(first + options.batchSize, shuffled.count)])
-                let loss = batchGradient(theta: theta, context: context, rows: rows, parts: parts)
+                let loss = batchGradient(theta: theta, context: context, rows: rows, loss: options.loss, logPrior: logPrior, atomPool: pool,
+                                         generator: &generator, parts: parts)
                 let gradient = parts.gradients[0]
                 let norm = ionlink_sum_of_squares(gradient.baseAddress, gradient.count).squareRoot()
                 if norm > options.clipNorm { let f = options.clipNorm / (norm + 1e-6); for k in 0..<gradient.count { gradient[k] *= f } }
@@ -100,7 +169,7 @@ extension ConditionalDensityEstimator {
                 total += loss * Double(rows.count)
             }
             let trainLogProb = -total / Double(training.count)
-            let validationLogProb = logProbability(validationTheta, standardizedContext: validationContext).reduce(0, +) / Double(validation.count)
+            let validationLogProb = validationScore(theta: theta, context: context, rows: validation, options: options, logPrior: logPrior, atomPool: pool)
             history.trainLogProb.append(trainLogProb)
             history.validationLogProb.append(validationLogProb)
             if validationLogProb > best {

@@ -104,6 +104,23 @@ public struct BankPool {
         return out
     }
 
+    /// θ of `count` simulations drawn uniformly, with replacement, from every row of every bank (valid or not): draws
+    /// from the proposal of the rounds together, which APT's atoms must follow. In ascending order of bank and row.
+    public func proposalDraws(_ count: Int, seed: UInt64) throws -> Matrix {
+        let readers = try members.map { try NPYRowReader(path: $0.folder + "/theta.npy") }
+        let total = readers.reduce(0) { $0 + $1.rows }
+        var generator = StreamKey.generator(seed: seed, purpose: .proposal, index: 0)
+        let picks = (0..<count).map { _ in Int(generator.next() % UInt64(total)) }.sorted()
+        var values: [Double] = [], offset = 0, k = 0
+        for reader in readers {
+            var rows: [Int] = []
+            while k < picks.count && picks[k] < offset + reader.rows { rows.append(picks[k] - offset); k += 1 }
+            values += try Self.rows(reader, rows).values
+            offset += reader.rows
+        }
+        return Matrix(rows: count, columns: parameterNames.count, values: values)
+    }
+
     /// The NPE-N training set: the k nearest pool simulations of each observed row (features z-scored by the first
     /// bank's valid simulations), de-duplicated; returns pool indexes, ascending.
     public func nearest(to observed: Matrix, k: Int, progress: ((Int) -> Void)? = nil) throws -> [Int] {

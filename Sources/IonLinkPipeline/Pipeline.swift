@@ -88,7 +88,8 @@ public final class Pipeline {
             upstream.append(StageLedger.key(["round": "\(round)", "count": "\(count)", "seed": "\(seeds.bank(round: round))"]))
             let modelPath = round == settings.rounds ? folder + "/model.json" : roundFolder(round) + "/model.json"
             let trainKey = StageLedger.key(TrainingKey(round: round, neighbours: settings.neighbours, noise: settings.noise, seed: settings.seed,
-                                                       maxEpochs: settings.maxEpochs, cells: settings.cells), after: upstream)
+                                                       maxEpochs: settings.maxEpochs, cells: settings.cells,
+                                                       loss: usesAtomicLoss(round: round) ? "atomic" : nil), after: upstream)
             let heldOut = round == settings.rounds ? [folder + "/diagnostics/heldout_theta.npy", folder + "/diagnostics/heldout_x.npy"] : []
             if ledger.isCurrent("training \(round)", key: trainKey, outputs: [modelPath] + heldOut) {
                 posterior = try Posterior.read(modelPath)
@@ -102,7 +103,9 @@ public final class Pipeline {
             upstream.append(trainKey)
             guard round < settings.rounds, let posterior else { continue }
             let next = roundFolder(round + 1) + "/bank"
-            let proposalKey = StageLedger.key(["samples": settings.samples, "count": settings.roundSimulations, "pool": 2], after: upstream)
+            var proposalSettings = ["samples": settings.samples, "count": settings.roundSimulations, "pool": 2]
+            if settings.sequential == .atomic { proposalSettings["untruncated"] = 1 }
+            let proposalKey = StageLedger.key(proposalSettings, after: upstream)
             if ledger.isCurrent("proposal \(round + 1)", key: proposalKey, outputs: [next + "/" + Self.proposalFile]) {
                 timings.append(("proposal of round \(round + 1)", 0))
             } else {
@@ -286,7 +289,16 @@ public final class Pipeline {
 
     struct TrainingKey: Codable {
         var round: Int, neighbours: Int, noise: Double, seed: UInt64, maxEpochs: Int, cells: Int?
+        /// "atomic" for APT's loss; nil (left out of the key) for maximum likelihood.
+        var loss: String?
     }
+
+    /// Whether round `round` trains with APT's atomic loss (the later rounds of `--sequential atomic`; round 1's θ come
+    /// from the prior, where the atomic loss and maximum likelihood agree).
+    func usesAtomicLoss(round: Int) -> Bool { settings.sequential == .atomic && round > 1 }
+
+    /// θ of the atomic loss's contrasting atoms: this many draws from the pool of all rounds' simulations.
+    static let atomPoolSize = 100_000
 
     /// NPE-N on the union of the banks so far: the k nearest simulations of each observed cell, plus feature noise.
     private func train(round: Int, banks: [String], observed: ObservedCells, to path: String) throws -> Posterior {
@@ -303,6 +315,13 @@ public final class Pipeline {
         npe.appendSimulations(theta: try pool.theta(chosen), x: x)
         var options = TrainingOptions()
         options.seed = seed
+        if usesAtomicLoss(round: round) {
+            options.loss = .apt
+            npe.atomPool = try pool.proposalDraws(Self.atomPoolSize, seed: seed)
+            if case .atomic(let atoms) = options.loss {
+                log("APT: atomic loss, \(atoms) atoms per pair, drawn from \(Self.atomPoolSize) of all rounds' simulations")
+            }
+        }
         options.maxEpochs = settings.maxEpochs
         let log = self.log, verbose = showProgress
         let (posterior, history) = try npe.train(options: options) { line in if verbose { log(line) } }
@@ -327,7 +346,8 @@ public final class Pipeline {
         return posterior
     }
 
-    /// The next round's parameters: per observed cell an equal share of draws from its truncated prior (TSNPE).
+    /// The next round's parameters: per observed cell an equal share of draws from its truncated prior (TSNPE), or from
+    /// its posterior itself (APT).
     private func writeProposal(_ posterior: Posterior, observed: ObservedCells, round: Int, to bank: String) throws {
         try FileManager.default.createDirectory(atPath: bank, withIntermediateDirectories: true)
         let total = settings.roundSimulations, n = observed.count
@@ -342,6 +362,10 @@ public final class Pipeline {
                 guard let draws = cell?.draws, draws.samples.rows > 0 else {
                     // No posterior samples inside the box: this cell's share comes from the prior (draw = proposal row).
                     for row in written ..< written + share { try writer.append(model.priorDraw(seed: seeds.bank(round: round), index: UInt64(row))) }
+                    return
+                }
+                if settings.sequential == .atomic {
+                    try writer.append((0..<share).flatMap { draws.samples.row($0 % draws.samples.rows) })
                     return
                 }
                 let x = observed.features.row(i), correction = Foundation.log(draws.acceptance)
@@ -360,6 +384,10 @@ public final class Pipeline {
             throw error
         }
         let meanESS = ess.reduce(0, +) / Double(max(1, ess.count))
+        if settings.sequential == .atomic {
+            log("proposal of round \(round): \(total) parameter sets drawn from the posteriors of \(n) cells (APT)")
+            return
+        }
         log(String(format: "proposal of round %d: %d parameter sets from the truncated posteriors of %d cells (mean effective sample size %.0f of a pool of %d)",
                    round, total, n, meanESS, 2 * settings.samples))
     }
@@ -415,7 +443,7 @@ public final class Pipeline {
     private func writeReport() throws {
         let settingsTable: [(String, String)] = [
             ("model", inputs.configurationName), ("prior simulations (round 1)", "\(settings.simulations)"),
-            ("rounds", "\(settings.rounds)" + (settings.rounds > 1 ? " (+ \(settings.roundSimulations) truncated-prior simulations per later round)" : "")),
+            ("rounds", "\(settings.rounds)" + (settings.rounds > 1 ? " (+ \(settings.roundSimulations) simulations per later round, " + (settings.sequential == .atomic ? "APT: from the posteriors, atomic loss)" : "TSNPE: from the truncated priors)") : "")),
             ("NPE-N neighbours per cell", "\(settings.neighbours)"), ("feature noise eps", "\(settings.noise) (paper convention)"),
             ("posterior samples per cell", "\(settings.samples)"), ("best-fit candidates per cell", "\(settings.candidates)"),
             ("seed", "\(settings.seed)"), ("check noise seed", "\(seeds.check)"), ("observed cells", inputs.observed),

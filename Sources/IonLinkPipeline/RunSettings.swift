@@ -2,14 +2,26 @@ import Foundation
 import IonLinkBiophysics
 import IonLinkCore
 
+/// How the rounds after the first draw their simulations and train.
+public enum SequentialMethod: String, Codable, Sendable, CaseIterable {
+    /// TSNPE (Deistler et al. 2022), the default: the prior truncated to the cells' posteriors' high-density regions
+    /// (`TruncatedProposal`), trained with the plain NPE-N loss, which stays valid there.
+    case truncated
+    /// APT / SNPE-C (Greenberg et al. 2019): draws from the cells' posteriors themselves, trained with the atomic loss
+    /// (`TrainingLoss.apt`), its atoms drawn from all the rounds' simulations (NPE-N selects pairs by x).
+    case atomic
+}
+
 /// What `ionlink run` computes. Every field changes results; threads and output do not (see `Pipeline`).
 public struct RunSettings: Codable, Equatable, Sendable {
     /// Prior simulations of round 1 (the paper: 15 000 000).
     public var simulations = 200_000
     /// Rounds of population-sequential NPE (1 = the paper's single round).
     public var rounds = 2
-    /// Simulations of each later round, drawn from the truncated-prior proposal of the observed cells.
+    /// Simulations of each later round, drawn from the proposal of the observed cells.
     public var roundSimulations = 200_000
+    /// The later rounds' proposal and loss (TSNPE by default; BENCHMARKS.md compares it with APT).
+    public var sequential = SequentialMethod.truncated
     /// NPE-N: nearest simulations per observed cell (the paper: 1000).
     public var neighbours = 100
     /// NPE-N feature noise eps, the paper's convention (SD √(eps·SDⱼ)). The paper's NPE-N uses 0.1. With the

@@ -17,16 +17,21 @@ func inversionError(samples n: Int, dimension d: Int, forward: (Matrix, Matrix) 
     return zip(forward(samples, context).values, z.values).map { abs($0 - $1) }.max()!
 }
 
-/// The worst relative disagreement between an estimator's gradient and central finite differences of its loss.
+/// The worst relative disagreement between an estimator's gradient and central finite differences of its loss, the
+/// weighted likelihood −Σ wᵣ log q with weights of both signs (as the atomic loss uses them).
 func worstGradientError<E: ConditionalDensityEstimator>(_ estimator: E, theta: Matrix, context: Matrix) -> Double {
-    let gradient = estimator.lossAndGradient(theta, context: context, normalizer: nil).gradient
+    let weights: [Double] = (0..<theta.rows).map { r in
+        let sign = r % 2 == 1 ? -0.4 : 1.0, size = 1 + 0.1 * Double(r)
+        return sign * size / Double(theta.rows)
+    }
+    let gradient = estimator.lossAndGradient(theta, context: context, rowWeights: weights).gradient
     var worst = 0.0
     for k in 0..<estimator.parameters.count {
         var plus = estimator, minus = estimator
         plus.parameters[k] += 1e-6
         minus.parameters[k] -= 1e-6
-        let numeric = (plus.lossAndGradient(theta, context: context, normalizer: nil).loss
-            - minus.lossAndGradient(theta, context: context, normalizer: nil).loss) / 2e-6
+        let numeric = (plus.lossAndGradient(theta, context: context, rowWeights: weights).loss
+            - minus.lossAndGradient(theta, context: context, rowWeights: weights).loss) / 2e-6
         worst = max(worst, abs(numeric - gradient[k]) / max(1e-4, abs(numeric) + abs(gradient[k])))
     }
     return worst
