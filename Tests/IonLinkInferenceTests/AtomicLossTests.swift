@@ -5,6 +5,20 @@ import IonLinkTestSupport
 import Testing
 
 @Suite struct AtomicLossTests {
+    /// n pairs of the linear-Gaussian problem (`LinearGaussianTests`) with θ drawn from the proposal N(mean, 0.5² I)
+    /// instead of the prior N(0, I).
+    static func simulate(_ n: Int, proposalMean mean: [Double], seed: UInt64) -> (theta: Matrix, x: Matrix) {
+        var g = Xoshiro256(seed: seed)
+        var theta = Matrix(rows: n, columns: 3), x = Matrix(rows: n, columns: 5)
+        for i in 0..<n {
+            for j in 0..<3 { theta[i, j] = mean[j] + 0.5 * ConditionalMAF.normal(&g) }
+            for k in 0..<5 {
+                x[i, k] = (0..<3).reduce(0) { $0 + LinearGaussianTests.a[k][$1] * theta[i, $1] } + LinearGaussianTests.sigma * ConditionalMAF.normal(&g)
+            }
+        }
+        return (theta, x)
+    }
+
     /// The atomic loss of a batch and its gradient, atoms drawn from a fixed seed.
     func atomicLoss(_ flow: ConditionalMAF, theta: Matrix, context: Matrix, logPrior: [Double]) -> (loss: Double, gradient: [Double]) {
         var generator = Xoshiro256(seed: 3)
@@ -50,15 +64,8 @@ import Testing
     func recoversPriorPosterior() {
         // θ from the proposal N(m, 0.5² I), not from the prior N(0, I): maximum likelihood learns the posterior under the
         // proposal, the atomic loss (with log p = −½‖θ‖²) the one under the prior, which LinearGaussianTests.truth gives.
-        let m = [1.0, -1.0, 0.5], n = 4000
-        var g = Xoshiro256(seed: 21)
-        var theta = Matrix(rows: n, columns: 3), x = Matrix(rows: n, columns: 5)
-        for i in 0..<n {
-            for j in 0..<3 { theta[i, j] = m[j] + 0.5 * ConditionalMAF.normal(&g) }
-            for k in 0..<5 {
-                x[i, k] = (0..<3).reduce(0) { $0 + LinearGaussianTests.a[k][$1] * theta[i, $1] } + LinearGaussianTests.sigma * ConditionalMAF.normal(&g)
-            }
-        }
+        let n = 4000
+        let (theta, x) = Self.simulate(n, proposalMean: [1.0, -1.0, 0.5], seed: 21)
         let logPrior = (0..<n).map { -0.5 * theta.row($0).reduce(0) { $0 + $1 * $1 } }
         func fit(_ loss: TrainingLoss) -> Posterior {
             var flow = ConditionalMAF(dimension: 3, contextDimension: 5, hidden: 24, transforms: 3, seed: 2, thetaMean: theta.columnMeans,
@@ -97,15 +104,8 @@ import Testing
           .tags(.slow))
     func poolAtomsUnderSelection() {
         // The linear-Gaussian problem, θ from the proposal N(m, 0.5² I); the 1500 pairs whose x lie nearest x₀ are kept.
-        let m = [0.5, -0.5, 0.5], n = 30_000
-        var g = Xoshiro256(seed: 31)
-        var theta = Matrix(rows: n, columns: 3), x = Matrix(rows: n, columns: 5)
-        for i in 0..<n {
-            for j in 0..<3 { theta[i, j] = m[j] + 0.5 * ConditionalMAF.normal(&g) }
-            for k in 0..<5 {
-                x[i, k] = (0..<3).reduce(0) { $0 + LinearGaussianTests.a[k][$1] * theta[i, $1] } + LinearGaussianTests.sigma * ConditionalMAF.normal(&g)
-            }
-        }
+        let n = 30_000
+        let (theta, x) = Self.simulate(n, proposalMean: [0.5, -0.5, 0.5], seed: 31)
         let observed = x.row(0)
         let selected = NeighbourSelection.select(observed: Matrix(rows: 1, columns: 5, values: observed), validCount: n, mean: [Double](repeating: 0, count: 5),
                                                  sd: [Double](repeating: 1, count: 5), k: 1500, features: { x.selectingRows(Array($0)) })
