@@ -182,13 +182,13 @@ public enum ForkedRead {
     }
 
     /// Whether a stack printed on request (one `module(symbol+offset) [address]` per line: the handler's frames first,
-    /// then libc's signal trampoline, then where the read was) is inside libhdf5: the first frame past the trampoline
-    /// that lies in a shared library (frames in the executable before it are the sanitizer's interceptors, such as
-    /// the `free` that libhdf5 called) is libhdf5's.
+    /// then libc's signal trampoline, then where the read was) is inside libhdf5: past the trampoline, the first frame
+    /// in neither the executable (IonLink's code and the sanitizer's interceptors, such as the `free` libhdf5 called) nor
+    /// libc (the `memcpy` behind such an interceptor) is libhdf5's. A loop in IonLink's own code has no such frame.
     static func stuckInsideLibHDF5(_ stack: String) -> Bool {
         let modules = stack.split(separator: "\n").filter { $0.contains("[0x") }.map { $0.prefix { $0 != "(" } }
         guard let trampoline = modules.firstIndex(where: { $0.contains("libc.so") }) else { return false }
-        let library = modules[(trampoline + 1)...].first { $0.contains(".so") }
+        let library = modules[(trampoline + 1)...].first { $0.contains(".so") && !$0.contains("libc.so") }
         return library?.contains("libhdf5") ?? false
     }
 }
