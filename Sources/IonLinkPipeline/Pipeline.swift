@@ -89,7 +89,7 @@ public final class Pipeline {
             let modelPath = round == settings.rounds ? folder + "/model.json" : roundFolder(round) + "/model.json"
             let trainKey = StageLedger.key(TrainingKey(round: round, neighbours: settings.neighbours, noise: settings.noise, seed: settings.seed,
                                                        maxEpochs: settings.maxEpochs, cells: settings.cells,
-                                                       loss: usesAtomicLoss(round: round) ? "atomic" : nil), after: upstream)
+                                                       loss: usesAtomicLoss(round: round) ? "atomic, logit boundary" : nil), after: upstream)
             let heldOut = round == settings.rounds ? [folder + "/diagnostics/heldout_theta.npy", folder + "/diagnostics/heldout_x.npy"] : []
             if ledger.isCurrent("training \(round)", key: trainKey, outputs: [modelPath] + heldOut) {
                 posterior = try Posterior.read(modelPath)
@@ -289,7 +289,7 @@ public final class Pipeline {
 
     struct TrainingKey: Codable {
         var round: Int, neighbours: Int, noise: Double, seed: UInt64, maxEpochs: Int, cells: Int?
-        /// "atomic" for APT's loss; nil (left out of the key) for maximum likelihood.
+        /// APT's loss and boundary; nil (left out of the key) for maximum likelihood with the rejection boundary.
         var loss: String?
     }
 
@@ -311,7 +311,12 @@ public final class Pipeline {
         var x = try pool.features(chosen)
         if settings.noise > 0 { x = NeighbourSelection.addNoise(x, eps: settings.noise, convention: .paper, seed: seed) }
         log("NPE-N: \(chosen.count) unique simulations nearest to \(observed.count) cells (k = \(settings.neighbours)), noise eps \(settings.noise)")
-        var npe = NPE(prior: try BoxPrior(names: model.parameterNames, low: model.lowerBounds, high: model.upperBounds), featureNames: pool.featureNames)
+        // APT's atomic loss compares densities only at θ inside the box and leaves the flow's mass outside it free: with
+        // the rejection boundary that flow put nearly all of it outside (in-box acceptance ≈ 0, BENCHMARKS.md), so its
+        // rounds train on the logit scale, where every sample lies inside.
+        let boundary: PriorBoundary = usesAtomicLoss(round: round) ? .logit : .rejection
+        var npe = NPE(prior: try BoxPrior(names: model.parameterNames, low: model.lowerBounds, high: model.upperBounds), boundary: boundary,
+                      featureNames: pool.featureNames)
         npe.appendSimulations(theta: try pool.theta(chosen), x: x)
         var options = TrainingOptions()
         options.seed = seed

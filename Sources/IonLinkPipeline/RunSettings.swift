@@ -8,7 +8,8 @@ public enum SequentialMethod: String, Codable, Sendable, CaseIterable {
     /// (`TruncatedProposal`), trained with the plain NPE-N loss, which stays valid there.
     case truncated
     /// APT / SNPE-C (Greenberg et al. 2019): draws from the cells' posteriors themselves, trained with the atomic loss
-    /// (`TrainingLoss.apt`), its atoms drawn from all the rounds' simulations (NPE-N selects pairs by x).
+    /// (`TrainingLoss.apt`), its atoms drawn from all the rounds' simulations (NPE-N selects pairs by x), on the logit
+    /// scale of the prior box (the atomic loss leaves mass outside the box unconstrained).
     case atomic
 }
 
