@@ -30,6 +30,10 @@ public enum ForkedRead {
 
     private static let summary: Void = {
         signal(SIGPIPE, SIG_IGN)
+        // The first backtrace loads libgcc's unwinder (dlopen, malloc): done here, before any fork, so that a child's
+        // signal handler never does it while the read it interrupted holds the allocator's lock.
+        var frames = [UnsafeMutableRawPointer?](repeating: nil, count: 4)
+        _ = backtrace(&frames, 4)
         atexit {
             let line = "isolated by design: \(ForkedRead.isolatedCrashes) crashes inside libhdf5, \(ForkedRead.isolatedHangs) reads stuck inside libhdf5\n"
             FileHandle.standardError.write(Data(line.utf8))
