@@ -142,12 +142,15 @@ import Testing
     /// Debian's headless Chromium, where installed (`scripts/install-deps.sh --tests`).
     static let chromium = ["/usr/bin/chromium", "/usr/lib/chromium/chromium"].first { FileManager.default.isExecutableFile(atPath: $0) }
 
-    /// Runs Chromium headless with `arguments`; returns its standard output.
+    /// Runs Chromium headless with `arguments` and a profile folder of its own, removed afterwards; returns its
+    /// standard output.
     static func runChromium(_ arguments: [String]) throws -> String {
+        let profile = NSTemporaryDirectory() + "ionlink-chromium-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: profile) }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: chromium!)
         process.arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--no-first-run",
-                             "--user-data-dir=" + NSTemporaryDirectory() + "ionlink-chromium-" + UUID().uuidString] + arguments
+                             "--user-data-dir=" + profile] + arguments
         let out = Pipe()
         process.standardOutput = out
         process.standardError = FileHandle.nullDevice
