@@ -18,6 +18,10 @@ struct Train: ParsableCommand {
         z-scored θ and x); --estimator nsf or mdn choose the others. Samples outside the prior box are rejected \
         and log-probs corrected for leakage, unless --prior-boundary logit. Training as the paper: batch 50, Adam 5e-4, clipping at 5, 10% validation, stop after 20 epochs \
         without improvement, best weights restored. One line per epoch with train and validation log-prob.
+
+        Under MPI (mpirun -n R ionlink train …) the NPE-N neighbour search splits the bank's blocks over the ranks and \
+        merges their nearest exactly, and each batch's gradient is split into --gradient-parts fixed parts shared out \
+        over the ranks and added in part order: the model equals one process's, byte for byte. Rank 0 writes it.
         """
     )
 
@@ -44,18 +48,23 @@ struct Train: ParsableCommand {
     @Option(help: "MADE hidden width.") var hidden = 50
     @Option(help: "Number of MADE transforms.") var transforms = 5
     @Option(help: "Seed for initialisation, split, batches and noise.") var seed: UInt64 = 1
+    @Option(help: "Fixed parts each batch's gradient is summed from; threads and MPI ranks share them, so the model is the same on any number of either (use at least the rank count; another value rounds differently).")
+    var gradientParts = 2
     @Flag(help: "No progress output.") var quiet = false
 
     func validate() throws {
         guard (bank == nil) != (theta == nil) else { throw ValidationError("Give --bank DIR, or --theta with --x, --prior-low and --prior-high.") }
         if theta != nil, x == nil || priorLow == nil || priorHigh == nil { throw ValidationError("--theta needs --x, --prior-low and --prior-high.") }
-        guard neighbours >= 1, noise >= 0, batchSize >= 1, learningRate > 0, hidden >= 1, transforms >= 1, components >= 1 else {
-            throw ValidationError("--neighbours, --batch-size, --hidden, --transforms, --components ≥ 1; --noise ≥ 0; --learning-rate > 0.")
+        guard neighbours >= 1, noise >= 0, batchSize >= 1, learningRate > 0, hidden >= 1, transforms >= 1, components >= 1, gradientParts >= 1 else {
+            throw ValidationError("--neighbours, --batch-size, --hidden, --transforms, --components, --gradient-parts ≥ 1; --noise ≥ 0; --learning-rate > 0.")
         }
     }
 
     func run() throws {
-        let (theta, xMatrix, prior, featureNames) = try loadTrainingSet()
+        let ranks = Ranks.world
+        // Every rank trains the same model on its share of each batch; only rank 0 speaks and writes.
+        let quiet = self.quiet || !ranks.isRoot
+        let (theta, xMatrix, prior, featureNames) = try loadTrainingSet(ranks: ranks, quiet: quiet)
         var xTrain = xMatrix
         if observed != nil && noise > 0 { xTrain = NeighbourSelection.addNoise(xMatrix, eps: noise, convention: noiseConvention, seed: seed) }
         let outliers = extremeOutlierColumns(xMatrix)
@@ -76,16 +85,18 @@ struct Train: ParsableCommand {
         options.stopAfterEpochs = stopAfter
         options.maxEpochs = maxEpochs
         options.seed = seed
-        let quiet = self.quiet
+        options.gradientParts = gradientParts
+        options.ranks = ranks
         let (posterior, history) = try npe.train(options: options) { line in if !quiet { FileHandle.standardOutput.write(Data((line + "\n").utf8)) } }
-        try posterior.write(to: out)
+        if ranks.isRoot { try posterior.write(to: out) }
+        ranks.barrier()
         if !quiet {
             print(String(format: "best validation log-prob %.4f at epoch %d of %d (%.1f s); wrote %@", history.validationLogProb[history.bestEpoch],
                          history.bestEpoch + 1, history.validationLogProb.count, history.seconds, out))
         }
     }
 
-    private func loadTrainingSet() throws -> (Matrix, Matrix, BoxPrior, [String]) {
+    private func loadTrainingSet(ranks: Ranks, quiet: Bool) throws -> (Matrix, Matrix, BoxPrior, [String]) {
         if let theta, let x, let priorLow, let priorHigh {
             let t = try NPYArray.read(theta), f = try NPYArray.read(x)
             guard t.shape.count == 2, f.shape.count == 2, t.shape[0] == f.shape[0] else {
@@ -110,7 +121,7 @@ struct Train: ParsableCommand {
             guard !complete.isEmpty else { throw InputError(file: observed, "no cell has every feature defined; NPE-N needs at least one") }
             if complete.count < cells.count && !quiet { print("observed: \(cells.count - complete.count) cells with undefined features skipped") }
             let progress = ProgressReporter("neighbours", total: pool.count, unit: "sims", enabled: !quiet)
-            chosen = try pool.nearest(to: cells.features.selectingRows(complete), k: neighbours) { progress.advance(by: $0) }
+            chosen = try pool.nearest(to: cells.features.selectingRows(complete), k: neighbours, ranks: ranks) { progress.advance(by: $0) }
             progress.finish()
             if !quiet { print("NPE-N: \(chosen.count) unique simulations nearest to \(complete.count) cells (k = \(neighbours)), noise eps \(noise) (\(noiseConvention.rawValue))") }
         }

@@ -63,6 +63,21 @@ public final class Ranks: @unchecked Sendable {
         return least == 1
     }
 
+    /// Every rank's `values`, in rank order (ranks may hold different counts); a single process gets its own back.
+    public func allGather(_ values: [Double]) -> [[Double]] {
+        guard usesMPI else { return [values] }
+        var count = Int32(values.count)
+        var counts = [Int32](repeating: 0, count: size)
+        MPI_Allgather(&count, 1, ionlink_mpi_int(), &counts, 1, ionlink_mpi_int(), ionlink_mpi_comm_world())
+        var offsets = [Int32](repeating: 0, count: size)
+        for r in 1..<max(1, size) { offsets[r] = offsets[r - 1] + counts[r - 1] }
+        var all = [Double](repeating: 0, count: Int(counts.reduce(0, +)))
+        values.withUnsafeBufferPointer { mine in
+            _ = MPI_Allgatherv(mine.baseAddress, count, ionlink_mpi_double(), &all, counts, offsets, ionlink_mpi_double(), ionlink_mpi_comm_world())
+        }
+        return (0..<size).map { r in Array(all[Int(offsets[r]) ..< Int(offsets[r] + counts[r])]) }
+    }
+
     /// The contiguous slice of `count` items that this rank handles (the first `count % size` ranks take one more).
     public func slice(of count: Int) -> Range<Int> {
         let base = count / size, extra = count % size

@@ -17,6 +17,12 @@ public enum TrainingLoss: Sendable, Equatable {
 /// 10% validation, stop after 20 epochs without improvement and restore the best weights.
 public struct TrainingOptions: Sendable {
     public var loss = TrainingLoss.maximumLikelihood
+    /// Each batch's gradient is the sum of this many fixed parts of the batch, added in part order. Threads and MPI
+    /// ranks share the parts out, so the model is the same on any number of either (a different number of parts
+    /// rounds differently).
+    public var gradientParts = 2
+    /// The ranks that share each batch's parts (data-parallel training); nil or a single process: this process alone.
+    public var ranks: Ranks?
     public var batchSize = 50
     public var learningRate = 5e-4
     public var clipNorm = 5.0
@@ -64,47 +70,67 @@ struct Adam {
     }
 }
 
-/// The two fixed halves of n evaluations (one per thread; the same split on any machine).
-private func halves(_ n: Int) -> [Range<Int>] {
-    let half = (n + 1) / 2
-    return [0..<half, half..<n].filter { !$0.isEmpty }
+/// n evaluations in `parts` fixed contiguous parts (the first n % parts one longer; some empty when n < parts).
+func fixedParts(_ n: Int, _ parts: Int) -> [Range<Int>] {
+    let base = n / parts, extra = n % parts
+    return (0..<parts).map { p in
+        let start = p * base + min(p, extra)
+        return start ..< start + base + (p < extra ? 1 : 0)
+    }
 }
 
 extension ConditionalDensityEstimator {
-    /// −Σᵣ wᵣ log q(θ[thetaRows[r]] | x[contextRows[r]]), with its gradient left in `parts.gradients[0]`: computed as
-    /// two halves on two threads and added in a fixed order, so the result is the same whatever the machine's core count.
-    func weightedGradient(theta: Matrix, context: Matrix, thetaRows: [Int], contextRows: [Int], weights: [Double], parts: GradientParts) -> Double {
-        let split = halves(thetaRows.count), flow = self
-        parallelFor(split.count, threads: 2) { k in
-            let range = split[k], gradient = parts.gradients[k]
+    /// −Σᵣ wᵣ log q(θ[thetaRows[r]] | x[contextRows[r]]), with its gradient left in `parts.gradients[0]`: computed in
+    /// `parts.count` fixed parts — this rank's share on two threads, the other ranks' gathered — and added in part
+    /// order, so the result is the same whatever the core or rank count.
+    func weightedGradient(theta: Matrix, context: Matrix, thetaRows: [Int], contextRows: [Int], weights: [Double], parts: GradientParts,
+                          ranks: Ranks? = nil) -> Double {
+        let split = fixedParts(thetaRows.count, parts.count), flow = self
+        let rank = ranks?.rank ?? 0, size = ranks?.size ?? 1
+        let mine = Array(stride(from: rank, to: split.count, by: size))   // part p belongs to rank p mod size
+        parallelFor(mine.count, threads: 2) { k in
+            let p = mine[k], range = split[p], gradient = parts.gradients[p]
             gradient.update(repeating: 0)
-            parts.losses[k] = flow.accumulateLossAndGradient(theta.selectingRows(Array(thetaRows[range])), context: context.selectingRows(Array(contextRows[range])),
-                                                             rowWeights: Array(weights[range]), into: gradient)
+            parts.losses[p] = range.isEmpty ? 0 : flow.accumulateLossAndGradient(
+                theta.selectingRows(Array(thetaRows[range])), context: context.selectingRows(Array(contextRows[range])),
+                rowWeights: Array(weights[range]), into: gradient)
+        }
+        if let ranks, ranks.isParallel {
+            // Each rank sends its parts' losses and gradients; every rank then holds all parts.
+            let n = parts.gradients[0].count
+            let sent = mine.flatMap { p in [parts.losses[p]] + Array(parts.gradients[p]) }
+            for (r, values) in ranks.allGather(sent).enumerated() {
+                for (k, p) in stride(from: r, to: split.count, by: size).enumerated() {
+                    parts.losses[p] = values[k * (n + 1)]
+                    _ = parts.gradients[p].update(fromContentsOf: values[(k * (n + 1) + 1) ..< ((k + 1) * (n + 1))])
+                }
+            }
         }
         let total = parts.gradients[0]
-        for k in 1..<split.count { let g = parts.gradients[k]; for i in 0..<total.count { total[i] += g[i] } }
+        for p in 1..<split.count { let g = parts.gradients[p]; for i in 0..<total.count { total[i] += g[i] } }
         return (0..<split.count).reduce(0) { $0 + parts.losses[$1] }
     }
 
     /// Mean loss of a batch (`options.loss`), with its gradient left in `parts.gradients[0]`. `logPrior` is log p(θ) per
     /// row, which only the atomic loss uses; atoms are drawn from `generator`.
     func batchGradient(theta: Matrix, context: Matrix, rows: [Int], loss: TrainingLoss, logPrior: [Double], atomPool: Range<Int>? = nil,
-                       generator: inout Xoshiro256, parts: GradientParts) -> Double {
+                       generator: inout Xoshiro256, parts: GradientParts, ranks: Ranks? = nil) -> Double {
         switch loss {
         case .maximumLikelihood:
             return weightedGradient(theta: theta, context: context, thetaRows: rows, contextRows: rows,
-                                    weights: [Double](repeating: 1 / Double(rows.count), count: rows.count), parts: parts)
+                                    weights: [Double](repeating: 1 / Double(rows.count), count: rows.count), parts: parts, ranks: ranks)
         case .atomic(let atoms):
             let atomic = AtomicLoss(batch: rows, atoms: atoms, pool: atomPool, using: &generator)
             let (value, weights) = atomic.lossAndWeights(logRatio: atomicLogRatio(atomic, theta: theta, context: context, logPrior: logPrior))
-            _ = weightedGradient(theta: theta, context: context, thetaRows: atomic.thetaRows, contextRows: atomic.contextRows, weights: weights, parts: parts)
+            _ = weightedGradient(theta: theta, context: context, thetaRows: atomic.thetaRows, contextRows: atomic.contextRows, weights: weights,
+                                 parts: parts, ranks: ranks)
             return value
         }
     }
 
     /// ℓ = log q(atom | x) − log p(atom) of each evaluation of `atomic`, on two threads.
     func atomicLogRatio(_ atomic: AtomicLoss, theta: Matrix, context: Matrix, logPrior: [Double]) -> [Double] {
-        let split = halves(atomic.thetaRows.count), flow = self
+        let split = fixedParts(atomic.thetaRows.count, 2).filter { !$0.isEmpty }, flow = self
         let parts = SlotBuffer<[Double]>(count: split.count, repeating: [])
         parallelFor(split.count, threads: 2) { k in
             let range = split[k]
@@ -150,7 +176,8 @@ extension ConditionalDensityEstimator {
         let validation = Array(order.prefix(validationCount)), training = Array(order.dropFirst(validationCount))
         let context = standardizedContext(x)
         var adam = Adam(count: parameters.count, learningRate: options.learningRate)
-        let parts = GradientParts(parts: 2, count: parameters.count)
+        precondition(options.gradientParts >= 1)
+        let parts = GradientParts(parts: options.gradientParts, count: parameters.count)
         var history = TrainingHistory()
         history.validationRows = validation
         var best = -Double.infinity, bestParameters = parameters, sinceBest = 0
@@ -161,7 +188,7 @@ extension ConditionalDensityEstimator {
             for first in stride(from: 0, to: shuffled.count, by: options.batchSize) {
                 let rows = Array(shuffled[first ..< min(first + options.batchSize, shuffled.count)])
                 let loss = batchGradient(theta: theta, context: context, rows: rows, loss: options.loss, logPrior: logPrior, atomPool: pool,
-                                         generator: &generator, parts: parts)
+                                         generator: &generator, parts: parts, ranks: options.ranks)
                 let gradient = parts.gradients[0]
                 let norm = ionlink_sum_of_squares(gradient.baseAddress, gradient.count).squareRoot()
                 if norm > options.clipNorm { let f = options.clipNorm / (norm + 1e-6); for k in 0..<gradient.count { gradient[k] *= f } }
@@ -193,6 +220,7 @@ extension ConditionalDensityEstimator {
 final class GradientParts: @unchecked Sendable {
     let gradients: [UnsafeMutableBufferPointer<Double>]
     let losses: UnsafeMutableBufferPointer<Double>
+    var count: Int { gradients.count }
 
     init(parts: Int, count: Int) {
         gradients = (0..<parts).map { _ in

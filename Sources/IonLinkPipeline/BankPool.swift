@@ -123,9 +123,10 @@ public struct BankPool {
 
     /// The NPE-N training set: the k nearest pool simulations of each observed row (features z-scored by the first
     /// bank's valid simulations), de-duplicated; returns pool indexes, ascending.
-    public func nearest(to observed: Matrix, k: Int, progress: ((Int) -> Void)? = nil) throws -> [Int] {
+    /// Under MPI (`ranks`) each rank scans its share of the blocks and every rank gets the same, exact result.
+    public func nearest(to observed: Matrix, k: Int, ranks: Ranks? = nil, progress: ((Int) -> Void)? = nil) throws -> [Int] {
         try NeighbourSelection.select(observed: observed, validCount: count, mean: featureMean, sd: featureSD.map { $0 > 0 ? $0 : 1 }, k: k,
-                                      features: { (range: Range<Int>) in try self.features(Array(range)) }, progress: progress)
+                                      ranks: ranks, features: { (range: Range<Int>) in try self.features(Array(range)) }, progress: progress)
     }
 
     /// The rows at ascending `indexes`, read in contiguous blocks.

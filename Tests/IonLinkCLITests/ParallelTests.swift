@@ -110,6 +110,24 @@ import Testing
         #expect(mismatched.status != 0 && mismatched.err.contains("different arguments"), "\(mismatched.err)")
     }
 
+    @Test("mpirun -n 2 train (NPE-N on a bank) writes the single-process model, byte for byte, for 2 and for 3 gradient parts")
+    func train() throws {
+        let folder = temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let bank = try IonLinkProcess.run(["simulate", "--count", "300", "--seed", "3", "--quiet", "--out", folder + "/bank"])
+        #expect(bank.status == 0, "\(bank.err)")
+        for parts in ["2", "3"] {
+            let common = ["train", "--bank", folder + "/bank", "--observed", repository + "/data/m1/M1_features_X_o.csv.gz", "--neighbours", "5",
+                          "--max-epochs", "2", "--hidden", "8", "--transforms", "2", "--gradient-parts", parts, "--quiet"]
+            let single = try IonLinkProcess.run(common + ["--out", folder + "/single\(parts).json"])
+            #expect(single.status == 0, "\(single.err)")
+            let parallel = try Self.twoRanks(common + ["--out", folder + "/ranks\(parts).json"])
+            #expect(parallel.status == 0, "\(parallel.err)")
+            #expect(FileManager.default.contentsEqual(atPath: folder + "/single\(parts).json", andPath: folder + "/ranks\(parts).json"),
+                    "\(parts) parts: the models differ")
+        }
+    }
+
     /// Runs an example sbatch script with bash in `folder`, as Slurm would run one task of it.
     static func script(_ name: String, in folder: String, environment extra: [String: String]) throws -> (status: Int32, err: String) {
         let process = Process()

@@ -25,6 +25,16 @@ import Testing
         }
     }
 
+    @Test("The k nearest are the k smallest (distance, index), whatever the order rows come in: ties go to the lower index")
+    func tiesGoToTheLowerIndex() {
+        // Rows 0–9 all at distance 1 (ties), row 10 nearer; k = 4 must keep row 10 and rows 0, 1, 2 in any order.
+        var ordered = BoundedMaxHeap(capacity: 4), reversed = BoundedMaxHeap(capacity: 4)
+        let rows = (0..<10).map { (1.0, $0) } + [(0.5, 10)]
+        for (d, i) in rows { ordered.insert(d, i) }
+        for (d, i) in rows.reversed() { reversed.insert(d, i) }
+        #expect(Set(ordered.indexes) == [0, 1, 2, 10] && Set(reversed.indexes) == [0, 1, 2, 10], "\(ordered.indexes), \(reversed.indexes)")
+    }
+
     @Test("Feature noise: the paper's convention has SD √(eps·SD_j), the standard one eps·SD_j")
     func noise() {
         var g = Xoshiro256(seed: 2)
