@@ -21,6 +21,8 @@ public enum ForkedRead {
     public static let probeTime = 0.05
     /// Seconds a child may read at all; one still busy outside libhdf5 by then is a hang in IonLink (a bug).
     public static let timeLimit = 5.0
+    /// Seconds a child that has begun a sanitizer report may take to finish it and die.
+    public static let reportTimeLimit = 120.0
     /// Inputs one child reads before it is replaced (bounds what leaks inside libhdf5 on damaged files).
     public static let childLifetime = 2000
 
@@ -159,7 +161,11 @@ public enum ForkedRead {
             }
             while !finished() {
                 let elapsed = Date().timeIntervalSince(start)
-                if !probed && elapsed > probeTime {
+                if dying(report) {
+                    // A sanitizer report is being written (symbolizing it can take seconds on a busy machine): wait for
+                    // the child to die, then judge the report.
+                    if elapsed > reportTimeLimit { return .crashed(report: String(decoding: report, as: UTF8.self)) }
+                } else if !probed && elapsed > probeTime {
                     probed = true
                     if let text = stack(), stuckInsideLibHDF5(text) { return .stuck(stack: text) }
                 } else if elapsed > timeLimit {
@@ -177,6 +183,12 @@ public enum ForkedRead {
             waitpid(pid, &status, 0)
             close(requests); close(answers); close(errors)
         }
+    }
+
+    /// Whether a child's standard error holds the start of a sanitizer's or libFuzzer's crash report.
+    static func dying(_ report: Data) -> Bool {
+        let text = String(decoding: report, as: UTF8.self)
+        return ["ERROR: AddressSanitizer", "ERROR: libFuzzer", "ERROR: LeakSanitizer"].contains { text.contains($0) }
     }
 
     /// Whether a sanitizer report's first stack frames are in libhdf5 (the first three frames, past the sanitizer's own).
