@@ -97,6 +97,15 @@ import Testing
         #expect { try Recording.read(folder + "/c.txt") } throws: { "\($0)".contains("unknown recording format") }
     }
 
+    @Test("An ABF2 header with a negative section count (found by FuzzABF; it trapped) is an error naming the header byte")
+    func negativeSectionCount() {
+        let path = Self.fixtures + "/fuzz_crash_section_count.abf"
+        #expect { _ = try Recording.read(path) } throws: { error in
+            let text = "\(error)"
+            return error is InputError && text.contains("fuzz_crash_section_count.abf") && text.contains("section count") && text.contains("header byte")
+        }
+    }
+
     /// Random and truncated variants of every binary fixture: each read ends in a result or an InputError,
     /// never a crash or a hang.
     @Test("Fuzz: truncated and corrupted ABF, NWB and NPY files give errors, never crashes")

@@ -68,8 +68,14 @@ public enum ABFReader {
     // MARK: - ABF2
 
     static func version2(_ r: ByteReader) throws -> Layout {
+        /// A section's (block, bytes per entry, entries), checked against the file: a damaged count (negative, or more
+        /// entries than bytes) is an error naming the section's place in the header.
         func section(_ offset: Int) throws -> (block: Int, bytes: Int, count: Int) {
-            (Int(try r.uint32(at: offset)), Int(try r.uint32(at: offset + 4)), Int(try r.int64(at: offset + 8)))
+            let block = Int(try r.uint32(at: offset)), bytes = Int(try r.uint32(at: offset + 4)), count = try r.int64(at: offset + 8)
+            guard count >= 0, count <= Int64(r.data.count) else {
+                throw InputError(file: r.file, location: "header byte \(offset + 8)", "a section count of \(count): the file is damaged")
+            }
+            return (block, bytes, Int(count))
         }
         let sweepCountField = Int(try r.uint32(at: 12))
         let dataFormat = Int(try r.uint16(at: 30))
