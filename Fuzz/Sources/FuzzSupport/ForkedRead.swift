@@ -16,12 +16,13 @@ import Foundation
 /// The child lives on from input to input (a fork per input cost more than the reads), and is replaced when it dies,
 /// hangs, or has read `childLifetime` inputs.
 public enum ForkedRead {
-    /// Seconds a child may read before its stack is looked at: stuck inside libhdf5, it counts as an isolated hang
+    /// CPU seconds a child may read before its stack is looked at: stuck inside libhdf5, it counts as an isolated hang
     /// (a read of these small inputs takes milliseconds, even under AddressSanitizer).
     public static let probeTime = 0.05
-    /// Seconds a child may read at all; one still busy outside libhdf5 by then is a hang in IonLink (a bug).
+    /// CPU seconds a child may read at all; one still busy outside libhdf5 by then is a hang in IonLink (a bug).
     public static let timeLimit = 5.0
-    /// Seconds a child that has begun a sanitizer report may take to finish it and die.
+    /// Seconds (of the clock) a child that has begun a sanitizer report may take to finish it and die, and that any
+    /// read may take at all.
     public static let reportTimeLimit = 120.0
     /// Inputs one child reads before it is replaced (bounds what leaks inside libhdf5 on damaged files).
     public static let childLifetime = 2000
@@ -133,7 +134,8 @@ public enum ForkedRead {
             var token: UInt8 = 1, report = Data(), status: Int32 = 0
             reads += 1
             guard write(requests, &token, 1) == 1 else { return .crashed(report: "(the reader child had exited)") }
-            let start = Date()
+            // Limits count the child's CPU time, not the clock: on a busy machine a starved child is slow, not stuck.
+            let start = cpuSeconds(), wallStart = Date()
             var probed = false, answered = false, exited = false
             /// Drains standard error; true once the child answered or exited (and from then on).
             func finished() -> Bool {
@@ -146,12 +148,12 @@ public enum ForkedRead {
                 if !answered && !exited { exited = waitpid(pid, &status, WNOHANG) == pid }
                 return answered || exited
             }
-            /// Asks the running child for its stack (nil if none came within 2 s).
+            /// Asks the running child for its stack (nil if none came within 1 s of its CPU time, or 60 s in all).
             func stack() -> String? {
                 let before = report.count
                 kill(pid, SIGUSR1)
-                let asked = Date()
-                while Date().timeIntervalSince(asked) < 2 {
+                let asked = Date(), cpuAsked = cpuSeconds()
+                while cpuSeconds() - cpuAsked < 1 && Date().timeIntervalSince(asked) < 60 {
                     let done = finished()
                     let text = String(decoding: report[before...], as: UTF8.self)
                     if text.contains("end of stack") || done { return text }
@@ -160,20 +162,30 @@ public enum ForkedRead {
                 return nil
             }
             while !finished() {
-                let elapsed = Date().timeIntervalSince(start)
+                let elapsed = cpuSeconds() - start, wall = Date().timeIntervalSince(wallStart)
                 if dying(report) {
                     // A sanitizer report is being written (symbolizing it can take seconds on a busy machine): wait for
                     // the child to die, then judge the report.
-                    if elapsed > reportTimeLimit { return .crashed(report: String(decoding: report, as: UTF8.self)) }
+                    if wall > reportTimeLimit { return .crashed(report: String(decoding: report, as: UTF8.self)) }
                 } else if !probed && elapsed > probeTime {
                     probed = true
                     if let text = stack(), stuckInsideLibHDF5(text) { return .stuck(stack: text) }
-                } else if elapsed > timeLimit {
+                } else if elapsed > timeLimit || wall > reportTimeLimit {
                     return .stuck(stack: stack() ?? "(no stack came back)")
                 }
                 usleep(200)
             }
             return answered ? .read : .crashed(report: String(decoding: report, as: UTF8.self))
+        }
+
+        /// The child's CPU time so far (user + system, from /proc), seconds.
+        func cpuSeconds() -> Double {
+            guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                  let close = text.lastIndex(of: ")") else { return 0 }
+            // Fields after the command name: state is field 3, utime 14, stime 15.
+            let fields = text[text.index(after: close)...].split(separator: " ")
+            guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+            return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
         }
 
         /// Ends the child (killed if it is still running) and closes its pipes.
