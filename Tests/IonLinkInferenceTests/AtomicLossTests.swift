@@ -59,6 +59,27 @@ import Testing
         }
     }
 
+    @Test("NPE trains with the atomic loss against a pool of atoms on either boundary; its samples stay in the box",
+          arguments: [PriorBoundary.rejection, .logit])
+    func npeWithAtomPool(boundary: PriorBoundary) throws {
+        var g = Xoshiro256(seed: 4)
+        let theta = Matrix(rows: 300, columns: 2, values: (0..<600).map { _ in g.nextUniform() })
+        let x = Matrix(rows: 300, columns: 2, values: theta.values.map { $0 + 0.05 * ConditionalMAF.normal(&g) })
+        var npe = NPE(prior: try BoxPrior(names: ["a", "b"], low: [0, 0], high: [1, 1]), boundary: boundary, featureNames: ["x1", "x2"])
+        npe.estimator.hidden = 8
+        npe.estimator.transforms = 2
+        npe.appendSimulations(theta: theta, x: x)
+        npe.atomPool = Matrix(rows: 200, columns: 2, values: (0..<400).map { _ in g.nextUniform() })
+        var options = TrainingOptions()
+        options.loss = .apt
+        options.maxEpochs = 3
+        let (posterior, history) = try npe.train(options: options)
+        #expect(history.validationLogProb.count == 3 && history.validationLogProb.allSatisfy(\.isFinite), "\(history.validationLogProb)")
+        #expect(posterior.boundary == boundary)
+        let draws = posterior.sample(100, given: [0.5, 0.5], seed: 1).samples
+        #expect((0..<draws.rows).allSatisfy { r in draws.row(r).allSatisfy { $0 >= 0 && $0 <= 1 } })
+    }
+
     @Test("APT recovers the posterior under the prior from simulations of another proposal; maximum likelihood on the same pairs does not",
           .tags(.slow))
     func recoversPriorPosterior() {
