@@ -93,6 +93,19 @@ public struct NPYHeader: Equatable, Sendable {
             }
             shape.append(n)
         }
+        // The data's size in bytes must be a number at all: a damaged shape such as (2583880013122808489,) of int32
+        // overflows it (FuzzNPY found the trap).
+        var bytesNeeded = element.size
+        for n in shape {
+            let (product, overflow) = bytesNeeded.multipliedReportingOverflow(by: n)
+            guard !overflow else {
+                throw InputError(file: file, location: "header", "shape \(shape) of \(element.rawValue) is too large to be a file's data (damaged header?)")
+            }
+            bytesNeeded = product
+        }
+        guard bytesNeeded <= Int.max / 2 else {
+            throw InputError(file: file, location: "header", "shape \(shape) of \(element.rawValue) is too large to be a file's data (damaged header?)")
+        }
         return NPYHeader(element: element, shape: shape, dataOffset: start + headerLength, fortranOrder: fortranOrder)
     }
 }

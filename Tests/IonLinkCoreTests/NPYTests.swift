@@ -50,6 +50,23 @@ import Testing
         }
     }
 
+    @Test("A shape whose byte count overflows (found by FuzzNPY: it trapped) is an error naming the header, for whole and row reads")
+    func overflowingShape() throws {
+        let path = temporary("huge.npy")
+        defer { unlink(path) }
+        for shape in ["(2583880013122808489,)", "(4294967296, 4294967296)", "(9223372036854775807, 2)"] {
+            var header = Data(NPYHeader.encode(element: .int32, shape: [1]))
+            let text = String(decoding: header, as: UTF8.self).replacingOccurrences(of: "(1,)", with: shape)
+            header = Data([0x93] + Array("NUMPY".utf8) + [1, 0])
+            let dict = String(text.drop { $0 != "{" }).trimmingCharacters(in: .whitespacesAndNewlines) + "\n"
+            header.append(contentsOf: [UInt8(dict.utf8.count & 0xff), UInt8(dict.utf8.count >> 8)])
+            header.append(contentsOf: Array(dict.utf8) + [UInt8](repeating: 0, count: 64))
+            _ = FileManager.default.createFile(atPath: path, contents: header)
+            #expect { try NPYArray.read(path) } throws: { "\($0)".hasPrefix(path) && "\($0)".contains("too large") }
+            #expect { try NPYRowReader(path: path) } throws: { "\($0)".contains("too large") }
+        }
+    }
+
     @Test("The writer leaves nothing at the destination until finish()")
     func atomic() throws {
         let path = temporary("c.npy")
