@@ -5,10 +5,10 @@
 # written by tools/make_nwb_layout_fixtures.py --fuzz-seeds). The NWB and H5AD targets read each input first in a
 # forked reader child (ForkedRead), as `ionlink` reads HDF5 in a child process: a crash inside libhdf5, or a read
 # stuck inside it, is counted as isolated; one anywhere else stops the run.
-# FUZZ_SEED fixes libFuzzer's random seed (CI sets it, so a CI run explores the same inputs each time); unset, each run
-# draws its own.
-# Exits non-zero on the first target that crashes, hangs (> 10 s on one input) or runs out of memory; the input is
-# kept under Fuzz/artifacts/<TARGET>/.
+# FUZZ_SEED fixes libFuzzer's random seed (CI sets it: a CI run of the same code explores the same inputs; changed code
+# steers the mutations elsewhere); unset, each run draws its own.
+# Exits non-zero on the first target that crashes, hangs (> 10 s on one input; NWB/H5AD: see below) or runs out of
+# memory; the input is kept under Fuzz/artifacts/<TARGET>/.
 set -euo pipefail
 cd "$(dirname "$0")"
 budget="${1:-10}"
@@ -31,6 +31,10 @@ declare -A extra=(
   [H5AD]="$fixtures/IonLinkPatchSeqTests/Fixtures/*.h5ad"
   [Estimator]="$fixtures/IonLinkInferenceTests/Fixtures/*.json"
 )
+# libFuzzer's per-input timeout is wall-clock time in the fuzzer's process. The HDF5 targets wait there for their reader
+# child, whose own limits count CPU time (ForkedRead) and end any read within 120 s of the clock, so theirs is longer:
+# on a busy machine a starved child is slow, not hung.
+declare -A timeout=([NWB]=300 [H5AD]=300)
 declare -A maxlen=([NPY]=4096 [ABF]=262144 [NWB]=131072 [H5AD]=16384 [Gzip]=4096 [CSV]=4096 [Estimator]=16384 [BankManifest]=8192)
 
 # Leak reports are off: swift-foundation's FileManager.contents(atPath:) leaks its 4 KiB buffer on an empty file
@@ -49,7 +53,7 @@ for target in "${targets[@]}"; do
   for f in ${extra[$target]:-}; do [ -f "$f" ] && cp -n "$f" "$corpus"/; done
   log="$artifacts/last_run.log"
   start=$SECONDS
-  if .build/release/Fuzz"$target" "$corpus" "${limit[@]}" -max_len="${maxlen[$target]}" -timeout=10 \
+  if .build/release/Fuzz"$target" "$corpus" "${limit[@]}" -max_len="${maxlen[$target]}" -timeout="${timeout[$target]:-10}" \
        -rss_limit_mb=4096 -detect_leaks=0 -print_final_stats=1 ${FUZZ_SEED:+-seed=$FUZZ_SEED} -artifact_prefix="$artifacts/" >"$log" 2>&1; then
     runs=$(grep -m1 "stat::number_of_executed_units" "$log" | awk '{print $2}')
     isolated=$(grep -m1 "isolated by design" "$log" || true)

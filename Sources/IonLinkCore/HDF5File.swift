@@ -71,6 +71,8 @@ public final class HDF5File {
 
     /// The most values a dataset may hold to be read (2³¹, 16 GiB of doubles).
     public static let largestDataset = 1 << 31
+    /// The most strings a string dataset may hold (cell ids, gene names): far beyond any real table.
+    public static let largestStringDataset = 1 << 26
 
     /// Reads a compound dataset of (idx_start, count, object reference) rows, NWB's `TimeSeriesReferenceVectorData`
     /// (the `stimulus` and `response` columns of an `IntracellularRecordingsTable`): per row the first sample, the
@@ -153,6 +155,10 @@ public final class HDF5File {
         let space = H5Dget_space(dataset)
         defer { H5Sclose(space) }
         let count = Int(H5Sget_simple_extent_npoints(space))
+        // A damaged header can claim any number of strings (FuzzH5AD: 0x18…0 bytes asked of the allocator).
+        guard count >= 0, count <= Self.largestStringDataset else {
+            throw InputError(file: path, location: datasetPath, "a string dataset of \(count) entries is more than IonLink reads (\(Self.largestStringDataset)); the file is damaged")
+        }
         if H5Tis_variable_str(type) > 0 {
             let memory = H5Tcopy(ionlink_h5t_c_s1())
             defer { H5Tclose(memory) }
@@ -166,7 +172,11 @@ public final class HDF5File {
             return pointers.map { $0.map { String(cString: $0) } ?? "" }
         }
         let size = H5Tget_size(type)
-        var buffer = [UInt8](repeating: 0, count: count * size)
+        let (bytes, overflow) = count.multipliedReportingOverflow(by: size)
+        guard size > 0, !overflow, bytes <= Self.largestDataset else {
+            throw InputError(file: path, location: datasetPath, "\(count) strings of \(size) bytes are more than IonLink reads; the file is damaged")
+        }
+        var buffer = [UInt8](repeating: 0, count: bytes)
         guard H5Dread(dataset, type, ionlink_h5s_all(), ionlink_h5s_all(), ionlink_h5p_default(), &buffer) >= 0 else {
             throw InputError(file: path, location: datasetPath, "cannot read the strings")
         }

@@ -91,4 +91,13 @@ import Testing
             return text.contains("fuzz_crash_indptr.h5ad") && (text.contains("indptr") || text.contains("indices") || text.contains("sparse"))
         }
     }
+
+    @Test("An h5ad whose string dataset claims an impossible count (found by FuzzH5AD: it asked for 0x18…0 bytes) is an error, not an allocation")
+    func fuzzedStringCount() throws {
+        let path = Golden.repository + "/Tests/IonLinkPatchSeqTests/Fixtures/fuzz_crash_string_count.h5ad"
+        #expect { try AnnData.read(path) } throws: { error in
+            let text = "\(error)"
+            return text.contains("fuzz_crash_string_count.h5ad") && text.contains("the file is damaged")
+        }
+    }
 }
