@@ -97,6 +97,12 @@ import Testing
         #expect { try Recording.read(folder + "/c.txt") } throws: { "\($0)".contains("unknown recording format") }
     }
 
+    @Test("An NWB sweep_number beyond Int (found by FuzzNWB; it trapped converting it) is no sweep number, not a crash")
+    func hugeSweepNumber() throws {
+        let path = Self.fixtures + "/fuzz_crash_sweep_number.nwb"
+        do { _ = try Recording.read(path) } catch let error as InputError { #expect("\(error)".contains("fuzz_crash_sweep_number.nwb")) }
+    }
+
     @Test("An ABF2 header with a negative section count (found by FuzzABF; it trapped) is an error naming the header byte")
     func negativeSectionCount() {
         let path = Self.fixtures + "/fuzz_crash_section_count.abf"

@@ -171,7 +171,7 @@ public enum NWBReader {
 
     static func sweepNumber(_ file: HDF5File, _ series: String) -> Int? {
         (file.numberAttribute(series, "sweep_number") ?? (file.exists(series + "/sweep_number") ? try? file.readDoubles(series + "/sweep_number").values.first : nil))
-            .flatMap { $0.isFinite ? Int($0) : nil }
+            .flatMap { Int(exactly: $0.rounded(.towardZero)) }   // NaN, ±inf or beyond Int (a damaged 1e30): no number
     }
 
     enum Quantity { case voltage, current }
