@@ -79,10 +79,13 @@ public final class Ranks: @unchecked Sendable {
     }
 
     /// The contiguous slice of `count` items that this rank handles (the first `count % size` ranks take one more).
-    public func slice(of count: Int) -> Range<Int> {
-        let base = count / size, extra = count % size
-        let start = rank * base + min(rank, extra)
-        return start ..< start + base + (rank < extra ? 1 : 0)
+    public func slice(of count: Int) -> Range<Int> { Self.part(rank, of: size, count: count) }
+
+    /// Part `index` of `count` items cut into `parts` contiguous parts, the first `count % parts` one longer.
+    public static func part(_ index: Int, of parts: Int, count: Int) -> Range<Int> {
+        let base = count / parts, extra = count % parts
+        let start = index * base + min(index, extra)
+        return start ..< start + base + (index < extra ? 1 : 0)
     }
 
     /// Ends MPI (after every rank's work); a no-op for a single process.

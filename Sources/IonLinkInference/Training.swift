@@ -70,13 +70,9 @@ struct Adam {
     }
 }
 
-/// n evaluations in `parts` fixed contiguous parts (the first n % parts one longer; some empty when n < parts).
+/// n evaluations in `parts` fixed contiguous parts (the cut `Ranks.slice` makes; some empty when n < parts).
 func fixedParts(_ n: Int, _ parts: Int) -> [Range<Int>] {
-    let base = n / parts, extra = n % parts
-    return (0..<parts).map { p in
-        let start = p * base + min(p, extra)
-        return start ..< start + base + (p < extra ? 1 : 0)
-    }
+    (0..<parts).map { Ranks.part($0, of: parts, count: n) }
 }
 
 extension ConditionalDensityEstimator {
