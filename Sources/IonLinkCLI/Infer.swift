@@ -42,27 +42,14 @@ struct Infer: ParsableCommand {
         let ranks = Ranks.world
         if ranks.isRoot { try OutputFolder.prepare(out, for: "infer", ownFiles: ["map.csv"], force: force) }
         ranks.barrier()
-        guard ranks.isParallel else {
-            let writer = try PosteriorFitsWriter.sample(sampler, cells: cells, into: out, title: "infer", showProgress: !workers.quiet)
-            let failed = writer.cellsWithoutSamples
-            if !workers.quiet { print("posteriors of \(cells.count - failed) of \(cells.count) cells written to \(out)" + (failed > 0 ? " (\(failed) without samples: NaN rows)" : "")) }
-            if let advice = writer.lowAcceptanceAdvice { FileHandle.standardError.write(Data((advice + "\n").utf8)) }
-            return
+        // Under MPI each rank samples a consecutive part of the cells; rank 0 joins the parts into one process's files.
+        let outcome = try PosteriorFitsWriter.sample(sampler, cells: cells, into: out, title: "infer", showProgress: !workers.quiet, on: ranks)
+        guard ranks.isRoot else { return }
+        let failed = outcome.cellsWithoutSamples
+        if !workers.quiet {
+            print("posteriors of \(cells.count - failed) of \(cells.count) cells" + (ranks.isParallel ? " on \(ranks.size) ranks" : "")
+                  + " written to \(out)" + (failed > 0 ? " (\(failed) without samples: NaN rows)" : ""))
         }
-        // Under MPI each rank samples a consecutive part of the cells (seeded by their global index); rank 0 joins
-        // the parts into the files one process writes.
-        let parts = (0..<ranks.size).map { out + "/.ranks/\($0)" }
-        let mine = ranks.slice(of: cells.count)
-        sampler.firstIndex = mine.lowerBound
-        let writer = try PosteriorFitsWriter.sample(sampler, cells: cells.subset(Array(mine)), into: parts[ranks.rank],
-                                                    title: "infer (rank 0 of \(ranks.size))", showProgress: !workers.quiet && ranks.isRoot)
-        let failed = writer.cellsWithoutSamples
-        ranks.barrier()
-        if ranks.isRoot {
-            try PosteriorFitsWriter.merge(parts: parts, into: out)
-            try? FileManager.default.removeItem(atPath: out + "/.ranks")
-        }
-        ranks.barrier()
-        if ranks.isRoot && !workers.quiet { print("posteriors of \(cells.count) cells on \(ranks.size) ranks written to \(out) (rank 0: \(failed) without samples)") }
+        if let advice = outcome.lowAcceptanceAdvice { FileHandle.standardError.write(Data((advice + "\n").utf8)) }
     }
 }

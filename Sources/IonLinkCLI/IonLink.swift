@@ -25,9 +25,9 @@ struct IonLink: ParsableCommand {
             Self.exit(withError: ExitCode(2))
         }
         let isHelp = String(describing: type(of: command)) == "HelpCommand"
-        if ranks.isParallel && !(command is Simulate || command is Infer || command is Train || isHelp) {
+        if ranks.isParallel && !(command is Simulate || command is Infer || command is Train || command is Run || isHelp) {
             if ranks.isRoot {
-                FileHandle.standardError.write(Data("error: only `simulate --count`, `train` and `infer` spread over MPI ranks; run this command as one process\n".utf8))
+                FileHandle.standardError.write(Data("error: only `run`, `simulate --count`, `train` and `infer` spread over MPI ranks; run this command as one process\n".utf8))
             }
             ranks.finish()
             Self.exit(withError: ExitCode(2))

@@ -62,6 +62,8 @@ struct Run: ParsableCommand {
     @Option(help: "Posterior samples per cell simulated to choose its best fit, besides the MAP (0 = no best fits; laptop 150).") var candidates: Int?
     @Option(help: "Seed of the banks, training, sampling and noise.") var seed: UInt64 = 1
     @Option(help: "Stop training after this many epochs in any case (for quick trials).") var maxEpochs: Int?
+    @Option(help: "Training: each batch's gradient is summed from this many fixed parts, shared out over MPI ranks (give the ranks' count to train on all of them; the part count, not the rank count, decides the model's rounding).")
+    var gradientParts: Int?
     @Option(help: "Use only the first N observed cells (for quick trials; default: all).") var cells: Int?
     @Option(parsing: .upToNextOption, help: ArgumentHelp("Your recordings: NWB/ABF files or folders of them (instead of the shipped cells).",
                                                          valueName: "PATH")) var recordings: [String] = []
@@ -88,6 +90,7 @@ struct Run: ParsableCommand {
         if let samples { s.samples = samples }
         if let candidates { s.candidates = candidates }
         if let maxEpochs { s.maxEpochs = maxEpochs }
+        if let gradientParts { s.gradientParts = gradientParts }
         s.seed = seed
         s.cells = cells
         return s
@@ -113,23 +116,30 @@ struct Run: ParsableCommand {
         settings.targetPA = targetPa
         settings.nwbUnits = nwbUnits.rawValue
         settings.sweep = sweep ?? (configuration.protocol.usesAmplitude ? .highest : .target)
-        let quiet = workers.quiet
+        let quiet = workers.quiet || !Ranks.world.isRoot
         var (inputs, _) = try RunInputs.recorded(try RecordedCells.files(in: recordings), counts: counts, metadata: metadata,
                                                  configuration: configuration, configurationName: config,
                                                  settings: settings, folder: out, threads: workers.threads, showProgress: !quiet,
-                                                 log: { if !quiet { print($0) } })
+                                                 writes: Ranks.world.isRoot, log: { if !quiet { print($0) } })
         inputs.familyColumn = familyColumn
         return inputs
     }
 
     func run() throws {
-        try OutputFolder.prepare(out, for: "run", ownFiles: ["stages.json"], force: force)
-        let pipeline = Pipeline(folder: out, inputs: try inputs(), settings: runSettings())
+        // Under MPI every rank runs the pipeline; rank 0 prepares the folder, writes and speaks.
+        let ranks = Ranks.world
+        if ranks.isRoot { try OutputFolder.prepare(out, for: "run", ownFiles: ["stages.json"], force: force) }
+        ranks.barrier()
+        let runInputs = try inputs()
+        ranks.barrier()   // rank 0 has written the recordings' features
+        let pipeline = Pipeline(folder: out, inputs: runInputs, settings: runSettings())
+        pipeline.ranks = ranks
         pipeline.threads = workers.threads
         pipeline.showProgress = !workers.quiet
         let quiet = workers.quiet
         pipeline.log = { if !quiet { print($0) } }
         let result = try pipeline.run()
+        guard ranks.isRoot else { return }
         print("MAP (paper's metric, \(result.scoredCells) cells): \(result.map.text)")
         print("refined MAP: \(result.refinedMAP.text)")
         if let best = result.bestFit { print("best fit: \(best.text)") }

@@ -172,17 +172,12 @@ struct Simulate: ParsableCommand {
                 FileHandle.standardError.write(Data("shard \(shard.index)/\(shard.count) from the Slurm array (SLURM_ARRAY_TASK_ID)\n".utf8))
             }
             if ranks.isRoot { try OutputFolder.prepare(out, for: "simulate", ownFiles: ["manifest.json"], force: force) }
-            func open() throws -> SimulationBank {
+            let manifest = try SimulationBank.make(on: ranks) {
                 try SimulationBank(folder: out, configuration: configuration, count: count, seed: compute.seed,
                                    shard: shard.index, of: shard.count, chunkSize: chunkSize, keptTraces: keepTraces,
                                    summary: noFeatures ? nil : PaperFeatureSummary(),
                                    threads: compute.threads, showProgress: !compute.quiet)
             }
-            // Under MPI rank 0 creates (or checks) the bank before the others open it.
-            if !ranks.isRoot { ranks.barrier() }
-            let bank = try open()
-            if ranks.isRoot { ranks.barrier() }
-            let manifest = try bank.make(on: ranks)
             if ranks.isRoot && !compute.quiet {
                 print("bank \(out): \(manifest.rows) samples (global \(manifest.firstIndex)…\(manifest.firstIndex + manifest.rows - 1) of \(manifest.count)), \(manifest.validCount ?? 0) valid")
             }

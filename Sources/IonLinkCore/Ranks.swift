@@ -39,10 +39,10 @@ public final class Ranks: @unchecked Sendable {
     public var isParallel: Bool { size > 1 }
     public var isRoot: Bool { rank == 0 }
 
-    /// Waits until every rank gets here.
+    /// Waits until every rank gets here, asleep once the wait passes 1 ms (ranks wait on rank 0's serial stages).
     public func barrier() {
         guard usesMPI else { return }
-        MPI_Barrier(ionlink_mpi_comm_world())
+        _ = ionlink_mpi_patient_barrier()
     }
 
     /// Whether every rank holds the same `text` (compared by a 64-bit digest).
@@ -58,6 +58,7 @@ public final class Ranks: @unchecked Sendable {
     /// Whether every rank's `ok` is true (a failure on any rank is everyone's, so no rank waits forever).
     public func all(_ ok: Bool) -> Bool {
         guard usesMPI else { return ok }
+        barrier()   // asleep while a rank still works
         var mine: Int32 = ok ? 1 : 0, least: Int32 = 0
         MPI_Allreduce(&mine, &least, 1, ionlink_mpi_int(), ionlink_mpi_min(), ionlink_mpi_comm_world())
         return least == 1

@@ -38,7 +38,7 @@ public struct FitScore: Sendable {
 }
 
 /// Failed fraction and distance statistics of a set of fits.
-public struct FitSummary: Sendable, Equatable {
+public struct FitSummary: Sendable, Equatable, Codable {
     public var cells: Int
     public var failed: Int
     public var mean: Double

@@ -11,6 +11,10 @@ import IonLinkReport
 /// → genes → parameters (sRRR) → report. Every stage writes its outputs under `folder` and records its settings in
 /// `stages.json`; a rerun reuses the stages whose settings and inputs are unchanged (banks resume chunk by chunk).
 ///
+/// Under an MPI launch every rank calls `run()` with the same inputs and settings (`ranks`): the banks, the NPE-N
+/// search, training and the posteriors of the cells are shared out, the lighter stages after them run on rank 0, and
+/// the outputs are those of one process, file for file.
+///
 /// ```swift
 /// let pipeline = Pipeline(folder: "results", inputs: try .shipped(data: "data"), settings: RunSettings())
 /// let result = try pipeline.run()
@@ -22,6 +26,9 @@ public final class Pipeline {
     public let settings: RunSettings
     public var threads = availableCores
     public var showProgress = true
+    /// The MPI ranks that share the run (`Ranks.world`: this process alone unless an MPI launcher started it). Only rank
+    /// 0 writes outputs, logs and shows progress.
+    public var ranks = Ranks.world
     /// Receives the progress lines of each stage.
     public var log: @Sendable (String) -> Void = { print($0) }
     /// Seconds spent per stage in this call (0: reused).
@@ -32,7 +39,7 @@ public final class Pipeline {
     }
 
     /// What a run found, scored on the paper's cells (see `FitScore`).
-    public struct Result: Sendable {
+    public struct Result: Sendable, Codable {
         /// The paper's MAP: the best posterior sample by log-probability.
         public var map: FitSummary
         /// That MAP refined by gradient ascent on the posterior density (sbi's `posterior.map()`).
@@ -49,9 +56,13 @@ public final class Pipeline {
     @discardableResult
     public func run() throws -> Result {
         try settings.validate()
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let (userLog, userProgress) = (log, showProgress)
+        defer { (log, showProgress) = (userLog, userProgress) }
+        if !ranks.isRoot { (log, showProgress) = ({ @Sendable _ in }, false) }
+        if ranks.isRoot { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
+        ranks.barrier()
         timings = []
-        var ledger = try StageLedger(folder: folder)
+        var ledger = try StageLedger(folder: folder, writes: ranks.isRoot)
         let cells = try observedCells()
         let families = try inputs.families()
         let familyOf = cells.ids.map(families.family(of:))
@@ -71,7 +82,7 @@ public final class Pipeline {
         guard complete.count >= 1 else { throw InputError(file: inputs.observed, "no cell has every feature defined") }
         if complete.count < cells.count { log("observed: \(cells.count - complete.count) cells with undefined features are not fitted") }
         let score = FitScore(observed: cells.features, scoredRows: scored)
-        try writeCells(cells, families: familyOf, scored: scored, to: folder + "/fits/cells.csv")
+        if ranks.isRoot { try writeCells(cells, families: familyOf, scored: scored, to: folder + "/fits/cells.csv") }
 
         // Rounds: bank → estimator → (proposal of the next round).
         // Stages follow the observed features' contents (a lab's new recordings in the same folder redo the fits).
@@ -89,9 +100,10 @@ public final class Pipeline {
             let modelPath = round == settings.rounds ? folder + "/model.json" : roundFolder(round) + "/model.json"
             let trainKey = StageLedger.key(TrainingKey(round: round, neighbours: settings.neighbours, noise: settings.noise, seed: settings.seed,
                                                        maxEpochs: settings.maxEpochs, cells: settings.cells,
+                                                       gradientParts: settings.gradientParts == 2 ? nil : settings.gradientParts,
                                                        loss: usesAtomicLoss(round: round) ? "atomic, logit boundary" : nil), after: upstream)
             let heldOut = round == settings.rounds ? [folder + "/diagnostics/heldout_theta.npy", folder + "/diagnostics/heldout_x.npy"] : []
-            if ledger.isCurrent("training \(round)", key: trainKey, outputs: [modelPath] + heldOut) {
+            if isCurrent(ledger, "training \(round)", key: trainKey, outputs: [modelPath] + heldOut) {
                 posterior = try Posterior.read(modelPath)
                 timings.append(("NPE-N training, round \(round)", 0))
             } else {
@@ -106,10 +118,11 @@ public final class Pipeline {
             var proposalSettings = ["samples": settings.samples, "count": settings.roundSimulations, "pool": 2]
             if settings.sequential == .atomic { proposalSettings["untruncated"] = 1 }
             let proposalKey = StageLedger.key(proposalSettings, after: upstream)
-            if ledger.isCurrent("proposal \(round + 1)", key: proposalKey, outputs: [next + "/" + Self.proposalFile]) {
+            if isCurrent(ledger, "proposal \(round + 1)", key: proposalKey, outputs: [next + "/" + Self.proposalFile]) {
                 timings.append(("proposal of round \(round + 1)", 0))
             } else {
-                try? FileManager.default.removeItem(atPath: roundFolder(round + 1))
+                if ranks.isRoot { try? FileManager.default.removeItem(atPath: roundFolder(round + 1)) }
+                ranks.barrier()
                 try timed("proposal of round \(round + 1)") {
                     try writeProposal(posterior, observed: cells.subset(complete), round: round + 1, to: next)
                 }
@@ -122,27 +135,31 @@ public final class Pipeline {
         // Calibration of the final estimator on its held-out pairs (SBC ranks, expected coverage, log-prob).
         let diagnostics = folder + "/diagnostics"
         let calibrationKey = StageLedger.key(["cases": Self.calibrationCases, "samples": Self.calibrationSamples], after: upstream)
-        if ledger.isCurrent("calibration", key: calibrationKey, outputs: [diagnostics + "/sbc_ranks.csv", diagnostics + "/coverage.csv"]) {
+        if isCurrent(ledger, "calibration", key: calibrationKey, outputs: [diagnostics + "/sbc_ranks.csv", diagnostics + "/coverage.csv"]) {
             timings.append(("calibration", 0))
         } else {
-            try timed("calibration") { try writeCalibration(posterior, to: diagnostics) }
+            try timed("calibration") { if ranks.isRoot { try writeCalibration(posterior, to: diagnostics) } }
             try ledger.record("calibration", key: calibrationKey)
         }
 
         // Posteriors of every observed cell.
         let fits = folder + "/fits"
         let posteriorKey = StageLedger.key(["samples": settings.samples], after: upstream)
-        let candidates: CandidateSet
-        if ledger.isCurrent("posteriors", key: posteriorKey, outputs: [fits + "/map.csv", fits + "/map_refined.csv", fits + "/samples.npy"]) {
-            candidates = try CandidateSet.read(fits: fits, cells: cells.count, names: model.parameterNames, perCell: settings.candidates)
+        if isCurrent(ledger, "posteriors", key: posteriorKey, outputs: [fits + "/map.csv", fits + "/map_refined.csv", fits + "/samples.npy"]) {
             timings.append(("posteriors", 0))
         } else {
-            var made: CandidateSet?
-            try timed("posteriors") { made = try samplePosteriors(posterior, cells: cells, to: fits) }
-            candidates = made!
+            try timed("posteriors") { try samplePosteriors(posterior, cells: cells, to: fits) }
             try ledger.record("posteriors", key: posteriorKey)
         }
         upstream.append(posteriorKey)
+        // The rest is light: rank 0 alone checks the fits, regresses and reports (no collective calls until the end),
+        // and every rank returns its result.
+        guard ranks.isRoot else {
+            ranks.barrier()
+            return try Self.broadcast(nil, ranks: ranks)
+        }
+        // Read back from the files in every case, so a resumed run chooses from the same (float32) samples.
+        let candidates = try CandidateSet.read(fits: fits, cells: cells.count, names: model.parameterNames, perCell: settings.candidates)
 
         // The paper's MAP check and the best fits, both scored on the check seed.
         let checks = FitChecks(pipeline: self, cells: cells, families: familyOf, scored: scored, score: score)
@@ -207,7 +224,23 @@ public final class Pipeline {
         try checks.exampleTraces(candidates, distances: bestDistances ?? refinedDistances,
                                  best: settings.candidates > 0 ? fits + "/best_fit.csv" : nil, to: fits)
         try writeReport()
-        return result
+        ranks.barrier()
+        return try Self.broadcast(result, ranks: ranks)
+    }
+
+    /// Whether stage `name` can be reused, agreed by every rank (any rank's doubt redoes it everywhere).
+    private func isCurrent(_ ledger: StageLedger, _ name: String, key: String, outputs: [String]) -> Bool {
+        ranks.all(ledger.isCurrent(name, key: key, outputs: outputs))
+    }
+
+    /// Rank 0's result, handed to every rank (a single process gets its own back).
+    private static func broadcast(_ result: Result?, ranks: Ranks) throws -> Result {
+        if !ranks.isParallel, let result { return result }
+        let encoder = JSONEncoder(), decoder = JSONDecoder()
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        let sent = try result.map { try encoder.encode($0).map(Double.init) } ?? []
+        return try decoder.decode(Result.self, from: Data(ranks.allGather(sent)[0].map(UInt8.init)))
     }
 
     static let proposalFile = "proposal_theta.npy"
@@ -282,13 +315,17 @@ public final class Pipeline {
     // MARK: - Stages
 
     private func makeBank(_ bank: String, count: Int, seed: UInt64, proposal: String?) throws {
-        let made = try SimulationBank(folder: bank, configuration: inputs.configuration, count: count, seed: seed, summary: PaperFeatureSummary(),
-                                      proposal: proposal, threads: threads, showProgress: showProgress).make()
+        let made = try SimulationBank.make(on: ranks) {
+            try SimulationBank(folder: bank, configuration: inputs.configuration, count: count, seed: seed, summary: PaperFeatureSummary(),
+                               proposal: proposal, threads: threads, showProgress: showProgress)
+        }
         log("bank \(bank): \(made.rows) simulations, \(made.validCount ?? 0) finite")
     }
 
     struct TrainingKey: Codable {
         var round: Int, neighbours: Int, noise: Double, seed: UInt64, maxEpochs: Int, cells: Int?
+        /// Nil (left out of the key) for the default 2.
+        var gradientParts: Int?
         /// APT's loss and boundary; nil (left out of the key) for maximum likelihood with the rejection boundary.
         var loss: String?
     }
@@ -305,7 +342,7 @@ public final class Pipeline {
         let pool = try BankPool(folders: banks)
         log("pool: \(pool.count) simulations with all \(pool.featureNames.count) features defined in \(banks.count) bank(s)")
         let progress = ProgressReporter("neighbours", total: pool.count, unit: "sims", enabled: showProgress)
-        let chosen = try pool.nearest(to: observed.features, k: settings.neighbours) { progress.advance(by: $0) }
+        let chosen = try pool.nearest(to: observed.features, k: settings.neighbours, ranks: ranks) { progress.advance(by: $0) }
         progress.finish()
         let seed = settings.seed &+ UInt64(round - 1)
         var x = try pool.features(chosen)
@@ -320,6 +357,8 @@ public final class Pipeline {
         npe.appendSimulations(theta: try pool.theta(chosen), x: x)
         var options = TrainingOptions()
         options.seed = seed
+        options.ranks = ranks
+        options.gradientParts = settings.gradientParts
         if usesAtomicLoss(round: round) {
             options.loss = .apt
             npe.atomPool = try pool.proposalDraws(Self.atomPoolSize, seed: seed)
@@ -330,6 +369,8 @@ public final class Pipeline {
         options.maxEpochs = settings.maxEpochs
         let log = self.log, verbose = showProgress
         let (posterior, history) = try npe.train(options: options) { line in if verbose { log(line) } }
+        defer { ranks.barrier() }   // the other ranks go on once rank 0 has written the model
+        guard ranks.isRoot else { return posterior }
         if round == settings.rounds {
             // Pairs that took no part in the gradient steps, of the training distribution itself: the calibration check's cases.
             let heldOut = Array(history.validationRows.prefix(Self.calibrationCases))
@@ -354,15 +395,25 @@ public final class Pipeline {
     /// The next round's parameters: per observed cell an equal share of draws from its truncated prior (TSNPE), or from
     /// its posterior itself (APT).
     private func writeProposal(_ posterior: Posterior, observed: ObservedCells, round: Int, to bank: String) throws {
-        try FileManager.default.createDirectory(atPath: bank, withIntermediateDirectories: true)
-        let total = settings.roundSimulations, n = observed.count
-        let writer = try NPYWriter(path: bank + "/" + Self.proposalFile, element: .float64, shape: [total, model.parameters.count])
-        let progress = ProgressReporter("proposal", total: n, unit: "cells", enabled: showProgress)
-        var ess: [Double] = [], written = 0
+        let total = settings.roundSimulations, n = observed.count, d = model.parameters.count
+        // Cell i's share of the rows starts at firstRow(i); under MPI each rank draws for a consecutive part of the cells
+        // into a file of its own, and rank 0 joins them.
+        func firstRow(_ i: Int) -> Int { i * (total / n) + min(i, total % n) }
+        let mine = ranks.slice(of: n)
+        let parts = (0..<ranks.size).map { bank + "/.ranks/\($0).npy" }
+        if ranks.isRoot { try FileManager.default.createDirectory(atPath: bank + "/.ranks", withIntermediateDirectories: true) }
+        ranks.barrier()
+        let writer = try NPYWriter(path: ranks.isParallel ? parts[ranks.rank] : bank + "/" + Self.proposalFile, element: .float64,
+                                   shape: [firstRow(mine.upperBound) - firstRow(mine.lowerBound), d])
+        let progress = ProgressReporter(ranks.isParallel ? "proposal (rank 0 of \(ranks.size))" : "proposal", total: mine.count, unit: "cells",
+                                        enabled: showProgress)
+        var ess: [Double] = [], written = firstRow(mine.lowerBound)
         do {
-            let sampler = PosteriorSampler(posterior: posterior, samples: settings.samples, seed: seeds.bank(round: round), threads: threads)
-            try sampler.run(observed.features, progress: { progress.advance(by: $0) }) { i, cell in
-                let share = total / n + (i < total % n ? 1 : 0)
+            var sampler = PosteriorSampler(posterior: posterior, samples: settings.samples, seed: seeds.bank(round: round), threads: threads)
+            sampler.firstIndex = mine.lowerBound
+            try sampler.run(observed.features.selectingRows(Array(mine)), progress: { progress.advance(by: $0) }) { local, cell in
+                let i = mine.lowerBound + local
+                let share = firstRow(i + 1) - firstRow(i)
                 defer { written += share }
                 guard let draws = cell?.draws, draws.samples.rows > 0 else {
                     // No posterior samples inside the box: this cell's share comes from the prior (draw = proposal row).
@@ -388,6 +439,12 @@ public final class Pipeline {
             writer.cancel()
             throw error
         }
+        ess = ranks.allGather(ess).flatMap { $0 }   // also waits for every rank's part
+        if ranks.isParallel && ranks.isRoot {
+            try NPYWriter.concatenate(parts, into: bank + "/" + Self.proposalFile, element: .float64, shape: [total, d])
+        }
+        if ranks.isRoot { try? FileManager.default.removeItem(atPath: bank + "/.ranks") }
+        ranks.barrier()
         let meanESS = ess.reduce(0, +) / Double(max(1, ess.count))
         if settings.sequential == .atomic {
             log("proposal of round \(round): \(total) parameter sets drawn from the posteriors of \(n) cells (APT)")
@@ -397,18 +454,14 @@ public final class Pipeline {
                    round, total, n, meanESS, 2 * settings.samples))
     }
 
-    /// Samples every cell's posterior into `fits/` and keeps the best-fit candidates (MAP + first samples).
-    private func samplePosteriors(_ posterior: Posterior, cells: ObservedCells, to fits: String) throws -> CandidateSet {
-        var candidates = CandidateSet(cells: cells.count, perCell: min(settings.candidates, settings.samples), dimension: posterior.parameterNames.count)
+    /// Samples every cell's posterior into `fits/`, the cells shared out over the ranks.
+    private func samplePosteriors(_ posterior: Posterior, cells: ObservedCells, to fits: String) throws {
         var sampler = PosteriorSampler(posterior: posterior, samples: settings.samples, seed: settings.seed, threads: threads)
         sampler.refineMAP = true
-        let writer = try PosteriorFitsWriter.sample(sampler, cells: cells, into: fits, title: "posteriors", showProgress: showProgress) { i, cell in
-            if let cell, cell.complete { candidates.set(cell: i, map: cell.map, refinedMAP: cell.refinedMAP ?? cell.map, samples: cell.draws.samples) }
-        }
-        let missing = writer.cellsWithoutSamples
+        let outcome = try PosteriorFitsWriter.sample(sampler, cells: cells, into: fits, title: "posteriors", showProgress: showProgress, on: ranks)
+        let missing = outcome.cellsWithoutSamples
         log("posteriors of \(cells.count - missing) of \(cells.count) cells" + (missing > 0 ? " (\(missing) without samples: NaN rows)" : ""))
-        if let advice = writer.lowAcceptanceAdvice { log(advice) }
-        return candidates
+        if let advice = outcome.lowAcceptanceAdvice { log(advice) }
     }
 
     /// The paper's cross-validation averaged over folds per rank and λ (mean genes, mean relaxed test R²), for the
@@ -453,7 +506,7 @@ public final class Pipeline {
             ("posterior samples per cell", "\(settings.samples)"), ("best-fit candidates per cell", "\(settings.candidates)"),
             ("seed", "\(settings.seed)"), ("check noise seed", "\(seeds.check)"), ("observed cells", inputs.observed),
             ("cell metadata", inputs.metadata ?? "none (every cell scored, one family)"), ("family column", inputs.familyColumn),
-            ("gene counts", inputs.counts), ("threads", "\(threads)"),
+            ("gene counts", inputs.counts), ("threads", "\(threads)" + (ranks.isParallel ? " per rank, \(ranks.size) MPI ranks" : "")),
         ] + inputs.provenance
         try RunRecord(settings: settingsTable, timings: timings, parameterNames: model.parameterNames, low: model.lowerBounds,
                       high: model.upperBounds, dtMs: inputs.configuration.protocol.dtMs).write(to: folder)

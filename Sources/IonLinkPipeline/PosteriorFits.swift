@@ -122,6 +122,39 @@ extension PosteriorFitsWriter {
         return writer
     }
 
+    /// What sampling on every rank found.
+    public struct Outcome: Sendable {
+        /// Cells without a posterior, on all ranks together.
+        public var cellsWithoutSamples: Int
+        /// `lowAcceptanceAdvice` for this rank's cells (rank 0's under MPI, where only rank 0 speaks).
+        public var lowAcceptanceAdvice: String?
+    }
+
+    /// `sample`, with the cells shared out over the MPI `ranks`: each rank samples a consecutive part of them (seeded by
+    /// their global indexes) into a folder of its own, and rank 0 joins the parts into `folder` — the files one process
+    /// writes, byte for byte. A single process samples straight into `folder`.
+    public static func sample(_ sampler: PosteriorSampler, cells: ObservedCells, into folder: String, title: String, showProgress: Bool,
+                              on ranks: Ranks) throws -> Outcome {
+        guard ranks.isParallel else {
+            let writer = try sample(sampler, cells: cells, into: folder, title: title, showProgress: showProgress)
+            return Outcome(cellsWithoutSamples: writer.cellsWithoutSamples, lowAcceptanceAdvice: writer.lowAcceptanceAdvice)
+        }
+        let parts = (0..<ranks.size).map { folder + "/.ranks/\($0)" }
+        let mine = ranks.slice(of: cells.count)
+        var share = sampler
+        share.firstIndex = sampler.firstIndex + mine.lowerBound
+        let writer = try sample(share, cells: cells.subset(Array(mine)), into: parts[ranks.rank], title: "\(title) (rank 0 of \(ranks.size))",
+                                showProgress: showProgress && ranks.isRoot)
+        // Gathering the counts also waits for every rank's part.
+        let without = ranks.allGather([Double(writer.cellsWithoutSamples)]).reduce(0) { $0 + Int($1[0]) }
+        if ranks.isRoot {
+            try merge(parts: parts, into: folder)
+            try? FileManager.default.removeItem(atPath: folder + "/.ranks")
+        }
+        ranks.barrier()
+        return Outcome(cellsWithoutSamples: without, lowAcceptanceAdvice: writer.lowAcceptanceAdvice)
+    }
+
     /// Cells without a posterior (NaN MAP rows): undefined features, or too few samples inside the prior box.
     public var cellsWithoutSamples: Int { (0..<ids.count).filter { map.row($0).contains { $0.isNaN } }.count }
 

@@ -191,10 +191,11 @@ public struct RecordedCells: Sendable {
 extension RunInputs {
     /// The inputs of a run on a lab's own recordings: their features are extracted into `folder/observed/`
     /// (`observed.csv`, `left_out.csv`), and the report states how (`provenance`). The configuration's stimulus
-    /// must hold a step at the target current, for the model is simulated under it.
+    /// must hold a step at the target current, for the model is simulated under it. `writes` false reads the
+    /// recordings without writing (the MPI ranks other than 0).
     public static func recorded(_ files: [String], counts: String, metadata: String?, configuration: SimulationConfiguration,
                                 configurationName: String, settings: RecordedCells.Settings, folder: String,
-                                threads: Int = availableCores, showProgress: Bool = true,
+                                threads: Int = availableCores, showProgress: Bool = true, writes: Bool = true,
                                 log: (String) -> Void = { print($0) }) throws -> (inputs: RunInputs, cells: RecordedCells) {
         let stepCurrents = configuration.protocol.steps.compactMap { step -> Double? in
             if case .picoamperes(let pA) = step.current { return pA } else { return nil }
@@ -215,7 +216,7 @@ extension RunInputs {
         progress.finish()
         for note in cells.notes { log(note) }
         let observedFolder = folder + "/observed"
-        try cells.write(to: observedFolder)
+        if writes { try cells.write(to: observedFolder) }
         let reasons = Dictionary(grouping: cells.leftOut) { $0.reason.hasPrefix("unreadable") ? "unreadable" : $0.reason.components(separatedBy: " (").first! }
         log("recordings: \(files.count) files, \(cells.cells.count) cells with features, \(cells.leftOut.count) left out"
             + (cells.leftOut.isEmpty ? "" : " (see \(observedFolder)/left_out.csv)"))

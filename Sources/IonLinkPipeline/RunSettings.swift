@@ -35,6 +35,9 @@ public struct RunSettings: Codable, Equatable, Sendable {
     public var candidates = 150
     /// Seed of everything random: prior draws, noise, training, sampling.
     public var seed: UInt64 = 1
+    /// Each training batch's gradient is summed from this many fixed parts, shared out over MPI ranks (as many as the
+    /// ranks that should train; the part count, not the rank count, decides the model's rounding).
+    public var gradientParts = 2
     /// Stop training after this many epochs in any case (quick trials).
     public var maxEpochs = 100_000
     /// Use only the first N observed cells (quick trials; nil = all).
@@ -63,6 +66,7 @@ public struct RunSettings: Codable, Equatable, Sendable {
         try check(noise >= 0 && noise.isFinite, "noise must be a finite number ≥ 0, got \(noise)")
         try check(samples >= 1, "samples must be at least 1, got \(samples)")
         try check(candidates >= 0, "candidates must be ≥ 0, got \(candidates)")
+        try check(gradientParts >= 1, "gradient parts must be at least 1, got \(gradientParts)")
         try check(maxEpochs >= 1, "max epochs must be at least 1, got \(maxEpochs)")
         try check((cells ?? 20) >= 20, "cells must be at least 20 (10-fold CV of the regression), got \(cells ?? 0)")
     }

@@ -3,13 +3,15 @@ import IonLinkCore
 
 /// Records, per stage of a run, the settings its outputs were made with (`stages.json` in the run folder): a rerun
 /// reuses a stage only when its record matches and its outputs exist, and redoes it (and so everything after it)
-/// otherwise.
+/// otherwise. Under MPI every rank keeps the records and only rank 0 writes them (`writes`).
 struct StageLedger {
     let path: String
+    let writes: Bool
     private(set) var records: [String: String]
 
-    init(folder: String) throws {
+    init(folder: String, writes: Bool = true) throws {
         path = folder + "/stages.json"
+        self.writes = writes
         if let data = FileManager.default.contents(atPath: path) {
             guard let decoded = try? JSONDecoder().decode([String: String].self, from: data) else {
                 throw InputError(file: path, "not an IonLink stage record; delete it to redo every stage")
@@ -30,12 +32,8 @@ struct StageLedger {
         try save()
     }
 
-    mutating func forget(_ name: String) throws {
-        records[name] = nil
-        try save()
-    }
-
     private func save() throws {
+        guard writes else { return }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try AtomicFile.write(try encoder.encode(records), to: path)

@@ -149,6 +149,15 @@ import Testing
         return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 
+    /// A PATH whose `srun` stands in for a cluster's: mpirun with 2 ranks (its first argument, `--mpi=…`, dropped).
+    static func pathWithSrun(in folder: String) throws -> String {
+        let shims = folder + "/bin"
+        try FileManager.default.createDirectory(atPath: shims, withIntermediateDirectories: true)
+        try "#!/bin/bash\nshift\nexec mpirun --oversubscribe -n 2 \"$@\"\n".write(toFile: shims + "/srun", atomically: true, encoding: .utf8)
+        chmod(shims + "/srun", 0o755)
+        return shims + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
+    }
+
     @Test("The Slurm examples as they are: an array of 2 shard tasks + the merge job, and the MPI job (srun → mpirun), each give the single-process bank")
     func slurmExamples() throws {
         let folder = temporaryFolder()
@@ -163,14 +172,32 @@ import Testing
         let merge = try Self.script("bank_merge.sbatch", in: folder, environment: settings)
         #expect(merge.status == 0, "\(merge.err)")
         #expect(try Self.sameFiles(folder + "/single", folder + "/array/bank"))
-        // srun stands in for a cluster's: mpirun with 2 ranks.
-        let shims = folder + "/bin"
-        try FileManager.default.createDirectory(atPath: shims, withIntermediateDirectories: true)
-        try "#!/bin/bash\nshift\nexec mpirun --oversubscribe -n 2 \"$@\"\n".write(toFile: shims + "/srun", atomically: true, encoding: .utf8)
-        chmod(shims + "/srun", 0o755)
-        let path = shims + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
+        let path = try Self.pathWithSrun(in: folder)
         let mpi = try Self.script("bank_mpi.sbatch", in: folder, environment: ["COUNT": "60", "SEED": "4", "OUT": folder + "/mpi", "PATH": path])
         #expect(mpi.status == 0, "\(mpi.err)")
         #expect(try Self.sameFiles(folder + "/single", folder + "/mpi"))
+    }
+
+    @Test("run_mpi.sbatch as it is (srun → mpirun -n 2; the paper preset shrunk to two TSNPE rounds on 24 cells) writes the single-process run: banks, models, proposal, posteriors, checks, regression")
+    func run() throws {
+        let folder = temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let small = ["--cells", "24", "--simulations", "1000", "--rounds", "2", "--round-simulations", "1000", "--neighbours", "10",
+                     "--samples", "30", "--candidates", "2", "--data", repository + "/data", "--quiet"]
+        let single = try IonLinkProcess.run(["run", "--preset", "paper", "--gradient-parts", "2", "--out", folder + "/single", "--threads", "2"] + small)
+        #expect(single.status == 0, "\(single.err)")
+        let path = try Self.pathWithSrun(in: folder)
+        let parallel = try Self.script("run_mpi.sbatch", in: folder, environment: ["OUT": folder + "/ranks", "SLURM_NTASKS": "2", "PATH": path,
+                                                                                  "ARGS": small.joined(separator: " ")])
+        #expect(parallel.status == 0, "\(parallel.err)")
+        // Every file but the stage timings (run.json) and the report that shows them.
+        let files = try FileManager.default.subpathsOfDirectory(atPath: folder + "/single").sorted()
+        #expect(files == (try FileManager.default.subpathsOfDirectory(atPath: folder + "/ranks").sorted()))
+        #expect(files.contains("rounds/2/bank/proposal_theta.npy") && files.contains("fits/best_fit.csv") && files.contains("regression/cv_summary.csv"))
+        for file in files where !["run.json", "report.html"].contains(file) {
+            var isFolder: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: folder + "/single/" + file, isDirectory: &isFolder), !isFolder.boolValue else { continue }
+            #expect(FileManager.default.contentsEqual(atPath: folder + "/single/" + file, andPath: folder + "/ranks/" + file), "\(file) differs")
+        }
     }
 }

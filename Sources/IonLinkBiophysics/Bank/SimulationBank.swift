@@ -145,6 +145,16 @@ public struct SimulationBank {
         return ranks.isRoot ? result : try BankManifest.read(folder: folder)
     }
 
+    /// Opens the bank on every rank of an MPI launch (rank 0 first, which creates or checks the folder; then the
+    /// others) and makes it with all of them (`make(on:)`); a single process just opens and makes it.
+    @discardableResult
+    public static func make(on ranks: Ranks, opening open: () throws -> SimulationBank) throws -> BankManifest {
+        if !ranks.isRoot { ranks.barrier() }
+        let bank = try open()
+        if ranks.isRoot { ranks.barrier() }
+        return try bank.make(on: ranks)
+    }
+
     /// Rows of this folder (local indices) in chunk `c`.
     func chunkRows(_ c: Int) -> Range<Int> {
         (c * manifest.chunkSize) ..< min(manifest.rows, (c + 1) * manifest.chunkSize)
