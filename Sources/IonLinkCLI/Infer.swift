@@ -43,7 +43,9 @@ struct Infer: ParsableCommand {
         if ranks.isRoot { try OutputFolder.prepare(out, for: "infer", ownFiles: ["map.csv"], force: force) }
         ranks.barrier()
         // Under MPI each rank samples a consecutive part of the cells; rank 0 joins the parts into one process's files.
-        let outcome = try PosteriorFitsWriter.sample(sampler, cells: cells, into: out, title: "infer", showProgress: !workers.quiet, on: ranks)
+        let outcome = try PosteriorFitsWriter.sample(sampler, cells: cells, into: out, title: "infer", showProgress: !workers.quiet, on: ranks) {
+            FileHandle.standardError.write(Data(("\n" + $0 + "\n").utf8))
+        }
         guard ranks.isRoot else { return }
         let failed = outcome.cellsWithoutSamples
         if !workers.quiet {

@@ -458,7 +458,8 @@ public final class Pipeline {
     private func samplePosteriors(_ posterior: Posterior, cells: ObservedCells, to fits: String) throws {
         var sampler = PosteriorSampler(posterior: posterior, samples: settings.samples, seed: settings.seed, threads: threads)
         sampler.refineMAP = true
-        let outcome = try PosteriorFitsWriter.sample(sampler, cells: cells, into: fits, title: "posteriors", showProgress: showProgress, on: ranks)
+        let log = self.log
+        let outcome = try PosteriorFitsWriter.sample(sampler, cells: cells, into: fits, title: "posteriors", showProgress: showProgress, on: ranks) { log($0) }
         let missing = outcome.cellsWithoutSamples
         log("posteriors of \(cells.count - missing) of \(cells.count) cells" + (missing > 0 ? " (\(missing) without samples: NaN rows)" : ""))
         if let advice = outcome.lowAcceptanceAdvice { log(advice) }

@@ -69,10 +69,13 @@ public final class PosteriorFitsWriter {
                              to: folder + "/acceptance.csv")
     }
 
+    /// In-box acceptance below which a cell's sampling is slow and its leakage correction large.
+    static let lowAcceptance = 0.01
+
     /// Advice when some cells' flow samples mostly fell outside the prior box (below 1% inside, or none): their sampling
     /// took up to 100× longer and their log-probs carry a large leakage correction. Nil when every cell was fine.
     public var lowAcceptanceAdvice: String? {
-        let low = ids.indices.filter { sampled[$0] && acceptance[$0] < 0.01 }
+        let low = ids.indices.filter { sampled[$0] && acceptance[$0] < Self.lowAcceptance }
         guard let worst = low.min(by: { acceptance[$0] < acceptance[$1] }) else { return nil }
         return String(format: "note: %d of %d cells had under 1%% of their flow samples inside the prior box (lowest: %@, %.3g%%); "
                       + "their sampling is slow and their log-probs carry a large leakage correction. An estimator whose prior "
@@ -101,17 +104,27 @@ public final class PosteriorFitsWriter {
 
 extension PosteriorFitsWriter {
     /// Samples every cell's posterior with `sampler` into `folder` (as the type describes), with a progress bar, and
-    /// hands each cell on to `each` too. On an error nothing is left half-written.
+    /// hands each cell on to `each` too. The first cell whose flow samples mostly miss the prior box is reported to
+    /// `warn` at once, with the remedy. On an error nothing is left half-written.
     @discardableResult
     public static func sample(_ sampler: PosteriorSampler, cells: ObservedCells, into folder: String, title: String, showProgress: Bool,
-                              each: ((Int, PosteriorSampler.Cell?) -> Void)? = nil) throws -> PosteriorFitsWriter {
+                              warn: ((String) -> Void)? = nil, each: ((Int, PosteriorSampler.Cell?) -> Void)? = nil) throws -> PosteriorFitsWriter {
         let writer = try PosteriorFitsWriter(folder: folder, ids: cells.ids, parameterNames: sampler.posterior.parameterNames,
                                              samples: sampler.samples, refinedMAP: sampler.refineMAP)
         let progress = ProgressReporter(title, total: cells.count, unit: "cells", enabled: showProgress)
         do {
+            var warned = false
             try sampler.run(cells.features, progress: { progress.advance(by: $0) }) { i, cell in
                 try writer.add(i, cell)
                 each?(i, cell)
+                if !warned, let cell, cell.draws.acceptance < lowAcceptance, let warn {
+                    warned = true
+                    warn(String(format: "warning: cell %@: %.3g%% of its flow samples fall inside the prior box, so its sampling is slow (up to "
+                                + "%d flow samples before it gives up) and its log-probs carry a large leakage correction; other cells may follow "
+                                + "(a summary comes at the end). Remedy: an estimator with the logit prior boundary (`ionlink train "
+                                + "--prior-boundary logit`) samples inside the box by construction; more simulations or epochs help too.",
+                                cells.ids[i], 100 * cell.draws.acceptance, Posterior.defaultMaxTries))
+                }
             }
             progress.finish()
             try writer.finish()
@@ -134,9 +147,9 @@ extension PosteriorFitsWriter {
     /// their global indexes) into a folder of its own, and rank 0 joins the parts into `folder` — the files one process
     /// writes, byte for byte. A single process samples straight into `folder`.
     public static func sample(_ sampler: PosteriorSampler, cells: ObservedCells, into folder: String, title: String, showProgress: Bool,
-                              on ranks: Ranks) throws -> Outcome {
+                              on ranks: Ranks, warn: ((String) -> Void)? = nil) throws -> Outcome {
         guard ranks.isParallel else {
-            let writer = try sample(sampler, cells: cells, into: folder, title: title, showProgress: showProgress)
+            let writer = try sample(sampler, cells: cells, into: folder, title: title, showProgress: showProgress, warn: warn)
             return Outcome(cellsWithoutSamples: writer.cellsWithoutSamples, lowAcceptanceAdvice: writer.lowAcceptanceAdvice)
         }
         let parts = (0..<ranks.size).map { folder + "/.ranks/\($0)" }
@@ -144,7 +157,7 @@ extension PosteriorFitsWriter {
         var share = sampler
         share.firstIndex = sampler.firstIndex + mine.lowerBound
         let writer = try sample(share, cells: cells.subset(Array(mine)), into: parts[ranks.rank], title: "\(title) (rank 0 of \(ranks.size))",
-                                showProgress: showProgress && ranks.isRoot)
+                                showProgress: showProgress && ranks.isRoot, warn: ranks.isRoot ? warn : nil)
         // Gathering the counts also waits for every rank's part.
         let without = ranks.allGather([Double(writer.cellsWithoutSamples)]).reduce(0) { $0 + Int($1[0]) }
         if ranks.isRoot {

@@ -83,4 +83,22 @@ import Testing
             }
         }
     }
+
+    @Test("Rejection sampling's try budget: a flow that rarely lands in the box stops after a few thousand tries, not at the budget; the same seed gives the same draws")
+    func leakyFlowStopsEarly() {
+        func posterior(centre: Double) -> Posterior {
+            let flow = ConditionalMAF(dimension: 2, contextDimension: 2, hidden: 8, transforms: 2, seed: 2, thetaMean: [centre, centre],
+                                      thetaSD: [1, 1], contextMean: [0, 0], contextSD: [1, 1])
+            return Posterior(model: .maf(flow), parameterNames: ["a", "b"], featureNames: ["x1", "x2"], low: [0, 0], high: [1, 1], boundary: .rejection)
+        }
+        // Few of this flow's samples fall inside: 1000 samples would take far over twice the budget of tries.
+        let leaky = posterior(centre: 3.5)
+        let draws = leaky.sample(1000, given: [0, 0], seed: 4, maxTries: 100_000)
+        let tries = Double(draws.samples.rows) / draws.acceptance
+        #expect(draws.samples.rows > 0 && draws.samples.rows < 1000 && tries < 25_000, "\(draws.samples.rows) samples in \(tries) tries")
+        let again = leaky.sample(1000, given: [0, 0], seed: 4, maxTries: 100_000)
+        #expect(again.samples.values == draws.samples.values && again.logProbs == draws.logProbs)
+        // A flow centred on the box completes.
+        #expect(posterior(centre: 0.5).sample(1000, given: [0, 0], seed: 4, maxTries: 100_000).samples.rows == 1000)
+    }
 }
