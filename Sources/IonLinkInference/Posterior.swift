@@ -99,7 +99,8 @@ public struct Posterior: Sendable, Codable {
     /// acceptance — k + 2√k + 4 in-box samples per try so far, about a 98% upper bound — says that `n` samples would
     /// take more than twice `maxTries` flow samples: a cell that could not complete within `maxTries` anyway (a cell
     /// that can is stopped with probability below 10⁻⁶). So a cell whose flow misses the box gives up after a few
-    /// thousand tries, not a million. Deterministic: the same seed gives the same draws.
+    /// thousand tries, not a million; with none inside after 100 000 tries it gives up in any case (acceptance 0, no
+    /// samples). Deterministic: the same seed gives the same draws.
     public func sample(_ n: Int, given x: [Double], seed: UInt64, index: UInt64 = 0, maxTries: Int = Posterior.defaultMaxTries) -> Draws {
         var generator = StreamKey.generator(seed: seed, purpose: .network, index: index &+ 1)
         if boundary == .logit {

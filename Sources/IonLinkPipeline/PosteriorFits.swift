@@ -103,12 +103,11 @@ public final class PosteriorFitsWriter {
 }
 
 extension PosteriorFitsWriter {
-    /// Samples every cell's posterior with `sampler` into `folder` (as the type describes), with a progress bar, and
-    /// hands each cell on to `each` too. The first cell whose flow samples mostly miss the prior box is reported to
-    /// `warn` at once, with the remedy. On an error nothing is left half-written.
-    @discardableResult
-    public static func sample(_ sampler: PosteriorSampler, cells: ObservedCells, into folder: String, title: String, showProgress: Bool,
-                              warn: ((String) -> Void)? = nil, each: ((Int, PosteriorSampler.Cell?) -> Void)? = nil) throws -> PosteriorFitsWriter {
+    /// Samples every cell's posterior with `sampler` into `folder` (as the type describes), with a progress bar. The
+    /// first cell whose flow samples mostly miss the prior box is reported to `warn` at once, with the remedy. On an
+    /// error nothing is left half-written.
+    private static func sample(_ sampler: PosteriorSampler, cells: ObservedCells, into folder: String, title: String, showProgress: Bool,
+                               warn: ((String) -> Void)?) throws -> PosteriorFitsWriter {
         let writer = try PosteriorFitsWriter(folder: folder, ids: cells.ids, parameterNames: sampler.posterior.parameterNames,
                                              samples: sampler.samples, refinedMAP: sampler.refineMAP)
         let progress = ProgressReporter(title, total: cells.count, unit: "cells", enabled: showProgress)
@@ -116,7 +115,6 @@ extension PosteriorFitsWriter {
             var warned = false
             try sampler.run(cells.features, progress: { progress.advance(by: $0) }) { i, cell in
                 try writer.add(i, cell)
-                each?(i, cell)
                 if !warned, let cell, cell.draws.acceptance < lowAcceptance, let warn {
                     warned = true
                     warn(String(format: "warning: cell %@: %.3g%% of its flow samples fall inside the prior box, so its sampling is slow (up to "
