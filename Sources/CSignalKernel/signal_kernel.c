@@ -32,42 +32,122 @@ static void *scratch(size_t bytes) {
     return buffer;
 }
 
-/// One direct-form-II-transposed pass over `m` samples of GROUPS × 8 interleaved signals, in place,
-/// forwards or backwards, starting from zi · (first input of the pass). All groups advance in the same
-/// loop iteration, so their independent recursions overlap in the pipeline.
-#define DEFINE_PASS(NAME, GROUPS)                                                                        \
-static inline __attribute__((always_inline)) void NAME(lanes8 *buffer, size_t m, int backwards,         \
-                                                      const double b[5], const double a[5],            \
-                                                      const double zi[4]) {                            \
-    const lanes8 one = {1, 1, 1, 1, 1, 1, 1, 1};                                                       \
-    const lanes8 b0 = one * b[0], b1 = one * b[1], b2 = one * b[2], b3 = one * b[3], b4 = one * b[4];  \
-    const lanes8 a1 = one * a[1], a2 = one * a[2], a3 = one * a[3], a4 = one * a[4];                   \
-    lanes8 z0[GROUPS], z1[GROUPS], z2[GROUPS], z3[GROUPS];                                             \
-    size_t first = backwards ? m - 1 : 0;                                                              \
-    for (int g = 0; g < GROUPS; g++) {                                                                 \
-        lanes8 x0 = buffer[first * GROUPS + g];                                                        \
-        z0[g] = zi[0] * x0; z1[g] = zi[1] * x0; z2[g] = zi[2] * x0; z3[g] = zi[3] * x0;                \
-    }                                                                                                  \
-    for (size_t i = 0; i < m; i++) {                                                                   \
-        size_t k = backwards ? m - 1 - i : i;                                                          \
-        for (int g = 0; g < GROUPS; g++) {                                                             \
-            lanes8 xn = buffer[k * GROUPS + g];                                                        \
-            lanes8 yn = z0[g] + b0 * xn;                                                               \
-            z0[g] = z1[g] + xn * b1 - yn * a1;                                                         \
-            z1[g] = z2[g] + xn * b2 - yn * a2;                                                         \
-            z2[g] = z3[g] + xn * b3 - yn * a3;                                                         \
-            z3[g] = xn * b4 - yn * a4;                                                                 \
-            buffer[k * GROUPS + g] = yn;                                                               \
-        }                                                                                              \
-    }                                                                                                  \
+/// Eight doubles at any 8-byte-aligned address (for loading and storing one signal's consecutive samples).
+typedef double lanes8_unaligned __attribute__((vector_size(64), aligned(8)));
+
+/// Transposes the 8 × 8 block r (row l: 8 consecutive values of signal l) in place, so that row j holds value j of
+/// every signal. Pure data movement: the values are not changed.
+static inline __attribute__((always_inline)) void transpose8(lanes8 r[8]) {
+    lanes8 t[8], u[8];
+    for (int p = 0; p < 8; p += 2) {
+        t[p] = __builtin_shufflevector(r[p], r[p + 1], 0, 8, 2, 10, 4, 12, 6, 14);
+        t[p + 1] = __builtin_shufflevector(r[p], r[p + 1], 1, 9, 3, 11, 5, 13, 7, 15);
+    }
+    for (int q = 0; q < 8; q += 4) {
+        u[q] = __builtin_shufflevector(t[q], t[q + 2], 0, 1, 8, 9, 4, 5, 12, 13);
+        u[q + 1] = __builtin_shufflevector(t[q + 1], t[q + 3], 0, 1, 8, 9, 4, 5, 12, 13);
+        u[q + 2] = __builtin_shufflevector(t[q], t[q + 2], 2, 3, 10, 11, 6, 7, 14, 15);
+        u[q + 3] = __builtin_shufflevector(t[q + 1], t[q + 3], 2, 3, 10, 11, 6, 7, 14, 15);
+    }
+    for (int j = 0; j < 4; j++) {
+        r[j] = __builtin_shufflevector(u[j], u[j + 4], 0, 1, 2, 3, 8, 9, 10, 11);
+        r[j + 4] = __builtin_shufflevector(u[j], u[j + 4], 4, 5, 6, 7, 12, 13, 14, 15);
+    }
 }
-DEFINE_PASS(pass1, 1)
-DEFINE_PASS(pass2, 2)
+
+// The helpers below take and return vectors by value; they are always inlined, so no call ABI applies.
+#pragma clang diagnostic ignored "-Wpsabi"
+
+/// The 4th-order direct-form-II-transposed filter (b, a) on 8 lanes, with its four state vectors.
+typedef struct {
+    lanes8 b0, b1, b2, b3, b4, a1, a2, a3, a4;
+} coefficients;
+
+typedef struct {
+    lanes8 z0, z1, z2, z3;
+} state;
+
+static inline __attribute__((always_inline)) coefficients broadcast(const double b[5], const double a[5]) {
+    const lanes8 one = {1, 1, 1, 1, 1, 1, 1, 1};
+    coefficients c = {one * b[0], one * b[1], one * b[2], one * b[3], one * b[4], one * a[1], one * a[2], one * a[3], one * a[4]};
+    return c;
+}
+
+/// Steady-state initial conditions zi · x0 (SciPy's filtfilt: zi times the first input of the pass).
+static inline __attribute__((always_inline)) state initial(const double zi[4], lanes8 x0) {
+    state s = {zi[0] * x0, zi[1] * x0, zi[2] * x0, zi[3] * x0};
+    return s;
+}
+
+/// One step of the recursion: the output for input xn, in SciPy's order of operations.
+static inline __attribute__((always_inline)) lanes8 step(state *s, const coefficients *c, lanes8 xn) {
+    lanes8 yn = s->z0 + c->b0 * xn;
+    s->z0 = s->z1 + xn * c->b1 - yn * c->a1;
+    s->z1 = s->z2 + xn * c->b2 - yn * c->a2;
+    s->z2 = s->z3 + xn * c->b3 - yn * c->a3;
+    s->z3 = xn * c->b4 - yn * c->a4;
+    return yn;
+}
+
+/// filtfilt and dV/dt of `groups` × 8 signals (interleaved sample-major in `buffer`, m = n + 2·pad rows), with both
+/// passes fused with the data movement: the forward pass reads the signals' bodies 8 samples × 8 signals at a time
+/// through a register transpose (the odd extensions and the body's last n mod 8 samples are already in `buffer`), and
+/// the backward pass turns each 8 outputs into derivatives and writes them transposed to `out`. The backward pass
+/// stops at the body's first sample: its outputs over the leading extension are discarded by filtfilt.
+static inline __attribute__((always_inline)) void filtfilt_derivative(
+        const int groups, lanes8 *buffer, size_t n, size_t pad, const double *const *source, int lanes,
+        const double b[5], const double a[5], const double zi[4], const double *t, double *const *out) {
+    const coefficients c = broadcast(b, a);
+    const size_t m = n + 2 * pad, body = n / 8 * 8;
+    state s[2];
+    // Forward.
+    for (int g = 0; g < groups; g++) s[g] = initial(zi, buffer[g]);
+    for (size_t i = 0; i < pad; i++)
+        for (int g = 0; g < groups; g++) buffer[i * groups + g] = step(&s[g], &c, buffer[i * groups + g]);
+    for (size_t k = 0; k < body; k += 8)
+        for (int g = 0; g < groups; g++) {
+            lanes8 r[8];
+            for (int l = 0; l < 8; l++) r[l] = *(const lanes8_unaligned *)(source[g * 8 + l] + k);
+            transpose8(r);
+            for (int j = 0; j < 8; j++) buffer[(pad + k + j) * groups + g] = step(&s[g], &c, r[j]);
+        }
+    for (size_t i = pad + body; i < m; i++)
+        for (int g = 0; g < groups; g++) buffer[i * groups + g] = step(&s[g], &c, buffer[i * groups + g]);
+    // Backward: the end extension and the body's last samples, kept in `buffer`; their derivatives written one by one.
+    const size_t count = n - 1, chunks = count / 8 * 8;
+    for (int g = 0; g < groups; g++) s[g] = initial(zi, buffer[(m - 1) * groups + g]);
+    for (size_t i = m; i-- > pad + chunks;)
+        for (int g = 0; g < groups; g++) buffer[i * groups + g] = step(&s[g], &c, buffer[i * groups + g]);
+    const double *flat = (const double *)buffer;
+    const int width = groups * 8;
+    for (size_t k = chunks; k < count; k++) {
+        double dt = t[k + 1] - t[k];
+        for (int l = 0; l < lanes; l++) {
+            double y0 = flat[(pad + k) * width + l], y1 = flat[(pad + k + 1) * width + l];
+            out[l][k] = 1e-3 * (y1 - y0) / dt;
+        }
+    }
+    // The rest, 8 derivatives at a time: y[k + 8] carried from the chunk above.
+    lanes8 above[2];
+    for (int g = 0; g < groups; g++) above[g] = buffer[(pad + chunks) * groups + g];
+    for (size_t k = chunks; k > 0;) {
+        k -= 8;
+        for (int g = 0; g < groups; g++) {
+            lanes8 d[8];
+            for (int j = 7; j >= 0; j--) {
+                lanes8 y = step(&s[g], &c, buffer[(pad + k + j) * groups + g]);
+                d[j] = 1e-3 * (above[g] - y) / (t[k + j + 1] - t[k + j]);
+                above[g] = y;
+            }
+            transpose8(d);
+            for (int l = 0; l < 8 && g * 8 + l < lanes; l++) *(lanes8_unaligned *)(out[g * 8 + l] + k) = d[l];
+        }
+    }
+}
 
 CLONES
 int ionlink_filtered_derivative(const double b[5], const double a[5], const double zi[4], int pad,
-                                const double *x, size_t x_stride, const double *t, size_t n, int lanes,
-                                double *out, size_t out_stride) {
+                                const double *const *x, const double *t, size_t n, int lanes, double *const *out) {
     if (lanes < 1 || lanes > IONLINK_SIGNAL_LANES || pad < 1 || n <= (size_t)pad) return -1;
     const int groups = (lanes + 7) / 8;
     const int width = groups * 8;
@@ -75,34 +155,72 @@ int ionlink_filtered_derivative(const double b[5], const double a[5], const doub
     lanes8 *buffer = scratch(sizeof(lanes8) * groups * m);
     if (!buffer) return -1;
     double *flat = (double *)buffer;
-    // Odd extension at both ends, interleaved (sample-major, so writes are sequential and each signal is
-    // read as one sequential stream); unused lanes repeat lane 0.
+    // The odd extensions at both ends and the body's last n mod 8 samples, interleaved (unused lanes repeat lane 0);
+    // the rest of the body is read by the forward pass itself.
     const double *source[IONLINK_SIGNAL_LANES];
-    for (int l = 0; l < width; l++) source[l] = x + (size_t)(l < lanes ? l : 0) * x_stride;
+    for (int l = 0; l < width; l++) source[l] = x[l < lanes ? l : 0];
     for (int i = 0; i < pad; i++)
         for (int l = 0; l < width; l++) flat[(size_t)i * width + l] = 2 * source[l][0] - source[l][pad - i];
-    for (size_t k = 0; k < n; k++)
+    for (size_t k = n / 8 * 8; k < n; k++)
         for (int l = 0; l < width; l++) flat[(pad + k) * width + l] = source[l][k];
     for (int i = 0; i < pad; i++)
         for (int l = 0; l < width; l++) flat[(pad + n + (size_t)i) * width + l] = 2 * source[l][n - 1] - source[l][n - 2 - i];
     if (groups == 1) {
-        pass1(buffer, m, 0, b, a, zi);
-        pass1(buffer, m, 1, b, a, zi);
+        filtfilt_derivative(1, buffer, n, (size_t)pad, source, lanes, b, a, zi, t, out);
     } else {
-        pass2(buffer, m, 0, b, a, zi);
-        pass2(buffer, m, 1, b, a, zi);
+        filtfilt_derivative(2, buffer, n, (size_t)pad, source, lanes, b, a, zi, t, out);
     }
-    // Derivative in V/s: 1e-3 · (y[i+1] − y[i]) / (t[i+1] − t[i]), vectorised across signals in place,
-    // then copied out signal by signal.
-    lanes8 *y = buffer + (size_t)pad * groups;
-    for (size_t i = 0; i + 1 < n; i++) {
-        double dt = t[i + 1] - t[i];
-        for (int g = 0; g < groups; g++) y[i * groups + g] = 1e-3 * (y[(i + 1) * groups + g] - y[i * groups + g]) / dt;
-    }
-    const double *d = (const double *)y;
-    for (size_t i = 0; i + 1 < n; i++)
-        for (int l = 0; l < lanes; l++) out[(size_t)l * out_stride + i] = d[i * width + l];
     return 0;
+}
+
+/// Calls visit(group, r) for samples [from, to) of up to 16 signals, 8 samples × 8 signals at a time transposed so that
+/// r[j] holds sample from + 8i + j of the group's 8 signals, in ascending order; then visit_tail for the last
+/// (to − from) mod 8 samples one at a time (r[0] only). Unused lanes repeat signal 0.
+#define FOR_EACH_SAMPLE(x, lanes, from, to, VISIT)                                                      \
+    do {                                                                                                \
+        const double *source_[IONLINK_SIGNAL_LANES];                                                    \
+        const int groups_ = ((lanes) + 7) / 8;                                                          \
+        for (int l = 0; l < groups_ * 8; l++) source_[l] = (x)[l < (lanes) ? l : 0];                    \
+        size_t k_ = (from);                                                                             \
+        for (; k_ + 8 <= (to); k_ += 8)                                                                 \
+            for (int g = 0; g < groups_; g++) {                                                         \
+                lanes8 r[8];                                                                            \
+                for (int l = 0; l < 8; l++) r[l] = *(const lanes8_unaligned *)(source_[g * 8 + l] + k_); \
+                transpose8(r);                                                                          \
+                for (int j = 0; j < 8; j++) { lanes8 v = r[j]; VISIT; }                                 \
+            }                                                                                           \
+        for (; k_ < (to); k_++)                                                                         \
+            for (int g = 0; g < groups_; g++) {                                                         \
+                lanes8 v;                                                                               \
+                for (int l = 0; l < 8; l++) v[l] = source_[g * 8 + l][k_];                              \
+                VISIT;                                                                                  \
+            }                                                                                           \
+    } while (0)
+
+CLONES
+void ionlink_add_sums(const double *const *x, int lanes, size_t from, size_t to, double *sums) {
+    if (lanes < 1 || lanes > IONLINK_SIGNAL_LANES) return;
+    lanes8 total[2] = {{0}, {0}};
+    for (int l = 0; l < lanes; l++) total[l / 8][l % 8] = sums[l];
+    FOR_EACH_SAMPLE(x, lanes, from, to, total[g] = total[g] + v);
+    for (int l = 0; l < lanes; l++) sums[l] = total[l / 8][l % 8];
+}
+
+CLONES
+void ionlink_central_moments(const double *const *x, int lanes, size_t from, size_t to, const double *mean,
+                             double *m2, double *m3) {
+    if (lanes < 1 || lanes > IONLINK_SIGNAL_LANES) return;
+    lanes8 center[2] = {{0}, {0}}, second[2] = {{0}, {0}}, third[2] = {{0}, {0}};
+    for (int l = 0; l < lanes; l++) center[l / 8][l % 8] = mean[l];
+    FOR_EACH_SAMPLE(x, lanes, from, to, {
+        lanes8 d = v - center[g];
+        second[g] = second[g] + d * d;
+        third[g] = third[g] + d * d * d;
+    });
+    for (int l = 0; l < lanes; l++) {
+        m2[l] = second[l / 8][l % 8];
+        m3[l] = third[l / 8][l % 8];
+    }
 }
 
 #include <malloc.h>

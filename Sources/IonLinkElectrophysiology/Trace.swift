@@ -33,8 +33,18 @@ public struct Trace: Sendable {
 
     /// Sample times in s for a uniform grid: (k · dt[s] / 1e-3) / 1e3.
     public static func uniformTime(count: Int, dtMs: Double) -> [Double] {
-        let dtSeconds = dtMs * 1e-3
-        return (0..<count).map { (Double($0) * dtSeconds / 1e-3) / 1e3 }
+        lastUniformTime.value(for: UniformGrid(count: count, dtMs: dtMs)) {
+            let dtSeconds = dtMs * 1e-3
+            return (0..<count).map { (Double($0) * dtSeconds / 1e-3) / 1e3 }
+        }
+    }
+
+    /// The grid asked for last (a bank asks for the same one per block of 16 traces; it costs two divisions a sample).
+    private static let lastUniformTime = LastValue<UniformGrid, [Double]>()
+
+    private struct UniformGrid: Equatable, Sendable {
+        var count: Int
+        var dtMs: Double
     }
 
     public var count: Int { voltage.count }

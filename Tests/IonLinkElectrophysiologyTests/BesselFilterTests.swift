@@ -1,3 +1,5 @@
+import CSignalKernel
+import IonLinkCore
 @testable import IonLinkElectrophysiology
 import Testing
 
@@ -39,5 +41,88 @@ import Testing
         let alternating = (0..<400).map { $0 % 2 == 0 ? 1.0 : -1.0 }
         let flat = SpikeDetector.derivative(alternating[...], time: time[...], filterKHz: 2)
         #expect(flat[100..<300].allSatisfy { abs($0) < 1e-6 })
+    }
+
+    /// SciPy's filtfilt (odd padding, steady-state initial conditions, direct form II transposed) and the derivative,
+    /// written out for one signal in the order of operations SciPy uses.
+    static func scalarFilteredDerivative(_ x: [Double], time: [Double], filter: BesselFilter) -> [Double] {
+        let pad = BesselFilter.padding, n = x.count
+        var y = (0..<pad).map { 2 * x[0] - x[pad - $0] } + x + (0..<pad).map { 2 * x[n - 1] - x[n - 2 - $0] }
+        func pass(_ order: [Int]) {
+            let x0 = y[order[0]]
+            var z = filter.zi.map { $0 * x0 }
+            for k in order {
+                let xn = y[k]
+                let yn = z[0] + filter.b[0] * xn
+                z[0] = z[1] + xn * filter.b[1] - yn * filter.a[1]
+                z[1] = z[2] + xn * filter.b[2] - yn * filter.a[2]
+                z[2] = z[3] + xn * filter.b[3] - yn * filter.a[3]
+                z[3] = xn * filter.b[4] - yn * filter.a[4]
+                y[k] = yn
+            }
+        }
+        pass(Array(y.indices))
+        pass(Array(y.indices.reversed()))
+        return (0..<(n - 1)).map { 1e-3 * (y[pad + $0 + 1] - y[pad + $0]) / (time[$0 + 1] - time[$0]) }
+    }
+
+    @Test("The batched kernel equals SciPy's filtfilt and derivative written out, bit for bit, for 1–16 signals of any length",
+          arguments: [16, 17, 23, 24, 25, 40, 1003])
+    func batchedKernel(length: Int) {
+        let time = Trace.uniformTime(count: length, dtMs: 0.04)
+        let filter = BesselFilter(cutoffKHz: 10, dt: time[1] - time[0])!
+        var generator = SplitMix64(seed: UInt64(length))
+        let signals = (0..<16).map { _ in (0..<length).map { _ in Double.random(in: -65 ..< -25, using: &generator) } }
+        let expected = signals.map { Self.scalarFilteredDerivative($0, time: time, filter: filter) }
+        for lanes in [1, 7, 8, 9, 16] {
+            var out = [Double](repeating: .nan, count: lanes * (length - 1))
+            let status = signals.withPointers(count: lanes) { inputs in
+                out.withUnsafeMutableBufferPointer { o in
+                    ionlink_filtered_derivative(filter.b, filter.a, filter.zi, Int32(BesselFilter.padding), inputs, time, length,
+                                                Int32(lanes), (0..<lanes).map { o.baseAddress! + $0 * (length - 1) })
+                }
+            }
+            #expect(status == 0)
+            for l in 0..<lanes {
+                #expect(Array(out[l * (length - 1) ..< (l + 1) * (length - 1)]) == expected[l], "\(lanes) lanes, signal \(l)")
+            }
+        }
+    }
+
+    @Test("The batched sums and central moments equal the scalar loops bit for bit", arguments: [1, 7, 8, 9, 16])
+    func batchedMoments(lanes: Int) {
+        var generator = SplitMix64(seed: 7)
+        let signals = (0..<lanes).map { _ in (0..<1001).map { _ in Double.random(in: -65 ..< -25, using: &generator) } }
+        for (from, to) in [(0, 1001), (3, 3), (5, 12), (17, 996)] {
+            var sums = [Double](repeating: 1.5, count: lanes)
+            var m2 = [Double](repeating: 0, count: lanes), m3 = m2
+            let means = signals.map { $0[0] }
+            signals.withPointers(count: lanes) { inputs in
+                ionlink_add_sums(inputs, Int32(lanes), from, to, &sums)
+                ionlink_central_moments(inputs, Int32(lanes), from, to, means, &m2, &m3)
+            }
+            for l in 0..<lanes {
+                var sum = 1.5, second = 0.0, third = 0.0
+                for k in from..<to {
+                    sum += signals[l][k]
+                    let d = signals[l][k] - means[l]
+                    second += d * d
+                    third += d * d * d
+                }
+                #expect(sums[l] == sum && m2[l] == second && m3[l] == third, "[\(from), \(to)), signal \(l)")
+            }
+        }
+    }
+}
+
+extension Array where Element == [Double] {
+    /// Calls `body` with the base addresses of the first `count` arrays.
+    func withPointers<R>(count: Int, _ body: ([UnsafePointer<Double>?]) -> R) -> R {
+        var pointers: [UnsafePointer<Double>?] = []
+        func nest(_ i: Int) -> R {
+            guard i < count else { return body(pointers) }
+            return self[i].withUnsafeBufferPointer { pointers.append($0.baseAddress); return nest(i + 1) }
+        }
+        return nest(0)
     }
 }

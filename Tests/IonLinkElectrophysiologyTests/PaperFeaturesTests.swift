@@ -40,6 +40,25 @@ import Testing
         }
     }
 
+    @Test("Traces in blocks of up to 16 get the features each gets alone, bit for bit (spiking, silent, NaN; any length)",
+          arguments: [20_000, 19_997])
+    func blocksEqualSingleTraces(samples: Int) throws {
+        var traces = try Golden.traces(float32: false).map { Array($0.prefix(samples)) }
+        traces.append([Double](repeating: -70, count: samples))                                  // flat
+        traces.append((0..<samples).map { -60 + 25 * sin(Double($0) / 300) })                    // peaks at −35 mV: never filtered
+        var gap = traces[0]
+        gap[9000] = .nan                                                                         // one bad sample
+        traces.append(gap)
+        let extractor = FeatureExtractor(dtMs: 0.04, startMs: 100, endMs: 700)
+        let blocks = extractor.features(ofRows: traces.flatMap { $0 }, rows: traces.count, threads: 2)
+        for (i, trace) in traces.enumerated() {
+            let alone = extractor.features(of: trace)
+            let inBlock = Array(blocks[i * PaperFeatures.count ..< (i + 1) * PaperFeatures.count])
+            #expect(zip(alone, inBlock).allSatisfy { $0.0.bitPattern == $0.1.bitPattern }, "trace \(i): \(alone) vs \(inBlock)")
+        }
+        #expect(traces.contains { extractor.features(of: $0)[PaperFeatures.Index.apCount.rawValue].isNaN })
+    }
+
     @Test("Spike counts, clipping and the third-derivative fallback match sim_spikes.csv")
     func goldenSpikeSummary() throws {
         let table = try CSVTable.read(Golden.path("sim_spikes.csv"))

@@ -15,11 +15,19 @@ extern "C" {
 /// 1e-3 · diff(filtfilt(x)) / diff(t) with the 4th-order filter (b, a), SciPy's filtfilt conventions (odd
 /// padding of `pad` samples at both ends, initial state zi · first sample of each pass) and SciPy's order
 /// of floating-point operations, so that each lane equals the scalar computation bit for bit.
-/// Signal l starts at x + l·x_stride; its derivative (n − 1 values) is written at out + l·out_stride.
+/// Signal l is x[l] (n samples); its derivative (n − 1 values) is written to out[l].
 /// Returns 0, or −1 if n ≤ pad or memory could not be allocated.
 int ionlink_filtered_derivative(const double b[5], const double a[5], const double zi[4], int pad,
-                                const double *x, size_t x_stride, const double *t, size_t n, int lanes,
-                                double *out, size_t out_stride);
+                                const double *const *x, const double *t, size_t n, int lanes, double *const *out);
+
+/// For each of `lanes` (1 … IONLINK_SIGNAL_LANES) signals x[l], adds its samples [from, to) to sums[l], one by one in
+/// ascending order (bit for bit the scalar loop `for k in from..<to { sum += x[k] }`).
+void ionlink_add_sums(const double *const *x, int lanes, size_t from, size_t to, double *sums);
+
+/// For each signal x[l], m2[l] = Σ d·d and m3[l] = Σ d·d·d over samples [from, to) with d = x − mean[l], summed in
+/// ascending order from 0 (bit for bit the scalar loop).
+void ionlink_central_moments(const double *const *x, int lanes, size_t from, size_t to, const double *mean,
+                             double *m2, double *m3);
 
 /// Makes glibc serve allocations up to 256 MiB from its reused heap instead of fresh mmaps: with the
 /// default 128 KiB threshold every trace-sized array costs page faults (~20% of feature extraction).

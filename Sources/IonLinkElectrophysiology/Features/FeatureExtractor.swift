@@ -43,58 +43,72 @@ public struct FeatureExtractor: Sendable {
         return output.array
     }
 
-    /// Features of `count` (≤ 16) traces stored one after another in `traces`; `count` × 23 values.
+    /// Features of `count` (≤ 16) traces stored one after another in `traces`; `count` × 23 values. The traces are read
+    /// in place; only those that reach the detector's `minPeak` inside the window are filtered (the others cannot
+    /// hold a spike), together, 16 at a time.
     public func features(ofBlock traces: UnsafeBufferPointer<Double>, count: Int) -> [Double] {
         precondition(count >= 1 && count <= Int(IONLINK_SIGNAL_LANES) && traces.count % count == 0)
         let samples = traces.count / count
         let time = Trace.uniformTime(count: samples, dtMs: dtMs)
-        let probe = Trace(time: time, voltage: [Double](repeating: 0, count: samples), start: startMs / 1e3, end: endMs / 1e3)
-        guard let window = detector.window(of: probe),
-              let full = blockDerivative(traces, count: count, samples: samples, range: 0 ..< samples, time: time),
-              let inside = blockDerivative(traces, count: count, samples: samples, range: window.lowerBound ..< window.upperBound + 1, time: time)
+        let start = startMs / 1e3, end = endMs / 1e3
+        let base = traces.baseAddress!
+        func trace(_ j: Int) -> UnsafeBufferPointer<Double> { UnsafeBufferPointer(start: base + j * samples, count: samples) }
+        guard let window = detector.window(time: time, start: start, end: end),
+              let full = BesselFilter(cutoffKHz: detector.filterKHz, dt: time[1] - time[0]),
+              let inside = BesselFilter(cutoffKHz: detector.filterKHz, dt: time[window.lowerBound + 1] - time[window.lowerBound])
         else {
-            return (0..<count).flatMap { features(of: Array(traces[$0 * samples ..< ($0 + 1) * samples])) }
+            return (0..<count).flatMap { features(of: Array(trace($0))) }
         }
-        // Pass 1 without the third derivative; the traces whose threshold fallback needs it get it computed
-        // together and are detected again.
-        let traceList = (0..<count).map {
-            Trace(time: time, voltage: Array(traces[$0 * samples ..< ($0 + 1) * samples]), start: probe.start, end: probe.end)
-        }
-        var trains: [SpikeTrain] = []
-        var needThird: [Int] = []
-        for j in 0..<count {
-            var needed = false
-            trains.append(detector.spikes(in: traceList[j], derivative: full[j], windowDerivative: inside[j],
-                                          thirdDerivative: { needed = true; return nil }))
-            if needed { needThird.append(j) }
-        }
-        if !needThird.isEmpty {
-            let thirds = SpikeDetector.thirdDerivatives(of: needThird.map { full[$0] }, time: time, filterKHz: detector.thirdDerivativeCutoff)
-            for (j, third) in zip(needThird, thirds) {
-                trains[j] = detector.spikes(in: traceList[j], derivative: full[j], windowDerivative: inside[j], thirdDerivative: { third })
-            }
-        }
+        let candidates = (0..<count).filter { detector.canSpike(trace($0), window: window) }
+        var trains = [SpikeTrain](repeating: .empty, count: count)
         var result: [Double] = []
         result.reserveCapacity(count * PaperFeatures.count)
-        for j in 0..<count { result += PaperFeatures.values(for: traceList[j], spikes: trains[j], settings: settings) }
-        return result
-    }
-
-    /// Filtered dV/dt of samples `range` of each trace, computed for the whole block at once.
-    private func blockDerivative(_ traces: UnsafeBufferPointer<Double>, count: Int, samples: Int, range: Range<Int>,
-                                 time: [Double]) -> [[Double]]? {
-        let n = range.count
-        guard n > 16, let filter = BesselFilter(cutoffKHz: detector.filterKHz, dt: time[range.lowerBound + 1] - time[range.lowerBound]) else {
-            return nil
-        }
-        var out = [Double](repeating: 0, count: count * (n - 1))
-        let status = time.withUnsafeBufferPointer { t in
-            out.withUnsafeMutableBufferPointer { o in
-                ionlink_filtered_derivative(filter.b, filter.a, filter.zi, Int32(BesselFilter.padding), traces.baseAddress! + range.lowerBound, samples,
-                                            t.baseAddress! + range.lowerBound, n, Int32(count), o.baseAddress!, n - 1)
+        time.withUnsafeBufferPointer { t in
+            if !candidates.isEmpty {
+                // The filtered dV/dt of each candidate's whole trace and of its window alone, as the reference computes them.
+                let fullCount = samples - 1, insideCount = window.count - 1
+                let derivatives = UnsafeMutableBufferPointer<Double>.allocate(capacity: candidates.count * (fullCount + insideCount))
+                defer { derivatives.deallocate() }
+                do {
+                    let d = derivatives
+                    let fullStart = d.baseAddress!, insideStart = d.baseAddress! + candidates.count * fullCount
+                    let inputs = candidates.map { Optional(UnsafePointer(base + $0 * samples)) }
+                    let ok = [(full, inputs, 0, samples, fullStart, fullCount), (inside, inputs.map { $0! + window.lowerBound }, window.lowerBound, window.count, insideStart, insideCount)]
+                        .allSatisfy { filter, inputs, offset, n, outStart, outCount in
+                            let outputs = (0..<candidates.count).map { Optional(outStart + $0 * outCount) }
+                            return ionlink_filtered_derivative(filter.b, filter.a, filter.zi, Int32(BesselFilter.padding), inputs,
+                                                               t.baseAddress! + offset, n, Int32(candidates.count), outputs) == 0
+                        }
+                    precondition(ok, "the signal kernel refused a block of \(candidates.count) traces of \(samples) samples")
+                    // Pass 1 without the third derivative; the traces whose threshold fallback needs it get it computed
+                    // together and are detected again.
+                    func detect(_ c: Int, third: () -> [Double]?) -> SpikeTrain {
+                        detector.spikes(voltage: trace(candidates[c]), time: t, start: start, window: window,
+                                        derivative: UnsafeBufferPointer(start: fullStart + c * fullCount, count: fullCount),
+                                        windowDerivative: UnsafeBufferPointer(start: insideStart + c * insideCount, count: insideCount),
+                                        thirdDerivative: third)
+                    }
+                    var needThird: [Int] = []
+                    for c in candidates.indices {
+                        var needed = false
+                        trains[candidates[c]] = detect(c) { needed = true; return nil }
+                        if needed { needThird.append(c) }
+                    }
+                    if !needThird.isEmpty {
+                        let firsts = needThird.map { Array(UnsafeBufferPointer(start: fullStart + $0 * fullCount, count: fullCount)) }
+                        let thirds = SpikeDetector.thirdDerivatives(of: firsts, time: time, filterKHz: detector.thirdDerivativeCutoff)
+                        for (c, third) in zip(needThird, thirds) { trains[candidates[c]] = detect(c) { third } }
+                    }
+                }
+            }
+            let statistics = PaperFeatures.VoltageStatistics.of((0..<count).map { UnsafePointer(base + $0 * samples) }, time: t,
+                                                                start: start, end: end, settings: settings)
+            for j in 0..<count {
+                var x = PaperFeatures.spikeValues(trains[j], start: start, end: end, settings: settings)
+                statistics[j].write(into: &x)
+                result += x.values
             }
         }
-        guard status == 0 else { return nil }
-        return (0..<count).map { Array(out[$0 * (n - 1) ..< ($0 + 1) * (n - 1)]) }
+        return result
     }
 }

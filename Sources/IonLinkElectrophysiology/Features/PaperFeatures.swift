@@ -1,3 +1,4 @@
+import CSignalKernel
 import Foundation
 import IonLinkCore
 
@@ -85,9 +86,29 @@ public enum PaperFeatures {
 
     /// The values of the catalogue for `trace` and its detected `spikes`, in order; NaN where undefined.
     public static func values(for trace: Trace, spikes train: SpikeTrain, settings: Settings = .simulation) -> [Double] {
+        trace.time.withUnsafeBufferPointer { time in
+            trace.voltage.withUnsafeBufferPointer { voltage in
+                values(time: time, voltage: voltage, start: trace.start, end: trace.end, spikes: train, settings: settings)
+            }
+        }
+    }
+
+    /// The values of the catalogue for the samples `voltage` (mV) at `time` (s) with the window [start, end] (s), read
+    /// in place; NaN where undefined.
+    public static func values(time: UnsafeBufferPointer<Double>, voltage: UnsafeBufferPointer<Double>, start: Double, end: Double,
+                              spikes train: SpikeTrain, settings: Settings = .simulation) -> [Double] {
+        precondition(time.count == voltage.count, "time has \(time.count) samples, voltage \(voltage.count)")
+        var x = spikeValues(train, start: start, end: end, settings: settings)
+        if let base = voltage.baseAddress {
+            VoltageStatistics.of([base], time: time, start: start, end: end, settings: settings)[0].write(into: &x)
+        }
+        return x.values
+    }
+
+    /// The features of the spikes of a trace with the window [start, end] (s); the voltage features stay NaN.
+    static func spikeValues(_ train: SpikeTrain, start: Double, end: Double, settings: Settings) -> Values {
         var x = Values()
         let spikes = train.spikes
-        let start = trace.start, end = trace.end
         let n = spikes.count
         if n > 0 {
             let times = spikes.map(\.thresholdTime)
@@ -125,35 +146,57 @@ public enum PaperFeatures {
                 x[.latency] = latency + 0.4 <= 0 ? .nan : log(latency + 0.4)
             }
         }
-        // Voltage statistics: rest before (or outside) the step; mean, variance and skewness inside it.
-        // Time is increasing, so each window is a contiguous range of samples.
-        let time = trace.time, voltage = trace.voltage
-        let beforeEnd = time.partitioningIndex(where: { $0 >= start })          // t < start
-        let insideStart = time.partitioningIndex(where: { $0 > start })         // t > start
-        let insideEnd = time.partitioningIndex(where: { $0 >= end })            // t < end
-        let afterStart = time.partitioningIndex(where: { $0 > end })            // t > end
-        var restSum = 0.0, restCount = 0
-        for k in 0..<beforeEnd { restSum += voltage[k] }
-        restCount += beforeEnd
-        if settings.restWindow == .outsideStep {
-            for k in afterStart..<time.count { restSum += voltage[k] }
-            restCount += time.count - afterStart
-        }
-        x[.restMean] = restCount == 0 ? .nan : restSum / Double(restCount)
-        if insideEnd > insideStart {
+        return x
+    }
+
+    /// The four voltage features of traces on one time axis: the rest mean before (or outside) the step; the mean,
+    /// variance and skewness inside it.
+    struct VoltageStatistics {
+        var restMean = Double.nan, stepMean = Double.nan, stepVariance = Double.nan, stepSkewness = Double.nan
+
+        /// The statistics of up to 16 traces (`IONLINK_SIGNAL_LANES`) of `time.count` samples, summed trace by trace in
+        /// sample order, all traces at once.
+        static func of(_ voltages: [UnsafePointer<Double>], time: UnsafeBufferPointer<Double>, start: Double, end: Double,
+                       settings: Settings) -> [VoltageStatistics] {
+            let lanes = Int32(voltages.count)
+            precondition(lanes >= 1 && lanes <= IONLINK_SIGNAL_LANES)
+            let inputs = voltages.map { Optional($0) }
+            // Time is increasing, so each window is a contiguous range of samples.
+            let beforeEnd = time.partitioningIndex(where: { $0 >= start })          // t < start
+            let insideStart = time.partitioningIndex(where: { $0 > start })         // t > start
+            let insideEnd = time.partitioningIndex(where: { $0 >= end })            // t < end
+            let afterStart = time.partitioningIndex(where: { $0 > end })            // t > end
+            var statistics = [VoltageStatistics](repeating: VoltageStatistics(), count: voltages.count)
+            var rest = [Double](repeating: 0, count: voltages.count)
+            ionlink_add_sums(inputs, lanes, 0, beforeEnd, &rest)
+            var restCount = beforeEnd
+            if settings.restWindow == .outsideStep {
+                ionlink_add_sums(inputs, lanes, afterStart, time.count, &rest)
+                restCount += time.count - afterStart
+            }
+            if restCount > 0 { for l in statistics.indices { statistics[l].restMean = rest[l] / Double(restCount) } }
+            guard insideEnd > insideStart else { return statistics }
             let count = Double(insideEnd - insideStart)
-            var sum = 0.0
-            for k in insideStart..<insideEnd { sum += voltage[k] }
-            let m = sum / count
-            var m2 = 0.0, m3 = 0.0
-            for k in insideStart..<insideEnd { let d = voltage[k] - m; m2 += d * d; m3 += d * d * d }
-            m2 /= count
-            m3 /= count
-            x[.stepMean] = m
-            x[.stepVariance] = m2
-            x[.stepSkewness] = m3 / pow(m2.squareRoot(), 3)
+            var means = [Double](repeating: 0, count: voltages.count)
+            ionlink_add_sums(inputs, lanes, insideStart, insideEnd, &means)
+            for l in means.indices { means[l] /= count }
+            var m2 = [Double](repeating: 0, count: voltages.count), m3 = m2
+            ionlink_central_moments(inputs, lanes, insideStart, insideEnd, means, &m2, &m3)
+            for l in statistics.indices {
+                let variance = m2[l] / count
+                statistics[l].stepMean = means[l]
+                statistics[l].stepVariance = variance
+                statistics[l].stepSkewness = (m3[l] / count) / pow(variance.squareRoot(), 3)
+            }
+            return statistics
         }
-        return x.values
+
+        func write(into x: inout Values) {
+            x[.restMean] = restMean
+            x[.stepMean] = stepMean
+            x[.stepVariance] = stepVariance
+            x[.stepSkewness] = stepSkewness
+        }
     }
 
     /// The 23 values under construction, addressed by `Index`.

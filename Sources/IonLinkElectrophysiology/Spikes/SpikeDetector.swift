@@ -92,8 +92,9 @@ public struct SpikeDetector: Sendable {
             let status = v.withUnsafeBufferPointer { x in
                 t.withUnsafeBufferPointer { time in
                     d.withUnsafeMutableBufferPointer { out in
-                        ionlink_filtered_derivative(filter.b, filter.a, filter.zi, Int32(BesselFilter.padding), x.baseAddress!, n,
-                                                    time.baseAddress!, n, 1, out.baseAddress!, n - 1)
+                        var input: UnsafePointer<Double>? = x.baseAddress, output: UnsafeMutablePointer<Double>? = out.baseAddress
+                        return ionlink_filtered_derivative(filter.b, filter.a, filter.zi, Int32(BesselFilter.padding), &input,
+                                                           time.baseAddress!, n, 1, &output)
                     }
                 }
             }
@@ -108,8 +109,14 @@ public struct SpikeDetector: Sendable {
 
     /// The sample range [start index, end index] of the analysis window, or nil if the trace is too short.
     public func window(of trace: Trace) -> ClosedRange<Int>? {
-        guard trace.count > 20, let startIndex = trace.index(atOrAfter: trace.start),
-              let endIndex = trace.index(atOrAfter: trace.end), endIndex > startIndex + 16 else { return nil }
+        window(time: trace.time, start: trace.start, end: trace.end)
+    }
+
+    /// The window [start, end] (s) on the sample times `time`: the first samples at or after each, or nil if the trace
+    /// is too short.
+    public func window(time: [Double], start: Double, end: Double) -> ClosedRange<Int>? {
+        let startIndex = time.partitioningIndex { $0 >= start }, endIndex = time.partitioningIndex { $0 >= end }
+        guard time.count > 20, endIndex < time.count, endIndex > startIndex + 16 else { return nil }
         return startIndex...endIndex
     }
 
@@ -129,8 +136,34 @@ public struct SpikeDetector: Sendable {
                        thirdDerivative: (() -> [Double]?)? = nil) -> SpikeTrain {
         guard let window = window(of: trace) else { return .empty }
         let provider = thirdDerivative ?? { Self.thirdDerivatives(of: [dvdt], time: trace.time, filterKHz: thirdDerivativeCutoff)[0] }
-        return detect(v: trace.voltage, t: trace.time, dvdt: dvdt, windowDvdt: windowDerivative, third: provider,
-                      startIndex: window.lowerBound, endIndex: window.upperBound, start: trace.start) ?? .empty
+        return trace.voltage.withUnsafeBufferPointer { v in
+            trace.time.withUnsafeBufferPointer { t in
+                dvdt.withUnsafeBufferPointer { d in
+                    windowDerivative.withUnsafeBufferPointer { w in
+                        spikes(voltage: v, time: t, start: trace.start, window: window, derivative: d, windowDerivative: w,
+                               thirdDerivative: provider)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Detects spikes in `window` of the samples `v` at times `t` (s; `start` the window's start), given the filtered
+    /// dV/dt of the whole trace and of the window alone, without copying them (the block path of `FeatureExtractor`).
+    /// `thirdDerivative` supplies the filtered third derivative when the threshold fallback needs it.
+    public func spikes(voltage v: UnsafeBufferPointer<Double>, time t: UnsafeBufferPointer<Double>, start: Double,
+                       window: ClosedRange<Int>, derivative dvdt: UnsafeBufferPointer<Double>,
+                       windowDerivative: UnsafeBufferPointer<Double>, thirdDerivative: () -> [Double]?) -> SpikeTrain {
+        detect(v: v, t: t, dvdt: dvdt, windowDvdt: windowDerivative, third: thirdDerivative,
+               startIndex: window.lowerBound, endIndex: window.upperBound, start: start) ?? .empty
+    }
+
+    /// Whether the samples `window` of `v` can hold a spike: its peak must lie in the window at or above `minPeak`.
+    /// A trace for which this is false has no spikes, so its derivatives need not be computed.
+    public func canSpike(_ v: UnsafeBufferPointer<Double>, window: ClosedRange<Int>) -> Bool {
+        let level = minPeak
+        for k in window where v[k] >= level { return true }
+        return false
     }
 
     /// The cutoff used for the third-derivative fallback, kHz.
@@ -149,13 +182,13 @@ public struct SpikeDetector: Sendable {
                     result += group.map { Self.derivative($0[..<n], time: time[..<n], filterKHz: nil) }
                     continue
                 }
-                let packed = group.flatMap { $0.prefix(n) }
                 var out = [Double](repeating: 0, count: group.count * (n - 1))
-                _ = packed.withUnsafeBufferPointer { x in
-                    time.withUnsafeBufferPointer { t in
-                        out.withUnsafeMutableBufferPointer { o in
-                            ionlink_filtered_derivative(filter.b, filter.a, filter.zi, Int32(BesselFilter.padding), x.baseAddress!, n,
-                                                        t.baseAddress!, n, Int32(group.count), o.baseAddress!, n - 1)
+                withPointers(to: group) { inputs in
+                    out.withUnsafeMutableBufferPointer { o in
+                        let outputs = (0..<group.count).map { Optional(o.baseAddress! + $0 * (n - 1)) }
+                        _ = time.withUnsafeBufferPointer { t in
+                            ionlink_filtered_derivative(filter.b, filter.a, filter.zi, Int32(BesselFilter.padding), inputs,
+                                                        t.baseAddress!, n, Int32(group.count), outputs)
                         }
                     }
                 }
@@ -169,7 +202,7 @@ public struct SpikeDetector: Sendable {
 
     // MARK: - The steps (each mirrors one function of the reference extractor)
 
-    private func detect(v: [Double], t: [Double], dvdt: [Double], windowDvdt: [Double], third: () -> [Double]?,
+    private func detect(v: Samples, t: Samples, dvdt: Samples, windowDvdt: Samples, third: () -> [Double]?,
                         startIndex: Int, endIndex: Int, start: Double) -> SpikeTrain? {
         let putative = putativeSpikes(windowDvdt).map { $0 + startIndex }
         guard !putative.isEmpty, let allPeaks = peakIndexes(v, putative, endIndex: endIndex) else { return nil }
@@ -226,7 +259,7 @@ public struct SpikeDetector: Sendable {
 
     /// 1. Putative spikes (window indices): the window's own dV/dt crosses the cutoff upwards, and only after it fell
     /// below 0 since the previous crossing.
-    private func putativeSpikes(_ windowDvdt: [Double]) -> [Int] {
+    private func putativeSpikes(_ windowDvdt: Samples) -> [Int] {
         guard !windowDvdt.isEmpty else { return [] }
         var crossings: [Int] = []
         if windowDvdt[0] > dvCutoff { crossings.append(0) }
@@ -242,7 +275,7 @@ public struct SpikeDetector: Sendable {
     }
 
     /// 2. Peaks: the maximum of V between consecutive putative spikes (the last one: up to the window end).
-    private func peakIndexes(_ v: [Double], _ putative: [Int], endIndex: Int) -> [Int]? {
+    private func peakIndexes(_ v: Samples, _ putative: [Int], endIndex: Int) -> [Int]? {
         var peaks: [Int] = []
         for (k, spike) in putative.enumerated() {
             let next = k + 1 < putative.count ? putative[k + 1] : endIndex
@@ -254,7 +287,7 @@ public struct SpikeDetector: Sendable {
 
     /// 3. Drops events where V does not fall between a peak and the next spike, peaks below `minPeak`, heights below
     /// `minHeight`.
-    private func dropNonSpikes(v: [Double], dvdt: [Double], putative: [Int], peaks allPeaks: [Int]) -> (spikes: [Int], peaks: [Int]) {
+    private func dropNonSpikes(v: Samples, dvdt: Samples, putative: [Int], peaks allPeaks: [Int]) -> (spikes: [Int], peaks: [Int]) {
         var mask: [Bool] = []
         for k in 0..<(putative.count - 1) {
             let lower = clamped(allPeaks[k], dvdt.count), upper = clamped(putative[k + 1], dvdt.count)
@@ -270,7 +303,7 @@ public struct SpikeDetector: Sendable {
     }
 
     /// 6. Troughs: the minimum of V from each peak to the next threshold (the last: to the window end; none if clipped).
-    private func troughIndexes(_ v: [Double], _ checked: Checked, endIndex: Int) -> [Int?]? {
+    private func troughIndexes(_ v: Samples, _ checked: Checked, endIndex: Int) -> [Int?]? {
         var troughs: [Int?] = []
         for k in 0..<checked.thresholds.count {
             if k + 1 < checked.thresholds.count {
@@ -289,7 +322,7 @@ public struct SpikeDetector: Sendable {
     }
 
     /// 7. Downstrokes: the minimum dV/dt between each unclipped peak and its trough.
-    private func downstrokeIndexes(_ dvdt: [Double], _ checked: Checked, troughs: [Int?]) -> [Int?] {
+    private func downstrokeIndexes(_ dvdt: Samples, _ checked: Checked, troughs: [Int?]) -> [Int?] {
         (0..<checked.thresholds.count).map { k in
             guard !checked.clipped[k], let trough = troughs[k], trough > checked.peaks[k] else { return nil }
             return argmin(dvdt, checked.peaks[k] ..< min(trough, dvdt.count))
@@ -298,7 +331,7 @@ public struct SpikeDetector: Sendable {
 
     /// 7. Fast troughs: after the downstroke, the first dV/dt ≥ `fastTroughFraction` × downstroke; a spike without
     /// one (or without room for it) is marked clipped.
-    private func fastTroughIndexes(_ dvdt: [Double], _ checked: inout Checked, endIndex: Int) -> [Int?] {
+    private func fastTroughIndexes(_ dvdt: Samples, _ checked: inout Checked, endIndex: Int) -> [Int?] {
         var fastTroughs = [Int?](repeating: nil, count: checked.thresholds.count)
         let valid = (0..<checked.thresholds.count).filter { !checked.clipped[$0] }
         for (j, k) in valid.enumerated() {
@@ -319,14 +352,14 @@ public struct SpikeDetector: Sendable {
 
     /// 8. Full width at half height relative to threshold: from the last sample at or below the half level before the
     /// peak to the first after it, before the fast trough.
-    private func halfHeightWidth(v: [Double], t: [Double], threshold: Int, peak: Int, fastTrough: Int) -> Double? {
+    private func halfHeightWidth(v: Samples, t: Samples, threshold: Int, peak: Int, fastTrough: Int) -> Double? {
         let level = (v[peak] - v[threshold]) / 2 + v[threshold]
         guard let rising = stride(from: peak, to: threshold, by: -1).first(where: { v[$0] <= level }),
               let falling = (peak ..< fastTrough).first(where: { v[$0] <= level }) else { return nil }
         return t[falling] - t[rising]
     }
 
-    private func upstrokeIndexes(_ dvdt: [Double], _ spikes: [Int], _ peaks: [Int]) -> [Int]? {
+    private func upstrokeIndexes(_ dvdt: Samples, _ spikes: [Int], _ peaks: [Int]) -> [Int]? {
         var result: [Int] = []
         for (spike, peak) in zip(spikes, peaks) {
             let upper = min(peak, dvdt.count)
@@ -338,7 +371,7 @@ public struct SpikeDetector: Sendable {
 
     /// Threshold: searching back from each upstroke (to the previous upstroke), the first dV/dt ≤ 5% of
     /// the mean upstroke.
-    private func refineThresholds(_ dvdt: [Double], _ upstrokes: [Int]) -> [Int] {
+    private func refineThresholds(_ dvdt: Samples, _ upstrokes: [Int]) -> [Int] {
         let target = upstrokes.map { dvdt[$0] }.reduce(0, +) / Double(upstrokes.count) * thresholdFraction
         var result: [Int] = []
         var previous = 0
@@ -352,7 +385,7 @@ public struct SpikeDetector: Sendable {
 
     /// The reference's fallback: the maximum of the (filtered) third derivative between the upstroke and
     /// the voltage minimum after the previous peak.
-    private func thirdDerivativeThresholds(v: [Double], third: [Double], peaks: [Int], upstrokes: [Int]) -> [Int]? {
+    private func thirdDerivativeThresholds(v: Samples, third: [Double], peaks: [Int], upstrokes: [Int]) -> [Int]? {
         guard !third.isEmpty else { return nil }
         var result: [Int] = []
         var previousPeak = 0
@@ -369,6 +402,9 @@ public struct SpikeDetector: Sendable {
         return result
     }
 
+    /// Samples read in place (a trace, its derivative) by the detection steps.
+    private typealias Samples = UnsafeBufferPointer<Double>
+
     private struct Checked {
         var thresholds: [Int]
         var peaks: [Int]
@@ -376,7 +412,7 @@ public struct SpikeDetector: Sendable {
         var clipped: [Bool]
     }
 
-    private func checkThresholdsAndPeaks(v: [Double], t: [Double], dvdt: [Double], thresholds: [Int], peaks: [Int],
+    private func checkThresholdsAndPeaks(v: Samples, t: Samples, dvdt: Samples, thresholds: [Int], peaks: [Int],
                                          upstrokes: [Int], endIndex: Int) -> Checked? {
         var thresholds = thresholds, peaks = peaks, upstrokes = upstrokes
         // Merge spikes whose threshold overlaps the previous peak.
@@ -427,13 +463,13 @@ public struct SpikeDetector: Sendable {
 
     // MARK: - Helpers (first occurrence, as NumPy's argmax/argmin)
 
-    private func argmax(_ x: [Double], _ range: Range<Int>) -> Int {
+    private func argmax(_ x: Samples, _ range: Range<Int>) -> Int {
         var best = range.lowerBound
         for i in range where x[i] > x[best] { best = i }
         return best
     }
 
-    private func argmin(_ x: [Double], _ range: Range<Int>) -> Int {
+    private func argmin(_ x: Samples, _ range: Range<Int>) -> Int {
         var best = range.lowerBound
         for i in range where x[i] < x[best] { best = i }
         return best
@@ -441,7 +477,18 @@ public struct SpikeDetector: Sendable {
 
     private func clamped(_ i: Int, _ count: Int) -> Int { min(max(i, 0), count) }
 
-    private func firstIndex(_ t: [Double], atOrAfter value: Double) -> Int {
+    private func firstIndex(_ t: Samples, atOrAfter value: Double) -> Int {
         min(t.partitioningIndex { $0 >= value }, t.count - 1)
     }
 }
+
+/// Calls `body` with the base addresses of `arrays` (as the signal kernel takes them), valid during the call.
+private func withPointers<R>(to arrays: [[Double]], _ body: (UnsafePointer<UnsafePointer<Double>?>) -> R) -> R {
+    var pointers: [UnsafePointer<Double>?] = []
+    func nest(_ i: Int) -> R {
+        guard i < arrays.count else { return pointers.withUnsafeBufferPointer { body($0.baseAddress!) } }
+        return arrays[i].withUnsafeBufferPointer { pointers.append($0.baseAddress); return nest(i + 1) }
+    }
+    return nest(0)
+}
+
