@@ -46,15 +46,15 @@ machine="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) 
 echo "# $(date -u +%Y-%m-%dT%H:%MZ) $machine"
 
 echo "## simulation"
-ion_sim=$($ionlink bench simulate --count 4096 --repeats 5 --threads 1 | tee /dev/stderr | last)
-ion_feat=$($ionlink bench simulate --count 4096 --repeats 5 --threads 1 --features | tee /dev/stderr | last)
-brian=$("$py" Benchmarks/peers/brian2_m1.py --count 1000 --repeats 5 --threads 1 | tee /dev/stderr | json "['sims_per_s_per_core']")
+ion_sim=$($ionlink bench simulate --count 4096 --repeats 5 --threads 1 | tee -a /dev/stderr | last)
+ion_feat=$($ionlink bench simulate --count 4096 --repeats 5 --threads 1 --features | tee -a /dev/stderr | last)
+brian=$("$py" Benchmarks/peers/brian2_m1.py --count 1000 --repeats 5 --threads 1 | tee -a /dev/stderr | json "['sims_per_s_per_core']")
 
 echo "## features"
 $ionlink simulate --count 1000 --seed 1 --keep-traces 1000 --no-features --out "$out/traces" --quiet
-ion_fx=$($ionlink bench features --traces "$out/traces/traces.npy" --repeats 5 | tee /dev/stderr | last)
+ion_fx=$($ionlink bench features --traces "$out/traces/traces.npy" --repeats 5 | tee -a /dev/stderr | last)
 efel=$("$py" Benchmarks/peers/efel_features.py --traces "$out/traces/traces.npy" --dt-ms 0.04 --start-ms 100 --end-ms 700 \
-       | tee /dev/stderr | json "['us_per_trace']['11_features']")
+       | tee -a /dev/stderr | json "['us_per_trace']['11_features']")
 
 echo "## training, $pairs pairs"
 "$py" Benchmarks/peers/make_synthetic.py --out "$out/synth" --n-train "$pairs" --n-heldout 2000 --seed 0 >/dev/null
@@ -62,10 +62,10 @@ low=0.1,20,0.1,0,0,0,0,0,0,-130,50,-90,0.1
 high=15,1000,70,250,100,30,3,250,3,-50,4000,-35,3
 start=$(date +%s%N)
 $ionlink train --theta "$out/synth/theta_train.npy" --x "$out/synth/x_train.npy" --prior-low=$low --prior-high=$high \
-  --out "$out/model.json" --seed 0 --threads 2 2>&1 | grep -v '^epoch' >&2
+  --out "$out/model.json" --seed 0 2>&1 | grep -v '^epoch' >&2
 ion_train=$("$py" -c "print(($(date +%s%N) - $start) / 1e9)")
 ion_lp=$($ionlink diagnose --model "$out/model.json" --theta "$out/synth/theta_heldout.npy" --x "$out/synth/x_heldout.npy" \
-         --cases 100 --samples 500 | tee /dev/stderr | grep -m1 -i 'held-out log-prob' | grep -o -E -- '-?[0-9]+\.[0-9]+' | head -1)
+         --cases 2000 --samples 100 | tee -a /dev/stderr | grep -m1 'held-out log q' | sed -E 's/.*: (-?[0-9.]+).*/\1/')
 sbi_json=$("$py" Benchmarks/peers/sbi_npe.py --theta "$out/synth/theta_train.npy" --x "$out/synth/x_train.npy" \
   --theta-heldout "$out/synth/theta_heldout.npy" --x-heldout "$out/synth/x_heldout.npy" --threads 2 --seed 0 \
   --posterior-cells "$cells" --sample-threads 1 | tail -1)
@@ -86,7 +86,7 @@ with open(f"{d}/cells.csv", "w") as f:
         f.write(",".join([f"cell{i}"] + [repr(float(v)) for v in row]) + "\n")
 PY
 ion_post=$($ionlink bench posterior --estimator "$out/model.json" --observed "$out/cells.csv" --cells "$cells" --samples 10000 \
-           --threads 1 --repeats 3 | tee /dev/stderr | last)
+           --threads 1 --repeats 3 | tee -a /dev/stderr | last)
 
 ratio() { "$py" -c "print(f'{$1 / $2:.2f}')"; }
 cat <<TABLE

@@ -223,6 +223,19 @@ void ionlink_central_moments(const double *const *x, int lanes, size_t from, siz
     }
 }
 
+CLONES
+int ionlink_reaches(const double *x, size_t n, double level) {
+    size_t k = 0;
+    for (; k + 32 <= n; k += 32) {
+        int any = 0;
+        for (int j = 0; j < 32; j++) any |= x[k + j] >= level;
+        if (any) return 1;
+    }
+    for (; k < n; k++)
+        if (x[k] >= level) return 1;
+    return 0;
+}
+
 #include <malloc.h>
 
 void ionlink_keep_large_buffers_on_heap(void) {

@@ -71,6 +71,10 @@ public final class HDF5File {
 
     /// The most values a dataset may hold to be read (2³¹, 16 GiB of doubles).
     public static let largestDataset = 1 << 31
+    /// The most a stored byte can expand to when read: deflate's limit (1032:1), the one compression libhdf5 reads by itself.
+    public static let largestExpansion = 1032
+    /// Values a dataset may always hold, whatever the file's size (a dataset of fill values takes no storage).
+    public static let smallDataset = 1 << 20
     /// The most strings a string dataset may hold (cell ids, gene names): far beyond any real table.
     public static let largestStringDataset = 1 << 26
 
@@ -132,6 +136,10 @@ public final class HDF5File {
             }
             count = product
         }
+        let type = H5Dget_type(dataset)
+        let elementBytes = type >= 0 ? H5Tget_size(type) : 1
+        if type >= 0 { H5Tclose(type) }
+        try checkFits(count: count, elementBytes: elementBytes, location: datasetPath, what: "a dataset of shape \(shape)")
         var values = [Double](repeating: .nan, count: count)
         if count > 0 {
             let status = values.withUnsafeMutableBytes {
@@ -159,6 +167,7 @@ public final class HDF5File {
         guard count >= 0, count <= Self.largestStringDataset else {
             throw InputError(file: path, location: datasetPath, "a string dataset of \(count) entries is more than IonLink reads (\(Self.largestStringDataset)); the file is damaged")
         }
+        try checkFits(count: count, elementBytes: H5Tget_size(type), location: datasetPath, what: "a string dataset of \(count) entries")
         if H5Tis_variable_str(type) > 0 {
             let memory = H5Tcopy(ionlink_h5t_c_s1())
             defer { H5Tclose(memory) }
@@ -219,9 +228,24 @@ public final class HDF5File {
         let space = H5Aget_space(attribute)
         defer { H5Sclose(space) }
         let count = max(1, Int(H5Sget_simple_extent_npoints(space)))
+        guard (try? checkFits(count: count, elementBytes: H5Tget_size(type), location: objectPath, what: name)) != nil else { return nil }
         var values = [Double](repeating: .nan, count: count)
         guard H5Aread(attribute, ionlink_h5t_native_double(), &values) >= 0 else { return nil }
         return values[0]
+    }
+
+    /// Refuses a dataset that claims more values than the file can hold: its bytes, expanded at most
+    /// `largestExpansion`× (deflate's limit), `elementBytes` per value; up to `smallDataset` values always pass (a
+    /// dataset of fill values takes no storage). A damaged header can claim any shape (FuzzH5AD: a 12.8 kB file whose
+    /// indptr claimed 810 745 855 values took 20 s and 6 GB to fill).
+    private func checkFits(count: Int, elementBytes: Int, location: String, what: String) throws {
+        var fileBytes: hsize_t = 0
+        H5Fget_filesize(id, &fileBytes)
+        let (expanded, overflow) = Int(clamping: fileBytes).multipliedReportingOverflow(by: Self.largestExpansion)
+        let holdable = overflow ? Int.max : expanded / max(1, elementBytes)
+        guard count <= max(Self.smallDataset, holdable) else {
+            throw InputError(file: path, location: location, "\(what) (\(count) values of \(elementBytes) bytes) cannot fit in a file of \(fileBytes) bytes; the file is damaged")
+        }
     }
 
     private func openAttribute(_ objectPath: String, _ name: String) -> hid_t? {

@@ -100,4 +100,13 @@ import Testing
             return text.contains("fuzz_crash_string_count.h5ad") && text.contains("the file is damaged")
         }
     }
+
+    @Test("A 12.8 kB h5ad whose indptr claims 810 745 855 values (found by FuzzH5AD: 20 s and 6 GB to fill them) is refused at once")
+    func fuzzedDatasetShape() throws {
+        let path = Golden.repository + "/Tests/IonLinkPatchSeqTests/Fixtures/fuzz_slow_indptr_shape.h5ad"
+        #expect { try AnnData.read(path) } throws: { error in
+            let text = "\(error)"
+            return text.contains("fuzz_slow_indptr_shape.h5ad") && text.contains("indptr") && text.contains("cannot fit in a file of 12800 bytes")
+        }
+    }
 }

@@ -29,6 +29,9 @@ void ionlink_add_sums(const double *const *x, int lanes, size_t from, size_t to,
 void ionlink_central_moments(const double *const *x, int lanes, size_t from, size_t to, const double *mean,
                              double *m2, double *m3);
 
+/// Whether any of the n samples x[0…n−1] is ≥ level (NaN never is).
+int ionlink_reaches(const double *x, size_t n, double level);
+
 /// Makes glibc serve allocations up to 256 MiB from its reused heap instead of fresh mmaps: with the
 /// default 128 KiB threshold every trace-sized array costs page faults (~20% of feature extraction).
 /// Process-wide; called by the `ionlink` executable at start.

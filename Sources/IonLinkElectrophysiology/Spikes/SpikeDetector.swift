@@ -161,9 +161,8 @@ public struct SpikeDetector: Sendable {
     /// Whether the samples `window` of `v` can hold a spike: its peak must lie in the window at or above `minPeak`.
     /// A trace for which this is false has no spikes, so its derivatives need not be computed.
     public func canSpike(_ v: UnsafeBufferPointer<Double>, window: ClosedRange<Int>) -> Bool {
-        let level = minPeak
-        for k in window where v[k] >= level { return true }
-        return false
+        precondition(window.upperBound < v.count, "window \(window) beyond \(v.count) samples")
+        return ionlink_reaches(v.baseAddress! + window.lowerBound, window.count, minPeak) != 0
     }
 
     /// The cutoff used for the third-derivative fallback, kHz.
