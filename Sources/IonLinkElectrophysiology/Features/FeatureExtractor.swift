@@ -69,36 +69,35 @@ public struct FeatureExtractor: Sendable {
                 let fullCount = samples - 1, insideCount = window.count - 1
                 let derivatives = UnsafeMutableBufferPointer<Double>.allocate(capacity: candidates.count * (fullCount + insideCount))
                 defer { derivatives.deallocate() }
-                do {
-                    let d = derivatives
-                    let fullStart = d.baseAddress!, insideStart = d.baseAddress! + candidates.count * fullCount
-                    let inputs = candidates.map { Optional(UnsafePointer(base + $0 * samples)) }
-                    let ok = [(full, inputs, 0, samples, fullStart, fullCount), (inside, inputs.map { $0! + window.lowerBound }, window.lowerBound, window.count, insideStart, insideCount)]
-                        .allSatisfy { filter, inputs, offset, n, outStart, outCount in
-                            let outputs = (0..<candidates.count).map { Optional(outStart + $0 * outCount) }
-                            return ionlink_filtered_derivative(filter.b, filter.a, filter.zi, Int32(BesselFilter.padding), inputs,
-                                                               t.baseAddress! + offset, n, Int32(candidates.count), outputs) == 0
-                        }
-                    precondition(ok, "the signal kernel refused a block of \(candidates.count) traces of \(samples) samples")
-                    // Pass 1 without the third derivative; the traces whose threshold fallback needs it get it computed
-                    // together and are detected again.
-                    func detect(_ c: Int, third: () -> [Double]?) -> SpikeTrain {
-                        detector.spikes(voltage: trace(candidates[c]), time: t, start: start, window: window,
-                                        derivative: UnsafeBufferPointer(start: fullStart + c * fullCount, count: fullCount),
-                                        windowDerivative: UnsafeBufferPointer(start: insideStart + c * insideCount, count: insideCount),
-                                        thirdDerivative: third)
-                    }
-                    var needThird: [Int] = []
-                    for c in candidates.indices {
-                        var needed = false
-                        trains[candidates[c]] = detect(c) { needed = true; return nil }
-                        if needed { needThird.append(c) }
-                    }
-                    if !needThird.isEmpty {
-                        let firsts = needThird.map { Array(UnsafeBufferPointer(start: fullStart + $0 * fullCount, count: fullCount)) }
-                        let thirds = SpikeDetector.thirdDerivatives(of: firsts, time: time, filterKHz: detector.thirdDerivativeCutoff)
-                        for (c, third) in zip(needThird, thirds) { trains[candidates[c]] = detect(c) { third } }
-                    }
+                let fullStart = derivatives.baseAddress!, insideStart = fullStart + candidates.count * fullCount
+                /// Filters samples [offset, offset + n) of every candidate into rows of n − 1 values from `output`.
+                func differentiate(with filter: BesselFilter, offset: Int, n: Int, into output: UnsafeMutablePointer<Double>) {
+                    let inputs = candidates.map { Optional(UnsafePointer(base + $0 * samples + offset)) }
+                    let outputs = (0..<candidates.count).map { Optional(output + $0 * (n - 1)) }
+                    let status = ionlink_filtered_derivative(filter.b, filter.a, filter.zi, Int32(BesselFilter.padding), inputs,
+                                                             t.baseAddress! + offset, n, Int32(candidates.count), outputs)
+                    precondition(status == 0, "the signal kernel refused \(candidates.count) traces of \(n) samples")
+                }
+                differentiate(with: full, offset: 0, n: samples, into: fullStart)
+                differentiate(with: inside, offset: window.lowerBound, n: window.count, into: insideStart)
+                // Pass 1 without the third derivative; the traces whose threshold fallback needs it get it computed
+                // together and are detected again.
+                func detect(_ c: Int, third: () -> [Double]?) -> SpikeTrain {
+                    detector.spikes(voltage: trace(candidates[c]), time: t, start: start, window: window,
+                                    derivative: UnsafeBufferPointer(start: fullStart + c * fullCount, count: fullCount),
+                                    windowDerivative: UnsafeBufferPointer(start: insideStart + c * insideCount, count: insideCount),
+                                    thirdDerivative: third)
+                }
+                var needThird: [Int] = []
+                for c in candidates.indices {
+                    var needed = false
+                    trains[candidates[c]] = detect(c) { needed = true; return nil }
+                    if needed { needThird.append(c) }
+                }
+                if !needThird.isEmpty {
+                    let firsts = needThird.map { Array(UnsafeBufferPointer(start: fullStart + $0 * fullCount, count: fullCount)) }
+                    let thirds = SpikeDetector.thirdDerivatives(of: firsts, time: time, filterKHz: detector.thirdDerivativeCutoff)
+                    for (c, third) in zip(needThird, thirds) { trains[candidates[c]] = detect(c) { third } }
                 }
             }
             let statistics = PaperFeatures.VoltageStatistics.of((0..<count).map { UnsafePointer(base + $0 * samples) }, time: t,
