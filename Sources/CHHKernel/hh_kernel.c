@@ -163,192 +163,74 @@ void ionlink_hh_normal_stream(uint64_t key, size_t count, double *out) {
     }
 }
 
-// MARK: - Rate functions
+// MARK: - float32 elementary functions
 
-/// x / (1 - exp(-x/s)) given e = exp(-x/s), with its limit s·(1 + y/2 + y²/12), y = x/s, near x = 0.
-static inline __attribute__((always_inline)) double vtrap(double x, double s, double e) {
-    double y = x / s;
-    double regular = x / (1.0 - e);
-    double series = s * (1.0 + y * (0.5 + y * (1.0 / 12.0)));
-    return fabs(y) < 1e-6 ? series : regular;
+static inline __attribute__((always_inline)) uint32_t bits_of_float(float x) { uint32_t b; memcpy(&b, &x, 4); return b; }
+static inline __attribute__((always_inline)) float float_of(uint32_t b) { float x; memcpy(&x, &b, 4); return x; }
+
+/// exp(x) in float32 by Cody–Waite reduction and a degree-7 Taylor polynomial; relative error < 2e-7 on
+/// [-87, 88], arguments outside are clamped (NaN propagates).
+static inline __attribute__((always_inline)) float fast_expf(float x) {
+    x = x < -87.0f ? -87.0f : x;
+    x = x > 88.0f ? 88.0f : x;
+    const float magic = 12582912.0f; // 1.5·2^23: adding it rounds to an integer
+    float t = x * 1.44269504f + magic;
+    float n = t - magic;
+    float r = __builtin_fmaf(-n, 0.693145751953125f, x);
+    r = __builtin_fmaf(-n, 1.42860677e-06f, r);
+    float p = 1.0f / 5040.0f;
+    p = __builtin_fmaf(p, r, 1.0f / 720.0f);
+    p = __builtin_fmaf(p, r, 1.0f / 120.0f);
+    p = __builtin_fmaf(p, r, 1.0f / 24.0f);
+    p = __builtin_fmaf(p, r, 1.0f / 6.0f);
+    p = __builtin_fmaf(p, r, 0.5f);
+    p = __builtin_fmaf(p, r, 1.0f);
+    p = __builtin_fmaf(p, r, 1.0f);
+    uint32_t scale = (bits_of_float(t) << 23) + ((uint32_t)127 << 23);
+    return p * float_of(scale);
 }
 
-/// Exponential-Euler update of an α/β gate with rate factor k.
-static inline __attribute__((always_inline)) double advance_gate(double x, double alpha, double beta, double k, double dt) {
-    double sum = alpha + beta;
-    double steady = alpha / sum;
-    return steady + (x - steady) * fast_exp(-sum * k * dt);
-}
+// MARK: - The block kernel, in float64 (the reference) and float32
 
-/// Exponential-Euler update of a gate relaxing to `steady` at rate `rate` (1/ms).
-static inline __attribute__((always_inline)) double relax(double x, double steady, double rate, double dt) {
-    return steady + (x - steady) * fast_exp(-rate * dt);
-}
+#define REAL double
+#define C(x) (x)
+#define EXP fast_exp
+#define VTRAP_SERIES_BELOW 1e-6
+#define NAME(f) f##_f64
+#include "hh_block.h"
+#undef REAL
+#undef C
+#undef EXP
+#undef VTRAP_SERIES_BELOW
+#undef NAME
 
-typedef struct {
-    double a_m, b_m, a_h, b_h;   // Nat (Hay)
-    double a_mt, b_mt, a_ht, b_ht; // Na (Pospischil), VT-shifted
-    double a_n, b_n;             // Kd, VT-shifted
-    double p_inf, p_rate_e;      // M: steady state, and 3.3·e + 1/e of τ_p (τ_p = τ_max / that)
-    double v_inf, v_tau;         // Kv3.1
-    double a_q, b_q, a_r, b_r;   // L-type Ca
-} rates;
-
-static inline __attribute__((always_inline)) rates compute_rates(double v, double vt) {
-    rates r;
-    double xm = v + 38.0, em = fast_exp(-xm * (1.0 / 6.0));
-    double tm = vtrap(xm, 6.0, em);
-    r.a_m = 0.182 * tm;
-    r.b_m = 0.124 * tm * em; // = 0.124·vtrap(-x)
-    double xh = v + 66.0, eh = fast_exp(-xh * (1.0 / 6.0));
-    double th = vtrap(xh, 6.0, eh);
-    r.b_h = 0.015 * th;
-    r.a_h = 0.015 * th * eh;
-    double u = v - vt;
-    double xa = u - 13.0;
-    r.a_mt = 0.32 * vtrap(xa, 4.0, fast_exp(-xa * 0.25));
-    double xb = -(u - 40.0);
-    r.b_mt = 0.28 * vtrap(xb, 5.0, fast_exp(-xb * 0.2));
-    r.a_ht = 0.128 * fast_exp(-(u - 17.0) * (1.0 / 18.0));
-    r.b_ht = 4.0 / (1.0 + fast_exp(-(u - 40.0) * 0.2));
-    double xn = u - 15.0;
-    r.a_n = 0.032 * vtrap(xn, 5.0, fast_exp(-xn * 0.2));
-    r.b_n = 0.5 * fast_exp(-(u - 10.0) * (1.0 / 40.0));
-    double e20 = fast_exp((v + 35.0) * 0.05);
-    double inv_e20 = 1.0 / e20;
-    r.p_inf = 1.0 / (1.0 + inv_e20 * inv_e20);
-    r.p_rate_e = 3.3 * e20 + inv_e20;
-    r.v_inf = 1.0 / (1.0 + fast_exp(-(v - 18.7) * (1.0 / 9.7)));
-    r.v_tau = 4.0 / (1.0 + fast_exp(-(v + 56.56) * (1.0 / 44.14)));
-    double xq = v + 27.0;
-    r.a_q = 0.055 * vtrap(xq, 3.8, fast_exp(-xq * (1.0 / 3.8)));
-    r.b_q = 0.94 * fast_exp(-(75.0 + v) * (1.0 / 17.0));
-    r.a_r = 0.000457 * fast_exp(-(13.0 + v) * (1.0 / 50.0));
-    r.b_r = 0.0065 / (1.0 + fast_exp(-(15.0 + v) * (1.0 / 28.0)));
-    return r;
-}
-
-// MARK: - The block kernel
-
-static inline __attribute__((always_inline))
-void simulate_block(const ionlink_hh_model *model, const ionlink_hh_protocol *protocol,
-                    int lanes, const double *parameters, const uint64_t *noise_keys,
-                    double *trace, size_t trace_stride, uint8_t *valid) {
-    const double dt = protocol->dt_ms;
-    const double phi_hay = model->phi_hay, phi_pos = model->phi_pospischil;
-    const double e_na = model->e_na, e_k = model->e_k, e_ca = model->e_ca;
-    const double noise_sd = protocol->noise_sd_pa;
-
-    // Per-lane constants; unused lanes copy lane 0 so that every lane computes finite numbers.
-    double g_nat[L], g_na[L], g_kd[L], g_m[L], g_kv31[L], g_l[L], g_leak[L], e_leak[L];
-    double inv_c[L], current_scale[L], vt[L], k_pos[L], m_rate_scale[L], amplitude[L];
-    double V[L], m[L], h[L], mt[L], ht[L], n[L], p[L], w[L], q[L], r[L], ok[L];
-    uint64_t s0[L], s1[L], s2[L], s3[L];
-    for (int l = 0; l < L; l++) {
-        const double *theta = parameters + (size_t)(l < lanes ? l : 0) * IONLINK_HH_PARAMETERS;
-        double c = theta[0], r_input = theta[1], tau = theta[2];
-        g_nat[l] = theta[3] * model->channel_enabled[0];
-        g_na[l] = theta[4] * model->channel_enabled[1];
-        g_kd[l] = theta[5] * model->channel_enabled[2];
-        g_m[l] = theta[6] * model->channel_enabled[3];
-        g_kv31[l] = theta[7] * model->channel_enabled[4];
-        g_l[l] = theta[8] * model->channel_enabled[5];
-        e_leak[l] = theta[9];
-        g_leak[l] = c / tau;                       // mS/cm²
-        inv_c[l] = 1.0 / c;
-        current_scale[l] = 1e-3 * c * r_input / tau; // pA → µA/cm²: 1e-6 / A, A = 1e-3·τ/(C·R) cm²
-        m_rate_scale[l] = phi_pos / theta[10];     // φ_Pos / τ_max
-        vt[l] = theta[11];
-        k_pos[l] = phi_pos / theta[12];            // φ_Pos / r_SS
-        amplitude[l] = theta[13];
-        rng_state s = rng_seed(noise_keys[l < lanes ? l : 0]);
-        s0[l] = s.s0; s1[l] = s.s1; s2[l] = s.s2; s3[l] = s.s3;
-        // Initial state: V = E_leak, every gate at its steady state there.
-        double v0 = e_leak[l];
-        rates k = compute_rates(v0, vt[l]);
-        V[l] = v0;
-        m[l] = k.a_m / (k.a_m + k.b_m);
-        h[l] = k.a_h / (k.a_h + k.b_h);
-        mt[l] = k.a_mt / (k.a_mt + k.b_mt);
-        ht[l] = k.a_ht / (k.a_ht + k.b_ht);
-        n[l] = k.a_n / (k.a_n + k.b_n);
-        p[l] = k.p_inf;
-        w[l] = k.v_inf;
-        q[l] = k.a_q / (k.a_q + k.b_q);
-        r[l] = k.a_r / (k.a_r + k.b_r);
-        ok[l] = 1.0;
-    }
-
-    double noise[NOISE_CHUNK][L];
-    int64_t segment = 0;
-    for (int64_t k0 = 0; k0 < protocol->steps; k0 += NOISE_CHUNK) {
-        int64_t chunk = protocol->steps - k0 < NOISE_CHUNK ? protocol->steps - k0 : NOISE_CHUNK;
-        if (noise_sd != 0.0) {
-            for (int64_t j = 0; j < chunk; j += 2) {
-                for (int l = 0; l < L; l++) {
-                    double z0, z1;
-                    normal_pair(&s0[l], &s1[l], &s2[l], &s3[l], &z0, &z1);
-                    noise[j][l] = z0 * noise_sd;
-                    noise[j + 1][l] = z1 * noise_sd;
-                }
-            }
-        } else {
-            memset(noise, 0, sizeof(noise));
-        }
-        for (int64_t j = 0; j < chunk; j++) {
-            int64_t step = k0 + j;
-            while (segment + 1 < protocol->segment_count && step >= protocol->end_step[segment]) segment++;
-            const double fixed = protocol->fixed_pa[segment];
-            const double scale = protocol->amplitude_scale[segment];
-            if (trace) {
-                for (int l = 0; l < lanes; l++) trace[(size_t)l * trace_stride + (size_t)step] = V[l];
-            }
-            for (int l = 0; l < L; l++) {
-                double v = V[l];
-                rates k = compute_rates(v, vt[l]);
-                double m3h = m[l] * m[l] * m[l] * h[l];
-                double mt3ht = mt[l] * mt[l] * mt[l] * ht[l];
-                double n2 = n[l] * n[l];
-                double g_a = g_nat[l] * m3h;
-                double g_b = g_na[l] * mt3ht;
-                double g_c = g_kd[l] * (n2 * n2);
-                double g_d = g_m[l] * p[l];
-                double g_e = g_kv31[l] * w[l];
-                double g_f = g_l[l] * (q[l] * q[l] * r[l]);
-                double g_total = g_a + g_b + g_c + g_d + g_e + g_f + g_leak[l];
-                double injected = (fixed + scale * amplitude[l] + noise[j][l]) * current_scale[l];
-                double drive = (g_a + g_b) * e_na + (g_c + g_d + g_e) * e_k + g_f * e_ca
-                             + g_leak[l] * e_leak[l] + injected;
-                double b_v = -g_total * inv_c[l];
-                double a_v = drive * inv_c[l];
-                double ba = a_v / b_v;
-                double v_next = -ba + (ba + v) * fast_exp(b_v * dt);
-
-                m[l] = advance_gate(m[l], k.a_m, k.b_m, phi_hay, dt);
-                h[l] = advance_gate(h[l], k.a_h, k.b_h, phi_hay, dt);
-                mt[l] = advance_gate(mt[l], k.a_mt, k.b_mt, k_pos[l], dt);
-                ht[l] = advance_gate(ht[l], k.a_ht, k.b_ht, k_pos[l], dt);
-                n[l] = advance_gate(n[l], k.a_n, k.b_n, k_pos[l], dt);
-                p[l] = relax(p[l], k.p_inf, m_rate_scale[l] * k.p_rate_e, dt);
-                w[l] = relax(w[l], k.v_inf, phi_hay / k.v_tau, dt);
-                q[l] = advance_gate(q[l], k.a_q, k.b_q, 1.0, dt);
-                r[l] = advance_gate(r[l], k.a_r, k.b_r, 1.0, dt);
-                V[l] = v_next;
-                ok[l] = (fabs(v_next) < INFINITY) ? ok[l] : 0.0;
-            }
-        }
-    }
-    for (int l = 0; l < lanes; l++) {
-        double gates = m[l] + h[l] + mt[l] + ht[l] + n[l] + p[l] + w[l] + q[l] + r[l];
-        valid[l] = (ok[l] != 0.0 && fabs(gates) < INFINITY) ? 1 : 0;
-    }
-}
+// float32: the series of vtrap is used up to |x/s| = 0.1, where its truncation error (y⁴/720) and the
+// cancellation in 1 − e (ε/y) are both about 1e-7 relative.
+#define REAL float
+#define C(x) ((float)(x))
+#define EXP fast_expf
+#define VTRAP_SERIES_BELOW 0.1f
+#define NAME(f) f##_f32
+#include "hh_block.h"
+#undef REAL
+#undef C
+#undef EXP
+#undef VTRAP_SERIES_BELOW
+#undef NAME
 
 // MARK: - One compiled variant per instruction set, chosen at run time
 
-#define BLOCK_ARGUMENTS const ionlink_hh_model *model, const ionlink_hh_protocol *protocol, int lanes, \
-    const double *parameters, const uint64_t *noise_keys, double *trace, size_t trace_stride, uint8_t *valid
-#define BLOCK_CALL simulate_block(model, protocol, lanes, parameters, noise_keys, trace, trace_stride, valid)
+#define BLOCK_ARGUMENTS ionlink_hh_precision precision, const ionlink_hh_model *model, const ionlink_hh_protocol *protocol, \
+    int lanes, const double *parameters, const uint64_t *noise_keys, double *trace, size_t trace_stride, uint8_t *valid
+#define BLOCK_CALL simulate_block(precision, model, protocol, lanes, parameters, noise_keys, trace, trace_stride, valid)
+
+static inline __attribute__((always_inline)) void simulate_block(BLOCK_ARGUMENTS) {
+    if (precision == IONLINK_HH_FLOAT32) {
+        simulate_block_f32(model, protocol, lanes, parameters, noise_keys, trace, trace_stride, valid);
+    } else {
+        simulate_block_f64(model, protocol, lanes, parameters, noise_keys, trace, trace_stride, valid);
+    }
+}
 
 #if defined(__x86_64__) && defined(__clang__)
 __attribute__((target("avx512f,avx512dq,avx512vl,avx2,fma")))
@@ -380,10 +262,10 @@ void ionlink_hh_simulate_block(BLOCK_ARGUMENTS) {
     if (lanes > L) lanes = L;
     switch (detected_isa()) {
 #if defined(__x86_64__) && defined(__clang__)
-    case ISA_AVX512: simulate_block_avx512(model, protocol, lanes, parameters, noise_keys, trace, trace_stride, valid); return;
-    case ISA_AVX2: simulate_block_avx2(model, protocol, lanes, parameters, noise_keys, trace, trace_stride, valid); return;
+    case ISA_AVX512: simulate_block_avx512(precision, model, protocol, lanes, parameters, noise_keys, trace, trace_stride, valid); return;
+    case ISA_AVX2: simulate_block_avx2(precision, model, protocol, lanes, parameters, noise_keys, trace, trace_stride, valid); return;
 #endif
-    default: simulate_block_baseline(model, protocol, lanes, parameters, noise_keys, trace, trace_stride, valid); return;
+    default: simulate_block_baseline(precision, model, protocol, lanes, parameters, noise_keys, trace, trace_stride, valid); return;
     }
 }
 
@@ -400,14 +282,14 @@ int ionlink_hh_simulate_block_variant(int variant, BLOCK_ARGUMENTS) {
     if (lanes > L) lanes = L;
     isa_level available = detected_isa();
     switch (variant) {
-    case 1: simulate_block_baseline(model, protocol, lanes, parameters, noise_keys, trace, trace_stride, valid); return 1;
+    case 1: simulate_block_baseline(precision, model, protocol, lanes, parameters, noise_keys, trace, trace_stride, valid); return 1;
 #if defined(__x86_64__) && defined(__clang__)
     case 2:
         if (available < ISA_AVX2) return 0;
-        simulate_block_avx2(model, protocol, lanes, parameters, noise_keys, trace, trace_stride, valid); return 1;
+        simulate_block_avx2(precision, model, protocol, lanes, parameters, noise_keys, trace, trace_stride, valid); return 1;
     case 3:
         if (available < ISA_AVX512) return 0;
-        simulate_block_avx512(model, protocol, lanes, parameters, noise_keys, trace, trace_stride, valid); return 1;
+        simulate_block_avx512(precision, model, protocol, lanes, parameters, noise_keys, trace, trace_stride, valid); return 1;
 #endif
     default: return 0;
     }

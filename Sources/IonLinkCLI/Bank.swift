@@ -41,6 +41,7 @@ struct Bank: ParsableCommand {
             model:       \(m.configuration.model.name)
             protocol:    \(m.configuration.protocol.durationMs) ms at dt \(m.configuration.protocol.dtMs) ms, noise \(m.configuration.protocol.noisePA) pA
             seed:        \(m.seed)
+            arithmetic:  \(m.simulationPrecision.rawValue)
             samples:     \(m.rows) (global \(m.firstIndex)…\(m.firstIndex + m.rows - 1) of \(m.count); shard \(m.shardIndex)/\(m.shardCount))
             complete:    \(m.complete ? "yes, \(m.validCount ?? 0) valid" : "no (rerun the simulate command to resume)")
             parameters:  \(m.parameterNames.joined(separator: ", "))

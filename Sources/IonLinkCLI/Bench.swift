@@ -9,7 +9,7 @@ import IonLinkPipeline
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure IonLink's speed (build with -c release for meaningful numbers).",
-        subcommands: [SimulateBench.self, FeaturesBench.self, PosteriorBench.self]
+        subcommands: [SimulateBench.self, PrecisionBench.self, FeaturesBench.self, PosteriorBench.self]
     )
 
     struct PosteriorBench: ParsableCommand {
@@ -102,6 +102,8 @@ struct Bench: ParsableCommand {
         @Option(help: "Model and protocol: a JSON configuration file or a preset (m1, v1).") var config = "m1"
         @Option(help: "Kernel variant: automatic, baseline, avx2, avx512 (results are identical; speed is not).")
         var kernel: BatchSimulator.KernelVariant = .automatic
+        @Option(help: "Kernel arithmetic: float64 (the reference) or float32 (see `bench precision`).")
+        var precision: BatchSimulator.Precision = .float64
         @Flag(help: "Also compute the 23 features of every trace inline, as a bank does.") var features = false
 
         func run() throws {
@@ -111,10 +113,10 @@ struct Bench: ParsableCommand {
             var theta = [Double]()
             for i in 0..<count { theta += model.priorDraw(seed: 1, index: UInt64(i)) }
             guard BatchSimulator.supports(kernel) else { throw ValidationError("This CPU cannot run the \(kernel.rawValue) kernel.") }
-            let simulator = BatchSimulator(configuration: configuration, threads: threads, kernel: kernel)
+            let simulator = BatchSimulator(configuration: configuration, precision: precision, threads: threads, kernel: kernel)
             let window = configuration.protocol.stimulusWindow
             let samples = simulator.sampleCount
-            print("kernel: \(kernel == .automatic ? BatchSimulator.instructionSet : kernel.rawValue); \(count) simulations × \(samples) steps, \(threads) thread(s), noise \(noisePa) pA\(features ? ", 23 features inline" : "")")
+            print("kernel: \(kernel == .automatic ? BatchSimulator.instructionSet : kernel.rawValue), \(precision.rawValue); \(count) simulations × \(samples) steps, \(threads) thread(s), noise \(noisePa) pA\(features ? ", 23 features inline" : "")")
             let summary: PaperFeatureSummary? = features ? PaperFeatureSummary() : nil
             let stimulus = configuration.protocol
             var rates = [Double]()
@@ -138,9 +140,67 @@ struct Bench: ParsableCommand {
             print(String(format: "%.0f simulations/s per core", median))
         }
     }
+
+    struct PrecisionBench: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "precision",
+            abstract: "The float32 kernel against float64: the same prior draws and noise, compared sample by sample and in distribution.",
+            discussion: """
+              ionlink bench precision --count 20000 --out precision.csv
+
+            Simulates --count prior draws in each arithmetic with the 23 features inline, then prints the share of samples \
+            whose spike count is equal, and per feature the two-sample Kolmogorov–Smirnov distance and p-value with the \
+            median and 99th-percentile difference per sample (in SDs of the float64 feature), and the speed of each. \
+            --out writes the per-feature table as CSV.
+            """
+        )
+        @Option(help: "Prior draws.") var count = 20_000
+        @Option(help: "Seed of the draws and of the noise.") var seed: UInt64 = 1
+        @Option(help: "Threads.") var threads = availableCores
+        @Option(help: "Model and protocol: a JSON configuration file or a preset (m1, v1).") var config = "m1"
+        @Option(help: ArgumentHelp("Write the per-feature table here (CSV).", valueName: "OUT.csv")) var out: String?
+
+        func validate() throws {
+            guard count >= 2 else { throw ValidationError("--count must be at least 2.") }
+        }
+
+        func run() throws {
+            let configuration = try SimulationConfiguration.load(config)
+            let model = configuration.model
+            var values = [Double]()
+            for i in 0..<count { values += model.priorDraw(seed: seed, index: UInt64(i)) }
+            let theta = Matrix(rows: count, columns: model.parameters.count, values: values)
+            let progress = ProgressReporter("simulate float64, then float32", total: 2 * count, unit: "sims")
+            let comparison = PrecisionComparison.measure(configuration: configuration, theta: theta, seed: seed, threads: threads) {
+                progress.advance(by: $0)
+            }
+            progress.finish()
+            let header = ["feature", "defined_float64", "defined_float32", "ks_statistic", "ks_p_value", "median_abs_diff_sd", "p99_abs_diff_sd"]
+            let rows = comparison.features.map { f in
+                [f.name, String(f.defined.float64), String(f.defined.float32), String(format: "%.4f", f.ksStatistic),
+                 String(format: "%.3g", f.pValue), String(format: "%.2g", f.medianDifference), String(format: "%.2g", f.p99Difference)]
+            }
+            print("\(count) prior draws of \(model.name), seed \(seed), \(threads) thread(s), features inline")
+            print(String(format: "spike counts equal: %d of %d (%.2f%%); validity differs on %d", comparison.equalSpikeCounts, count,
+                         100 * comparison.equalSpikeCountFraction, comparison.validityDiffers))
+            let widths = header.indices.map { c in max(header[c].count, rows.map { $0[c].count }.max() ?? 0) }
+            for row in [header] + rows {
+                print(row.enumerated().map { c, cell in c == 0 ? cell.padding(toLength: widths[c], withPad: " ", startingAt: 0)
+                    : String(repeating: " ", count: widths[c] - cell.count) + cell }.joined(separator: "  "))
+            }
+            print(String(format: "smallest KS p-value: %.3g (%@)", comparison.features.map(\.pValue).filter { !$0.isNaN }.min() ?? .nan,
+                         comparison.features.min { ($0.pValue.isNaN ? 1 : $0.pValue) < ($1.pValue.isNaN ? 1 : $1.pValue) }?.name ?? "-"))
+            print(String(format: "with features, per core: float64 %.0f/s, float32 %.0f/s (%.2fx)", Double(count) / comparison.seconds.float64 / Double(threads),
+                         Double(count) / comparison.seconds.float32 / Double(threads), comparison.seconds.float64 / comparison.seconds.float32))
+            if let out {
+                try AtomicFile.write(Data(([header] + rows).map { $0.map { CSVTable.quoted($0) }.joined(separator: ",") }.joined(separator: "\n").appending("\n").utf8), to: out)
+            }
+        }
+    }
 }
 
 extension BatchSimulator.KernelVariant: ExpressibleByArgument {}
+extension BatchSimulator.Precision: ExpressibleByArgument {}
 
 /// A thread-safe running sum.
 final class SpikeTotal: @unchecked Sendable {

@@ -57,6 +57,9 @@ struct Simulate: ParsableCommand {
     @Option(help: "Current-noise SD in pA, drawn per time step (overrides the configuration; the paper uses 10).")
     var noisePa: Double?
 
+    @Option(help: ArgumentHelp("Kernel arithmetic: float64 (the reference: bit-identical everywhere, equal to the authors' Brian2 traces) or float32 (about twice as fast; the same noise draws; features equal in distribution, not bit for bit: `ionlink bench precision` measures it). A bank records it.", valueName: "float64|float32"))
+    var precision: BatchSimulator.Precision = .float64
+
     @Flag(help: "Print the effective configuration (after --config and --noise-pa) as JSON and exit: a starting point for your own model or protocol file.")
     var printConfig = false
 
@@ -123,7 +126,7 @@ struct Simulate: ParsableCommand {
                 // Features only: streamed in chunks on every thread, no trace kept.
                 let theta = Matrix(rows: table.ids.count, columns: configuration.model.parameters.count, values: table.values)
                 let progress = ProgressReporter("simulate", total: theta.rows, unit: "sims", enabled: !compute.quiet)
-                let values = ParameterSimulation(configuration: configuration, threads: compute.threads)
+                let values = ParameterSimulation(configuration: configuration, precision: precision, threads: compute.threads)
                     .features(of: theta, seed: compute.seed) { progress.advance(by: $0) }
                 progress.finish()
                 try FeatureTable(ids: table.ids, values: values.values).write(to: features)
@@ -131,7 +134,7 @@ struct Simulate: ParsableCommand {
                 return
             }
             // Traces (and features): streamed in chunks to the NPY file, so memory holds one chunk whatever the rows.
-            let simulator = BatchSimulator(configuration: configuration, threads: compute.threads)
+            let simulator = BatchSimulator(configuration: configuration, precision: precision, threads: compute.threads)
             let window = configuration.protocol.stimulusWindowMs
             let extractor = FeatureExtractor(dtMs: configuration.protocol.dtMs, startMs: window.start, endMs: window.end)
             let rows = table.ids.count, d = configuration.model.parameters.count, chunk = 1024
@@ -175,7 +178,7 @@ struct Simulate: ParsableCommand {
             let manifest = try SimulationBank.make(on: ranks) {
                 try SimulationBank(folder: out, configuration: configuration, count: count, seed: compute.seed,
                                    shard: shard.index, of: shard.count, chunkSize: chunkSize, keptTraces: keepTraces,
-                                   summary: noFeatures ? nil : PaperFeatureSummary(),
+                                   summary: noFeatures ? nil : PaperFeatureSummary(), precision: precision,
                                    threads: compute.threads, showProgress: !compute.quiet)
             }
             if ranks.isRoot && !compute.quiet {

@@ -46,6 +46,29 @@ import Testing
         }
     }
 
+    @Test("float32: the 29 golden sets' 0-mV spike counts equal the reference; V within 5e-3 mV of float64 until 2 ms before the first spike")
+    func float32Golden() throws {
+        let table = try ParameterTable.read(Fixtures.golden + "/sim_params.csv", model: .paperM1)
+        let spikes = try CSVTable.read(Fixtures.golden + "/sim_spikes.csv")
+        let column = try spikes.column("n_spikes_0mV")
+        var single = paper
+        single.precision = .float32
+        let float32 = single.traces(parameters: table.values, rowCount: table.ids.count, seed: 1)
+        let float64 = paper.traces(parameters: table.values, rowCount: table.ids.count, seed: 1)
+        let n = paper.sampleCount, window = paper.configuration.protocol.stimulusWindow
+        #expect(float32.traces != float64.traces, "the float32 kernel ran")
+        for (i, id) in table.ids.enumerated() {
+            let ours = Array(float32.traces[i * n ..< (i + 1) * n]), reference = Array(float64.traces[i * n ..< (i + 1) * n])
+            let count = ours.withUnsafeBufferPointer { SpikeCount.upwardCrossings($0, window: window) }
+            #expect(Double(count) == (try spikes.number(row: i, column: column)), "\(id)")
+            let firstSpike = reference.firstIndex { $0 > -20 } ?? n
+            let quiet = max(1, firstSpike - 50)
+            let difference = zip(ours[..<quiet], reference[..<quiet]).map { abs($0 - $1) }.max()!
+            #expect(difference < 5e-3, "\(id): max|ΔV| = \(difference) mV before the first spike")
+            #expect(float32.valid[i])
+        }
+    }
+
     @Test("A passive neuron follows E_leak + I·R_input·(1 − e^(−t/τ)): area and leak derived correctly")
     func passiveStepResponse() {
         var configuration = Fixtures.shortM1(durationMs: 100, noisePA: 0)
@@ -79,43 +102,44 @@ import Testing
         #expect(result.valid[0])
     }
 
-    @Test("Same seed, same rows: bit-identical on 1 and 2 threads and whatever the block grouping")
-    func determinism() {
+    @Test("Same seed, same rows: bit-identical on 1 and 2 threads and whatever the block grouping", arguments: BatchSimulator.Precision.allCases)
+    func determinism(precision: BatchSimulator.Precision) {
         let configuration = Fixtures.shortM1()
         let rows = Fixtures.priorRows(configuration.model, count: 37)
-        let one = BatchSimulator(configuration: configuration, threads: 1).traces(parameters: rows, rowCount: 37, seed: 5)
-        let two = BatchSimulator(configuration: configuration, threads: 2).traces(parameters: rows, rowCount: 37, seed: 5)
+        let one = BatchSimulator(configuration: configuration, precision: precision, threads: 1).traces(parameters: rows, rowCount: 37, seed: 5)
+        let two = BatchSimulator(configuration: configuration, precision: precision, threads: 2).traces(parameters: rows, rowCount: 37, seed: 5)
         #expect(one.traces == two.traces)
         #expect(one.valid == two.valid)
         // Rows 5… simulated on their own, as indices 5…, give the same traces (noise depends on (seed, index) only).
         let n = BatchSimulator(configuration: configuration).sampleCount
-        let tail = BatchSimulator(configuration: configuration, threads: 2)
+        let tail = BatchSimulator(configuration: configuration, precision: precision, threads: 2)
             .traces(parameters: Array(rows.dropFirst(5 * 13)), rowCount: 32, seed: 5, firstIndex: 5)
         #expect(Array(one.traces.suffix(from: 5 * n)) == tail.traces)
         // Another seed gives other noise.
-        let other = BatchSimulator(configuration: configuration, threads: 2).traces(parameters: rows, rowCount: 37, seed: 6)
+        let other = BatchSimulator(configuration: configuration, precision: precision, threads: 2).traces(parameters: rows, rowCount: 37, seed: 6)
         #expect(other.traces != one.traces)
     }
 
-    @Test("The baseline, AVX2 and AVX-512 kernel variants agree bit for bit")
-    func variantsAgree() {
+    @Test("The baseline, AVX2 and AVX-512 kernel variants agree bit for bit", arguments: BatchSimulator.Precision.allCases)
+    func variantsAgree(precision: BatchSimulator.Precision) {
         let configuration = Fixtures.shortM1(durationMs: 40)
         let rows = Fixtures.priorRows(configuration.model, count: 20)
         let outputs = BatchSimulator.KernelVariant.allCases.filter(BatchSimulator.supports).map { variant in
-            BatchSimulator(configuration: configuration, threads: 2, kernel: variant).traces(parameters: rows, rowCount: 20, seed: 9).traces
+            BatchSimulator(configuration: configuration, precision: precision, threads: 2, kernel: variant)
+                .traces(parameters: rows, rowCount: 20, seed: 9).traces
         }
         #expect(outputs.count >= 2)
         for o in outputs.dropFirst() { #expect(o == outputs[0]) }
     }
 
-    @Test("A simulation that becomes non-finite is flagged invalid, and its neighbours are unaffected")
-    func nonFiniteFlagged() {
+    @Test("A simulation that becomes non-finite is flagged invalid, and its neighbours are unaffected", arguments: BatchSimulator.Precision.allCases)
+    func nonFiniteFlagged(precision: BatchSimulator.Precision) {
         let configuration = Fixtures.shortM1(durationMs: 30)
         var rows = Fixtures.priorRows(configuration.model, count: 3)
         rows[13 + 2] = 0 // tau = 0 → g_leak = C/0
-        let result = BatchSimulator(configuration: configuration, threads: 1).traces(parameters: rows, rowCount: 3, seed: 1)
+        let result = BatchSimulator(configuration: configuration, precision: precision, threads: 1).traces(parameters: rows, rowCount: 3, seed: 1)
         #expect(result.valid == [true, false, true])
-        let alone = BatchSimulator(configuration: configuration, threads: 1)
+        let alone = BatchSimulator(configuration: configuration, precision: precision, threads: 1)
             .traces(parameters: Array(rows.dropFirst(26)), rowCount: 1, seed: 1, firstIndex: 2)
         let n = BatchSimulator(configuration: configuration).sampleCount
         #expect(Array(result.traces.suffix(from: 2 * n)) == alone.traces)

@@ -144,6 +144,28 @@ import Testing
                                keptTraces: 12, showProgress: false)
         } throws: { "\($0)".contains("other settings") && "\($0)".contains("manifest.json") }
     }
+
+    @Test("A float32 bank records its arithmetic, holds the float32 kernel's traces, and is not resumed as float64")
+    func float32Bank() throws {
+        let root = Fixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let manifest = try SimulationBank(folder: root + "/bank", configuration: configuration, count: 20, seed: 3, chunkSize: 10,
+                                          keptTraces: 4, precision: .float32, threads: 2, showProgress: false).make()
+        #expect(manifest.simulationPrecision == .float32)
+        #expect(try BankManifest.read(folder: root + "/bank").precision == .float32)
+        #expect(try String(contentsOfFile: root + "/bank/manifest.json", encoding: .utf8).contains("\"precision\" : \"float32\""))
+        let theta = try NPYArray.read(root + "/bank/theta.npy")
+        let direct = BatchSimulator(configuration: configuration, precision: .float32, threads: 1)
+            .traces(parameters: Array(theta.values[0 ..< 13 * 4]), rowCount: 4, seed: 3)
+        #expect(try NPYArray.read(root + "/bank/traces.npy").values.elementsEqual(direct.traces.map { Double(Float($0)) }))
+        #expect {
+            try SimulationBank(folder: root + "/bank", configuration: configuration, count: 20, seed: 3, chunkSize: 10,
+                               keptTraces: 4, showProgress: false)
+        } throws: { "\($0)".contains("other settings") && "\($0)".contains("float32") }
+        // A float64 bank's manifest has no precision field: banks made before float32 existed read the same.
+        _ = try make(root + "/reference", threads: 1)
+        #expect(try !String(contentsOfFile: root + "/reference/manifest.json", encoding: .utf8).contains("precision"))
+    }
 }
 
 enum BankManifestProbe {

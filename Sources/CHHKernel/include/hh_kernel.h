@@ -42,14 +42,19 @@ typedef struct {
     double noise_sd_pa;         ///< SD of the Gaussian current noise drawn per step (0: off)
 } ionlink_hh_protocol;
 
-/// Integrates `lanes` neurons (1 … IONLINK_HH_LANES).
+/// The arithmetic of a simulation: float64 (the reference, bit-identical on every CPU) or float32 (twice the
+/// lanes per instruction; the same noise draws, rounded; results differ from float64 in the last digits and,
+/// through them, in the timing of spikes that lie on a threshold).
+typedef enum { IONLINK_HH_FLOAT64 = 0, IONLINK_HH_FLOAT32 = 1 } ionlink_hh_precision;
+
+/// Integrates `lanes` neurons (1 … IONLINK_HH_LANES) in `precision`.
 ///
 /// - parameters: lanes × IONLINK_HH_PARAMETERS row-major, order C, R_input, tau, gNat, gNa, gKd, gM, gKv31,
 ///   gL, E_leak, tau_max, VT, r_SS, amplitude_pa.
 /// - noise_keys: one 64-bit key per lane; the lane's noise stream depends only on its key.
 /// - trace: if not NULL, V(t_k) for k = 0 … steps-1 is written to trace[lane·trace_stride + k].
 /// - valid: per lane, 1 if the state stayed finite for the whole run, else 0.
-void ionlink_hh_simulate_block(const ionlink_hh_model *model, const ionlink_hh_protocol *protocol,
+void ionlink_hh_simulate_block(ionlink_hh_precision precision, const ionlink_hh_model *model, const ionlink_hh_protocol *protocol,
                                int lanes, const double *parameters, const uint64_t *noise_keys,
                                double *trace, size_t trace_stride, uint8_t *valid);
 
@@ -61,7 +66,8 @@ const char *ionlink_hh_instruction_set(void);
 
 /// Runs one specific variant (1 = baseline x86-64, 2 = AVX2+FMA, 3 = AVX-512), for tests that check the
 /// variants agree bit for bit. Returns 0 (and does nothing) if this CPU cannot run it.
-int ionlink_hh_simulate_block_variant(int variant, const ionlink_hh_model *model, const ionlink_hh_protocol *protocol,
+int ionlink_hh_simulate_block_variant(int variant, ionlink_hh_precision precision,
+                                      const ionlink_hh_model *model, const ionlink_hh_protocol *protocol,
                                       int lanes, const double *parameters, const uint64_t *noise_keys,
                                       double *trace, size_t trace_stride, uint8_t *valid);
 

@@ -10,6 +10,8 @@ public struct BankManifest: Codable, Equatable, Sendable {
     public var ionlinkVersion = IonLinkVersion.current
     public var configuration: SimulationConfiguration
     public var seed: UInt64
+    /// The kernel's arithmetic; nil (absent from the JSON) is float64, as in every bank made before float32 existed.
+    public var precision: BatchSimulator.Precision?
     /// Samples in the whole bank (all shards).
     public var count: Int
     /// This folder's shard: index in 0..<shardCount.
@@ -45,8 +47,11 @@ public struct BankManifest: Codable, Equatable, Sendable {
         case formatVersion = "format_version", ionlinkVersion = "ionlink_version"
         case shardIndex = "shard_index", shardCount = "shard_count", firstIndex = "first_index"
         case chunkSize = "chunk_size", keptTraces = "kept_traces", parameterNames = "parameter_names"
-        case validCount = "valid_count", summary, featureNames = "feature_names", proposal, checksums
+        case validCount = "valid_count", summary, featureNames = "feature_names", proposal, checksums, precision
     }
+
+    /// The arithmetic the bank's samples were simulated in.
+    public var simulationPrecision: BatchSimulator.Precision { precision ?? .float64 }
 
     public static let fileDescriptions: [String: String] = [
         "theta.npy": "float64 [rows, parameters]: the free parameters of each sample, in parameter_names order",

@@ -20,12 +20,12 @@ public struct SimulationBank {
     /// Throws if the folder holds a bank made with other settings.
     public init(folder: String, configuration: SimulationConfiguration, count: Int, seed: UInt64,
                 shard: Int = 0, of shardCount: Int = 1, chunkSize: Int = 10_000, keptTraces: Int = 0,
-                summary: (any TraceSummary)? = nil, proposal: String? = nil, threads: Int = availableCores,
-                showProgress: Bool = true) throws {
+                summary: (any TraceSummary)? = nil, proposal: String? = nil, precision: BatchSimulator.Precision = .float64,
+                threads: Int = availableCores, showProgress: Bool = true) throws {
         precondition(count >= 1 && shardCount >= 1 && (0..<shardCount).contains(shard) && chunkSize >= 1)
         let range = BankManifest.shardRange(count: count, index: shard, of: shardCount)
         let wanted = BankManifest(
-            configuration: configuration, seed: seed, count: count, shardIndex: shard, shardCount: shardCount,
+            configuration: configuration, seed: seed, precision: precision == .float64 ? nil : precision, count: count, shardIndex: shard, shardCount: shardCount,
             firstIndex: range.lowerBound, rows: range.count, chunkSize: chunkSize, keptTraces: keptTraces,
             parameterNames: configuration.model.parameterNames, summary: summary?.name, featureNames: summary?.columns,
             proposal: proposal, complete: false)
@@ -41,7 +41,7 @@ public struct SimulationBank {
             let existing = try BankManifest.read(folder: folder)
             guard existing.describesSameBank(as: wanted) else {
                 throw InputError(file: folder + "/manifest.json",
-                                 "this folder holds a bank made with other settings (seed \(existing.seed), count \(existing.count), shard \(existing.shardIndex)/\(existing.shardCount), chunk size \(existing.chunkSize), kept traces \(existing.keptTraces), features \(existing.summary ?? "none"), model '\(existing.configuration.model.name)'); rerun with the same arguments to resume it, or choose another --out")
+                                 "this folder holds a bank made with other settings (seed \(existing.seed), count \(existing.count), shard \(existing.shardIndex)/\(existing.shardCount), chunk size \(existing.chunkSize), kept traces \(existing.keptTraces), features \(existing.summary ?? "none"), \(existing.simulationPrecision.rawValue), model '\(existing.configuration.model.name)'); rerun with the same arguments to resume it, or choose another --out")
             }
             manifest = existing
         } else {
@@ -176,7 +176,7 @@ public struct SimulationBank {
         } else {
             for i in 0..<local.count { theta += model.priorDraw(seed: manifest.seed, index: UInt64(first + i)) }
         }
-        let simulator = BatchSimulator(configuration: manifest.configuration, threads: threads)
+        let simulator = BatchSimulator(configuration: manifest.configuration, precision: manifest.simulationPrecision, threads: threads)
         let samples = simulator.sampleCount
         let keep = max(0, min(local.count, manifest.keptTraces - first))
         let window = manifest.configuration.protocol.stimulusWindow

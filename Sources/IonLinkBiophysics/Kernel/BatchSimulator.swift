@@ -23,14 +23,28 @@ public struct BatchSimulator: Sendable {
         }
     }
 
+    /// The arithmetic of the kernel. `float64` is the reference: bit-identical on every CPU and to the golden
+    /// traces of the authors' simulator. `float32` runs twice the lanes per instruction on the same noise draws;
+    /// its traces differ from float64 in the last digits, and its features are the same in distribution
+    /// (`ionlink bench precision` measures it), not bit for bit.
+    public enum Precision: String, CaseIterable, Codable, Sendable {
+        case float64, float32
+
+        var kernelValue: ionlink_hh_precision { self == .float32 ? IONLINK_HH_FLOAT32 : IONLINK_HH_FLOAT64 }
+    }
+
     public let configuration: SimulationConfiguration
+    /// The kernel's arithmetic.
+    public var precision: Precision
     /// Worker threads.
     public var threads: Int
     /// The kernel variant (for benchmarks and tests; results do not depend on it).
     public var kernel: KernelVariant
 
-    public init(configuration: SimulationConfiguration, threads: Int = availableCores, kernel: KernelVariant = .automatic) {
+    public init(configuration: SimulationConfiguration, precision: Precision = .float64, threads: Int = availableCores,
+                kernel: KernelVariant = .automatic) {
         self.configuration = configuration
+        self.precision = precision
         self.threads = max(1, threads)
         self.kernel = kernel
     }
@@ -101,6 +115,7 @@ public struct BatchSimulator: Sendable {
         let modelValue = kernelModel
         let blockSize = Self.blockSize
         let variant = Self.supports(kernel) ? kernel.code : 0
+        let arithmetic = precision.kernelValue
         let blocks = (rowCount + blockSize - 1) / blockSize
 
         parallelFor(blocks, threads: threads) { b in
@@ -121,10 +136,10 @@ public struct BatchSimulator: Sendable {
                         rows.withUnsafeBufferPointer { rowPointer in
                             let start = rowPointer.baseAddress! + first * slots
                             if variant == 0 {
-                                ionlink_hh_simulate_block(&kernelModel, &kernelProtocol, Int32(lanes), start, keys,
+                                ionlink_hh_simulate_block(arithmetic, &kernelModel, &kernelProtocol, Int32(lanes), start, keys,
                                                           traces.baseAddress, samples, &flags)
                             } else {
-                                _ = ionlink_hh_simulate_block_variant(variant, &kernelModel, &kernelProtocol, Int32(lanes), start,
+                                _ = ionlink_hh_simulate_block_variant(variant, arithmetic, &kernelModel, &kernelProtocol, Int32(lanes), start,
                                                                       keys, traces.baseAddress, samples, &flags)
                             }
                         }

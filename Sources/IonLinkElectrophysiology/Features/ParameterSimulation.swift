@@ -6,11 +6,14 @@ import IonLinkCore
 public struct ParameterSimulation: Sendable {
     public var configuration: SimulationConfiguration
     public var threads: Int
+    /// The kernel's arithmetic (float64, the reference, unless asked).
+    public var precision: BatchSimulator.Precision
     /// Rows handed to the simulator at once (bounds the memory of the parameter vectors).
     public var chunkRows = 16_384
 
-    public init(configuration: SimulationConfiguration, threads: Int = availableCores) {
+    public init(configuration: SimulationConfiguration, precision: BatchSimulator.Precision = .float64, threads: Int = availableCores) {
         self.configuration = configuration
+        self.precision = precision
         self.threads = threads
     }
 
@@ -21,7 +24,7 @@ public struct ParameterSimulation: Sendable {
         precondition(theta.columns == configuration.model.parameters.count, "expected \(configuration.model.parameters.count) parameters per row")
         let summary = PaperFeatureSummary(), columns = summary.columns.count
         let output = SlotBuffer<Double>(count: theta.rows * columns, repeating: .nan)
-        let simulator = BatchSimulator(configuration: configuration, threads: threads)
+        let simulator = BatchSimulator(configuration: configuration, precision: precision, threads: threads)
         let stimulus = configuration.protocol
         for start in stride(from: 0, to: theta.rows, by: chunkRows) {
             let rows = start ..< min(theta.rows, start + chunkRows)
