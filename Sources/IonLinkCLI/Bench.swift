@@ -117,7 +117,7 @@ struct Bench: ParsableCommand {
             let window = configuration.protocol.stimulusWindow
             let samples = simulator.sampleCount
             print("kernel: \(kernel == .automatic ? BatchSimulator.instructionSet : kernel.rawValue), \(precision.rawValue); \(count) simulations × \(samples) steps, \(threads) thread(s), noise \(noisePa) pA\(features ? ", 23 features inline" : "")")
-            let summary: PaperFeatureSummary? = features ? PaperFeatureSummary() : nil
+            let summary: PaperFeatureSummary? = features ? PaperFeatureSummary(precision: precision) : nil
             let stimulus = configuration.protocol
             var rates = [Double]()
             for r in 0..<repeats {

@@ -136,7 +136,7 @@ struct Simulate: ParsableCommand {
             // Traces (and features): streamed in chunks to the NPY file, so memory holds one chunk whatever the rows.
             let simulator = BatchSimulator(configuration: configuration, precision: precision, threads: compute.threads)
             let window = configuration.protocol.stimulusWindowMs
-            let extractor = FeatureExtractor(dtMs: configuration.protocol.dtMs, startMs: window.start, endMs: window.end)
+            let extractor = FeatureExtractor(dtMs: configuration.protocol.dtMs, startMs: window.start, endMs: window.end, precision: precision)
             let rows = table.ids.count, d = configuration.model.parameters.count, chunk = 1024
             let writer = try traces.map { try NPYWriter(path: $0, element: .float64, shape: [rows, simulator.sampleCount]) }
             var featureValues: [Double] = [], invalid: [String] = []
@@ -178,7 +178,7 @@ struct Simulate: ParsableCommand {
             let manifest = try SimulationBank.make(on: ranks) {
                 try SimulationBank(folder: out, configuration: configuration, count: count, seed: compute.seed,
                                    shard: shard.index, of: shard.count, chunkSize: chunkSize, keptTraces: keepTraces,
-                                   summary: noFeatures ? nil : PaperFeatureSummary(), precision: precision,
+                                   summary: noFeatures ? nil : PaperFeatureSummary(precision: precision), precision: precision,
                                    threads: compute.threads, showProgress: !compute.quiet)
             }
             if ranks.isRoot && !compute.quiet {

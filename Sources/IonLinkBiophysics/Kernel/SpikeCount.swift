@@ -5,8 +5,11 @@ public enum SpikeCount {
         var count = 0
         let lower = max(1, window.lowerBound)
         let upper = min(trace.count, window.upperBound)
-        guard lower < upper else { return 0 }
-        for k in lower..<upper where trace[k - 1] < level && trace[k] >= level { count += 1 }
+        guard lower < upper, let x = trace.baseAddress else { return 0 }
+        // Branch-free, so that the loop vectorises (a third of the cost of the branching loop in a bank).
+        for k in lower..<upper {
+            count &+= (x[k - 1] < level ? 1 : 0) & (x[k] >= level ? 1 : 0)
+        }
         return count
     }
 }

@@ -1,4 +1,5 @@
 import CSignalKernel
+import IonLinkBiophysics
 import IonLinkCore
 
 /// Computes the 23 paper features for many traces of one protocol, in parallel, row order kept.
@@ -10,14 +11,20 @@ public struct FeatureExtractor: Sendable {
     /// The analysis window (the current step), ms.
     public var startMs: Double
     public var endMs: Double
+    /// The arithmetic of the filtered dV/dt in `features(ofBlock:count:)`. float64 computes the reference's bit for bit.
+    /// float32, for traces of the float32 kernel, filters 16 traces per vector in float, and takes the window's dV/dt
+    /// from the whole trace's, filtering again only the window's edges (filtfilt's edge transients decay below 1e-12
+    /// within them): its features equal float64's in distribution, not bit for bit (`ionlink bench precision`).
+    public var precision: BatchSimulator.Precision
 
     public init(dtMs: Double, startMs: Double, endMs: Double, detector: SpikeDetector = SpikeDetector(),
-                settings: PaperFeatures.Settings = .simulation) {
+                settings: PaperFeatures.Settings = .simulation, precision: BatchSimulator.Precision = .float64) {
         self.dtMs = dtMs
         self.startMs = startMs
         self.endMs = endMs
         self.detector = detector
         self.settings = settings
+        self.precision = precision
     }
 
     /// The 23 features of one trace (voltage in mV, sample k at k·dt), computed alone.
@@ -74,12 +81,33 @@ public struct FeatureExtractor: Sendable {
                 func differentiate(with filter: BesselFilter, offset: Int, n: Int, into output: UnsafeMutablePointer<Double>) {
                     let inputs = candidates.map { Optional(UnsafePointer(base + $0 * samples + offset)) }
                     let outputs = (0..<candidates.count).map { Optional(output + $0 * (n - 1)) }
-                    let status = ionlink_filtered_derivative(filter.b, filter.a, filter.zi, Int32(BesselFilter.padding), inputs,
-                                                             t.baseAddress! + offset, n, Int32(candidates.count), outputs)
+                    let kernel = precision == .float32 ? ionlink_filtered_derivative_f32 : ionlink_filtered_derivative
+                    let status = kernel(filter.b, filter.a, filter.zi, Int32(BesselFilter.padding), inputs, t.baseAddress! + offset, n,
+                                        Int32(candidates.count), outputs)
                     precondition(status == 0, "the signal kernel refused \(candidates.count) traces of \(n) samples")
                 }
                 differentiate(with: full, offset: 0, n: samples, into: fullStart)
-                differentiate(with: inside, offset: window.lowerBound, n: window.count, into: insideStart)
+                let edge = inside.settlingSamples(tolerance: 1e-12)
+                if precision == .float32 && inside.b == full.b && inside.a == full.a && window.count > 4 * edge {
+                    // The window's dV/dt is the whole trace's, but for `edge` values at each end: filtered again there.
+                    for c in candidates.indices {
+                        (insideStart + c * insideCount).update(from: fullStart + c * fullCount + window.lowerBound, count: insideCount)
+                    }
+                    let segment = 2 * edge
+                    let scratch = UnsafeMutableBufferPointer<Double>.allocate(capacity: candidates.count * (segment - 1))
+                    defer { scratch.deallocate() }
+                    differentiate(with: inside, offset: window.lowerBound, n: segment, into: scratch.baseAddress!)
+                    for c in candidates.indices {
+                        (insideStart + c * insideCount).update(from: scratch.baseAddress! + c * (segment - 1), count: edge)
+                    }
+                    differentiate(with: inside, offset: window.upperBound - segment, n: segment, into: scratch.baseAddress!)
+                    for c in candidates.indices {
+                        (insideStart + c * insideCount + insideCount - edge).update(from: scratch.baseAddress! + c * (segment - 1) + segment - 1 - edge,
+                                                                                    count: edge)
+                    }
+                } else {
+                    differentiate(with: inside, offset: window.lowerBound, n: window.count, into: insideStart)
+                }
                 // Pass 1 without the third derivative; the traces whose threshold fallback needs it get it computed
                 // together and are detected again.
                 func detect(_ c: Int, third: () -> [Double]?) -> SpikeTrain {
@@ -96,7 +124,8 @@ public struct FeatureExtractor: Sendable {
                 }
                 if !needThird.isEmpty {
                     let firsts = needThird.map { Array(UnsafeBufferPointer(start: fullStart + $0 * fullCount, count: fullCount)) }
-                    let thirds = SpikeDetector.thirdDerivatives(of: firsts, time: time, filterKHz: detector.thirdDerivativeCutoff)
+                    let thirds = SpikeDetector.thirdDerivatives(of: firsts, time: time, filterKHz: detector.thirdDerivativeCutoff,
+                                                                precision: precision)
                     for (c, third) in zip(needThird, thirds) { trains[candidates[c]] = detect(c) { third } }
                 }
             }

@@ -4,13 +4,16 @@ import IonLinkBiophysics
 /// The analysis window is the protocol's stimulus (first step start to last step end).
 public struct PaperFeatureSummary: TraceSummary {
     public var detector = SpikeDetector()
-    public init() {}
+    /// The arithmetic of the filtered dV/dt (`FeatureExtractor.precision`): float32 for banks of the float32 kernel.
+    public var precision: BatchSimulator.Precision
+    public init(precision: BatchSimulator.Precision = .float64) { self.precision = precision }
     public var name: String { "paper23" }
     public var columns: [String] { PaperFeatures.names }
 
     public func values(ofBlock traces: UnsafeBufferPointer<Double>, count: Int, protocol stimulus: StimulusProtocol) -> [Double] {
         let window = stimulus.stimulusWindowMs
-        let extractor = FeatureExtractor(dtMs: stimulus.dtMs, startMs: window.start, endMs: window.end, detector: detector)
+        let extractor = FeatureExtractor(dtMs: stimulus.dtMs, startMs: window.start, endMs: window.end, detector: detector,
+                                         precision: precision)
         return extractor.features(ofBlock: traces, count: count)
     }
 }

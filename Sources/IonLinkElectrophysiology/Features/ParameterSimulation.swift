@@ -22,7 +22,7 @@ public struct ParameterSimulation: Sendable {
     /// of `ionlink simulate --params` and sample firstIndex + r of a bank with that seed.
     public func features(of theta: Matrix, seed: UInt64, firstIndex: UInt64 = 0, progress: ((Int) -> Void)? = nil) -> Matrix {
         precondition(theta.columns == configuration.model.parameters.count, "expected \(configuration.model.parameters.count) parameters per row")
-        let summary = PaperFeatureSummary(), columns = summary.columns.count
+        let summary = PaperFeatureSummary(precision: precision), columns = summary.columns.count
         let output = SlotBuffer<Double>(count: theta.rows * columns, repeating: .nan)
         let simulator = BatchSimulator(configuration: configuration, precision: precision, threads: threads)
         let stimulus = configuration.protocol

@@ -14,6 +14,13 @@ public struct BesselFilter: Sendable {
     public let a: [Double]
     /// Steady-state initial conditions for a unit step (`scipy.signal.lfilter_zi`).
     public let zi: [Double]
+    /// The largest modulus of the digital poles: a start-up transient decays by this factor per sample.
+    public let poleRadius: Double
+
+    /// Samples after which a start-up transient (an edge of filtfilt's passes) has decayed below `tolerance` of its size.
+    public func settlingSamples(tolerance: Double) -> Int {
+        Int((log(tolerance) / log(poleRadius)).rounded(.up))
+    }
 
     /// Poles of the 4th-order analog Bessel prototype normalised by phase (scipy `besselap(4, norm='phase')`),
     /// in SciPy's order.
@@ -52,6 +59,7 @@ public struct BesselFilter: Sendable {
         }
         a = polynomial.map(\.re)
         zi = Self.steadyState(b: b, a: a)
+        poleRadius = digitalPoles.map { ($0.re * $0.re + $0.im * $0.im).squareRoot() }.max()!
     }
 
     /// The filter of the reference extractor for a sampling interval `dt` (s) and cutoff in kHz:
