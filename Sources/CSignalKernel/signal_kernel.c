@@ -58,82 +58,119 @@ static inline __attribute__((always_inline)) void transpose8(lanes8 r[8]) {
 // The helpers below take and return vectors by value; they are always inlined, so no call ABI applies.
 #pragma clang diagnostic ignored "-Wpsabi"
 
-/// Sixteen floats, one per signal, and eight (half of them).
-typedef float lanes16f __attribute__((vector_size(64), aligned(64)));
-typedef float lanes8f __attribute__((vector_size(32)));
+/// The 4th-order direct-form-II-transposed filter (b, a) on 8 lanes, with its four state vectors.
+typedef struct {
+    lanes8 b0, b1, b2, b3, b4, a1, a2, a3, a4;
+} coefficients;
 
-/// r[j] = samples k … k + 7 of 8 signals, transposed: r[j] holds sample k + j of every signal.
-#define LOAD_TRANSPOSED8(r, signals, k)                                                          \
-    do {                                                                                         \
-        for (int l_ = 0; l_ < 8; l_++) (r)[l_] = *(const lanes8_unaligned *)((signals)[l_] + (k)); \
-        transpose8(r);                                                                           \
-    } while (0)
+typedef struct {
+    lanes8 z0, z1, z2, z3;
+} state;
 
-/// The inverse: d[j] holds value k + j of every signal; writes 8 values to each of the first `lanes` of the 8 signals.
-#define STORE_TRANSPOSED8(d, signals, k, lanes)                                                                      \
-    do {                                                                                                             \
-        transpose8(d);                                                                                               \
-        for (int l_ = 0; l_ < 8 && l_ < (lanes); l_++) *(lanes8_unaligned *)((signals)[l_] + (k)) = (d)[l_];         \
-    } while (0)
-
-/// float32: 16 signals in one vector, rounded from the two transposed halves.
-static inline __attribute__((always_inline)) void load_rounded16(lanes16f r[8], const double *const *source, size_t k) {
-    lanes8 low[8], high[8];
-    LOAD_TRANSPOSED8(low, source, k);
-    LOAD_TRANSPOSED8(high, source + 8, k);
-    for (int j = 0; j < 8; j++)
-        r[j] = __builtin_shufflevector(__builtin_convertvector(low[j], lanes8f), __builtin_convertvector(high[j], lanes8f),
-                                       0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+static inline __attribute__((always_inline)) coefficients broadcast(const double b[5], const double a[5]) {
+    const lanes8 one = {1, 1, 1, 1, 1, 1, 1, 1};
+    coefficients c = {one * b[0], one * b[1], one * b[2], one * b[3], one * b[4], one * a[1], one * a[2], one * a[3], one * a[4]};
+    return c;
 }
 
-static inline __attribute__((always_inline)) void store_widened16(lanes16f d[8], double *const *out, size_t k, int lanes) {
-    lanes8 low[8], high[8];
-    for (int j = 0; j < 8; j++) {
-        low[j] = __builtin_convertvector(__builtin_shufflevector(d[j], d[j], 0, 1, 2, 3, 4, 5, 6, 7), lanes8);
-        high[j] = __builtin_convertvector(__builtin_shufflevector(d[j], d[j], 8, 9, 10, 11, 12, 13, 14, 15), lanes8);
+/// Steady-state initial conditions zi · x0 (SciPy's filtfilt: zi times the first input of the pass).
+static inline __attribute__((always_inline)) state initial(const double zi[4], lanes8 x0) {
+    state s = {zi[0] * x0, zi[1] * x0, zi[2] * x0, zi[3] * x0};
+    return s;
+}
+
+/// One step of the recursion: the output for input xn, in SciPy's order of operations.
+static inline __attribute__((always_inline)) lanes8 step(state *s, const coefficients *c, lanes8 xn) {
+    lanes8 yn = s->z0 + c->b0 * xn;
+    s->z0 = s->z1 + xn * c->b1 - yn * c->a1;
+    s->z1 = s->z2 + xn * c->b2 - yn * c->a2;
+    s->z2 = s->z3 + xn * c->b3 - yn * c->a3;
+    s->z3 = xn * c->b4 - yn * c->a4;
+    return yn;
+}
+
+/// filtfilt and dV/dt of `groups` × 8 signals (interleaved sample-major in `buffer`, m = n + 2·pad rows), with both
+/// passes fused with the data movement: the forward pass reads the signals' bodies 8 samples × 8 signals at a time
+/// through a register transpose (the odd extensions and the body's last n mod 8 samples are already in `buffer`), and
+/// the backward pass turns each 8 outputs into derivatives and writes them transposed to `out`. The backward pass
+/// stops at the body's first sample: its outputs over the leading extension are discarded by filtfilt.
+static inline __attribute__((always_inline)) void filtfilt_derivative(
+        const int groups, lanes8 *buffer, size_t n, size_t pad, const double *const *source, int lanes,
+        const double b[5], const double a[5], const double zi[4], const double *t, double *const *out) {
+    const coefficients c = broadcast(b, a);
+    const size_t m = n + 2 * pad, body = n / 8 * 8;
+    state s[2];
+    // Forward.
+    for (int g = 0; g < groups; g++) s[g] = initial(zi, buffer[g]);
+    for (size_t i = 0; i < pad; i++)
+        for (int g = 0; g < groups; g++) buffer[i * groups + g] = step(&s[g], &c, buffer[i * groups + g]);
+    for (size_t k = 0; k < body; k += 8)
+        for (int g = 0; g < groups; g++) {
+            lanes8 r[8];
+            for (int l = 0; l < 8; l++) r[l] = *(const lanes8_unaligned *)(source[g * 8 + l] + k);
+            transpose8(r);
+            for (int j = 0; j < 8; j++) buffer[(pad + k + j) * groups + g] = step(&s[g], &c, r[j]);
+        }
+    for (size_t i = pad + body; i < m; i++)
+        for (int g = 0; g < groups; g++) buffer[i * groups + g] = step(&s[g], &c, buffer[i * groups + g]);
+    // Backward: the end extension and the body's last samples, kept in `buffer`; their derivatives written one by one.
+    const size_t count = n - 1, chunks = count / 8 * 8;
+    for (int g = 0; g < groups; g++) s[g] = initial(zi, buffer[(m - 1) * groups + g]);
+    for (size_t i = m; i-- > pad + chunks;)
+        for (int g = 0; g < groups; g++) buffer[i * groups + g] = step(&s[g], &c, buffer[i * groups + g]);
+    const double *flat = (const double *)buffer;
+    const int width = groups * 8;
+    for (size_t k = chunks; k < count; k++) {
+        double dt = t[k + 1] - t[k];
+        for (int l = 0; l < lanes; l++) {
+            double y0 = flat[(pad + k) * width + l], y1 = flat[(pad + k + 1) * width + l];
+            out[l][k] = 1e-3 * (y1 - y0) / dt;
+        }
     }
-    STORE_TRANSPOSED8(low, out, k, lanes);
-    if (lanes > 8) STORE_TRANSPOSED8(high, out + 8, k, lanes - 8);
+    // The rest, 8 derivatives at a time: y[k + 8] carried from the chunk above.
+    lanes8 above[2];
+    for (int g = 0; g < groups; g++) above[g] = buffer[(pad + chunks) * groups + g];
+    for (size_t k = chunks; k > 0;) {
+        k -= 8;
+        for (int g = 0; g < groups; g++) {
+            lanes8 d[8];
+            for (int j = 7; j >= 0; j--) {
+                lanes8 y = step(&s[g], &c, buffer[(pad + k + j) * groups + g]);
+                d[j] = 1e-3 * (above[g] - y) / (t[k + j + 1] - t[k + j]);
+                above[g] = y;
+            }
+            transpose8(d);
+            for (int l = 0; l < 8 && g * 8 + l < lanes; l++) *(lanes8_unaligned *)(out[g * 8 + l] + k) = d[l];
+        }
+    }
 }
-
-#define VEC lanes8
-#define SCALAR double
-#define WIDTH 8
-#define LOAD_SAMPLES(r, source, g, k) LOAD_TRANSPOSED8(r, (source) + (g) * 8, k)
-#define STORE_DERIVATIVES(d, out, g, k, lanes) STORE_TRANSPOSED8(d, (out) + (g) * 8, k, (lanes) - (g) * 8)
-#define NAME(f) f##_f64
-#include "filtfilt.h"
-#undef VEC
-#undef SCALAR
-#undef WIDTH
-#undef LOAD_SAMPLES
-#undef STORE_DERIVATIVES
-#undef NAME
-
-#define VEC lanes16f
-#define SCALAR float
-#define WIDTH 16
-#define LOAD_SAMPLES(r, source, g, k) load_rounded16(r, source, k)
-#define STORE_DERIVATIVES(d, out, g, k, lanes) store_widened16(d, out, k, lanes)
-#define NAME(f) f##_f32
-#include "filtfilt.h"
-#undef VEC
-#undef SCALAR
-#undef WIDTH
-#undef LOAD_SAMPLES
-#undef STORE_DERIVATIVES
-#undef NAME
 
 CLONES
 int ionlink_filtered_derivative(const double b[5], const double a[5], const double zi[4], int pad,
                                 const double *const *x, const double *t, size_t n, int lanes, double *const *out) {
-    return filtered_derivative_f64(b, a, zi, pad, x, t, n, lanes, out);
-}
-
-CLONES
-int ionlink_filtered_derivative_f32(const double b[5], const double a[5], const double zi[4], int pad,
-                                    const double *const *x, const double *t, size_t n, int lanes, double *const *out) {
-    return filtered_derivative_f32(b, a, zi, pad, x, t, n, lanes, out);
+    if (lanes < 1 || lanes > IONLINK_SIGNAL_LANES || pad < 1 || n <= (size_t)pad) return -1;
+    const int groups = (lanes + 7) / 8;
+    const int width = groups * 8;
+    const size_t m = n + 2 * (size_t)pad;
+    lanes8 *buffer = scratch(sizeof(lanes8) * groups * m);
+    if (!buffer) return -1;
+    double *flat = (double *)buffer;
+    // The odd extensions at both ends and the body's last n mod 8 samples, interleaved (unused lanes repeat lane 0);
+    // the rest of the body is read by the forward pass itself.
+    const double *source[IONLINK_SIGNAL_LANES];
+    for (int l = 0; l < width; l++) source[l] = x[l < lanes ? l : 0];
+    for (int i = 0; i < pad; i++)
+        for (int l = 0; l < width; l++) flat[(size_t)i * width + l] = 2 * source[l][0] - source[l][pad - i];
+    for (size_t k = n / 8 * 8; k < n; k++)
+        for (int l = 0; l < width; l++) flat[(pad + k) * width + l] = source[l][k];
+    for (int i = 0; i < pad; i++)
+        for (int l = 0; l < width; l++) flat[(pad + n + (size_t)i) * width + l] = 2 * source[l][n - 1] - source[l][n - 2 - i];
+    if (groups == 1) {
+        filtfilt_derivative(1, buffer, n, (size_t)pad, source, lanes, b, a, zi, t, out);
+    } else {
+        filtfilt_derivative(2, buffer, n, (size_t)pad, source, lanes, b, a, zi, t, out);
+    }
+    return 0;
 }
 
 /// Calls visit(group, r) for samples [from, to) of up to 16 signals, 8 samples × 8 signals at a time transposed so that
@@ -148,7 +185,8 @@ int ionlink_filtered_derivative_f32(const double b[5], const double a[5], const 
         for (; k_ + 8 <= (to); k_ += 8)                                                                 \
             for (int g = 0; g < groups_; g++) {                                                         \
                 lanes8 r[8];                                                                            \
-                LOAD_TRANSPOSED8(r, source_ + g * 8, k_);                                               \
+                for (int l = 0; l < 8; l++) r[l] = *(const lanes8_unaligned *)(source_[g * 8 + l] + k_); \
+                transpose8(r);                                                                          \
                 for (int j = 0; j < 8; j++) { lanes8 v = r[j]; VISIT; }                                 \
             }                                                                                           \
         for (; k_ < (to); k_++)                                                                         \

@@ -40,6 +40,29 @@ import Testing
         }
     }
 
+    @Test("The window's dV/dt from the whole trace's, on the 29 golden traces, the window as the reference's and moved to cut spikes at its edges: features as the reference's within 1e-9")
+    func windowDerivativeFromWholeTrace() throws {
+        let traces = try Golden.traces(float32: false)
+        // The reference's window, and one whose edges fall in the middle of spiking (1.5 ms after a step-on spike
+        // train has started, 0.7 ms before the end of a spike), where the window's dV/dt differs from the whole trace's.
+        for (startMs, endMs) in [(100.0, 700.0), (101.5, 352.3), (250.0, 651.1)] {
+            let exact = FeatureExtractor(dtMs: 0.04, startMs: startMs, endMs: endMs)
+            var single = exact
+            single.windowDerivative = .fromWholeTrace
+            let rows = traces.flatMap { $0 }
+            let reference = exact.features(ofRows: rows, rows: traces.count, threads: 2)
+            let ours = single.features(ofRows: rows, rows: traces.count, threads: 2)
+            let columns = PaperFeatures.count
+            for i in traces.indices {
+                let x = Array(ours[i * columns ..< (i + 1) * columns]), y = Array(reference[i * columns ..< (i + 1) * columns])
+                for j in 0..<columns {
+                    #expect(x[j].isNaN == y[j].isNaN && (x[j].isNaN || abs(x[j] - y[j]) <= 1e-9 * max(1, abs(y[j]))),
+                            "trace \(i), window \(startMs)–\(endMs) ms, \(PaperFeatures.names[j]): \(x[j]) vs \(y[j])")
+                }
+            }
+        }
+    }
+
     @Test("Traces in blocks of up to 16 get the features each gets alone, bit for bit (spiking, silent, NaN; any length)",
           arguments: [20_000, 19_997])
     func blocksEqualSingleTraces(samples: Int) throws {

@@ -20,11 +20,6 @@ extern "C" {
 int ionlink_filtered_derivative(const double b[5], const double a[5], const double zi[4], int pad,
                                 const double *const *x, const double *t, size_t n, int lanes, double *const *out);
 
-/// The same in float32 arithmetic (16 signals per vector): the samples are rounded to float, filtered and differentiated
-/// in float, and the derivatives widened to double. Not bit-identical to SciPy: for traces simulated in float32.
-int ionlink_filtered_derivative_f32(const double b[5], const double a[5], const double zi[4], int pad,
-                                    const double *const *x, const double *t, size_t n, int lanes, double *const *out);
-
 /// For each of `lanes` (1 … IONLINK_SIGNAL_LANES) signals x[l], adds its samples [from, to) to sums[l], one by one in
 /// ascending order (bit for bit the scalar loop `for k in from..<to { sum += x[k] }`).
 void ionlink_add_sums(const double *const *x, int lanes, size_t from, size_t to, double *sums);

@@ -1,5 +1,4 @@
 import CSignalKernel
-import IonLinkBiophysics
 import IonLinkCore
 
 /// Computes the 23 paper features for many traces of one protocol, in parallel, row order kept.
@@ -11,20 +10,29 @@ public struct FeatureExtractor: Sendable {
     /// The analysis window (the current step), ms.
     public var startMs: Double
     public var endMs: Double
-    /// The arithmetic of the filtered dV/dt in `features(ofBlock:count:)`. float64 computes the reference's bit for bit.
-    /// float32, for traces of the float32 kernel, filters 16 traces per vector in float, and takes the window's dV/dt
-    /// from the whole trace's, filtering again only the window's edges (filtfilt's edge transients decay below 1e-12
-    /// within them): its features equal float64's in distribution, not bit for bit (`ionlink bench precision`).
-    public var precision: BatchSimulator.Precision
+    /// How `features(ofBlock:count:)` gets the window's filtered dV/dt.
+    public var windowDerivative: WindowDerivative
+
+    /// The reference filters the window on its own, besides the whole trace. Inside the window both give the same
+    /// dV/dt, but for filtfilt's start-up transients at the window's edges, which decay by the filter's pole radius per
+    /// sample (0.695 at 25 kHz).
+    public enum WindowDerivative: Sendable {
+        /// The window filtered on its own: the reference's dV/dt, bit for bit.
+        case filteredAlone
+        /// The whole trace's dV/dt, with only the samples at the window's edges where the transients exceed 1e-12
+        /// (76 at each edge at 25 kHz) filtered again: one filtfilt fewer per trace. The same to ~1e-12 relative, so
+        /// not bit for bit: for traces that are not exact themselves (the float32 kernel's).
+        case fromWholeTrace
+    }
 
     public init(dtMs: Double, startMs: Double, endMs: Double, detector: SpikeDetector = SpikeDetector(),
-                settings: PaperFeatures.Settings = .simulation, precision: BatchSimulator.Precision = .float64) {
+                settings: PaperFeatures.Settings = .simulation, windowDerivative: WindowDerivative = .filteredAlone) {
         self.dtMs = dtMs
         self.startMs = startMs
         self.endMs = endMs
         self.detector = detector
         self.settings = settings
-        self.precision = precision
+        self.windowDerivative = windowDerivative
     }
 
     /// The 23 features of one trace (voltage in mV, sample k at k·dt), computed alone.
@@ -81,14 +89,13 @@ public struct FeatureExtractor: Sendable {
                 func differentiate(with filter: BesselFilter, offset: Int, n: Int, into output: UnsafeMutablePointer<Double>) {
                     let inputs = candidates.map { Optional(UnsafePointer(base + $0 * samples + offset)) }
                     let outputs = (0..<candidates.count).map { Optional(output + $0 * (n - 1)) }
-                    let kernel = precision == .float32 ? ionlink_filtered_derivative_f32 : ionlink_filtered_derivative
-                    let status = kernel(filter.b, filter.a, filter.zi, Int32(BesselFilter.padding), inputs, t.baseAddress! + offset, n,
-                                        Int32(candidates.count), outputs)
+                    let status = ionlink_filtered_derivative(filter.b, filter.a, filter.zi, Int32(BesselFilter.padding), inputs,
+                                                             t.baseAddress! + offset, n, Int32(candidates.count), outputs)
                     precondition(status == 0, "the signal kernel refused \(candidates.count) traces of \(n) samples")
                 }
                 differentiate(with: full, offset: 0, n: samples, into: fullStart)
                 let edge = inside.settlingSamples(tolerance: 1e-12)
-                if precision == .float32 && inside.b == full.b && inside.a == full.a && window.count > 4 * edge {
+                if windowDerivative == .fromWholeTrace && inside.b == full.b && inside.a == full.a && window.count > 4 * edge {
                     // The window's dV/dt is the whole trace's, but for `edge` values at each end: filtered again there.
                     for c in candidates.indices {
                         (insideStart + c * insideCount).update(from: fullStart + c * fullCount + window.lowerBound, count: insideCount)
@@ -124,8 +131,7 @@ public struct FeatureExtractor: Sendable {
                 }
                 if !needThird.isEmpty {
                     let firsts = needThird.map { Array(UnsafeBufferPointer(start: fullStart + $0 * fullCount, count: fullCount)) }
-                    let thirds = SpikeDetector.thirdDerivatives(of: firsts, time: time, filterKHz: detector.thirdDerivativeCutoff,
-                                                                precision: precision)
+                    let thirds = SpikeDetector.thirdDerivatives(of: firsts, time: time, filterKHz: detector.thirdDerivativeCutoff)
                     for (c, third) in zip(needThird, thirds) { trains[candidates[c]] = detect(c) { third } }
                 }
             }

@@ -1,6 +1,5 @@
 import CSignalKernel
 import Foundation
-import IonLinkBiophysics
 import IonLinkCore
 
 /// One detected action potential: sample indexes into the trace and the values there.
@@ -170,10 +169,8 @@ public struct SpikeDetector: Sendable {
     public var thirdDerivativeCutoff: Double { thirdDerivativeFilterKHz ?? 10 }
 
     /// Filtered third derivatives (length count − 3 of the trace) from filtered first derivatives, as the
-    /// reference's fallback computes them (derivative of the derivative, each filtered), 16 at a time, in `precision`
-    /// (`FeatureExtractor.precision`).
-    public static func thirdDerivatives(of derivatives: [[Double]], time: [Double], filterKHz: Double,
-                                        precision: BatchSimulator.Precision = .float64) -> [[Double]] {
+    /// reference's fallback computes them (derivative of the derivative, each filtered), 16 at a time.
+    public static func thirdDerivatives(of derivatives: [[Double]], time: [Double], filterKHz: Double) -> [[Double]] {
         guard let length = derivatives.first?.count, length > BesselFilter.padding + 2 else { return derivatives.map { _ in [] } }
         func step(_ signals: [[Double]], _ n: Int) -> [[Double]] {
             var result: [[Double]] = []
@@ -188,10 +185,9 @@ public struct SpikeDetector: Sendable {
                 withPointers(to: group) { inputs in
                     out.withUnsafeMutableBufferPointer { o in
                         let outputs = (0..<group.count).map { Optional(o.baseAddress! + $0 * (n - 1)) }
-                        let kernel = precision == .float32 ? ionlink_filtered_derivative_f32 : ionlink_filtered_derivative
                         _ = time.withUnsafeBufferPointer { t in
-                            kernel(filter.b, filter.a, filter.zi, Int32(BesselFilter.padding), inputs, t.baseAddress!, n,
-                                   Int32(group.count), outputs)
+                            ionlink_filtered_derivative(filter.b, filter.a, filter.zi, Int32(BesselFilter.padding), inputs,
+                                                        t.baseAddress!, n, Int32(group.count), outputs)
                         }
                     }
                 }
