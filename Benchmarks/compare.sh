@@ -1,30 +1,33 @@
 #!/usr/bin/env bash
 # IonLink beside its Python peers, one after the other on this machine, and the ratio table of BENCHMARKS.md.
 #
-#   Benchmarks/compare.sh [--quick] [--venv DIR] [--out DIR]
+#   Benchmarks/compare.sh [--quick] [--no-sbi] [--venv DIR] [--out DIR]
 #
 # Peers (measurement only, never dependencies of IonLink): Brian2 2.9 (C++ standalone) for simulation, eFEL 5.7 for
 # feature extraction, sbi 0.27 for NPE training and posterior sampling, all from Benchmarks/peers/requirements.txt. The
 # venv (default .venv-bench) is created with pip if it is missing; pip must reach PyPI (or a --find-links folder) for it.
 # Work:
-#   simulation      the paper protocol (800 ms, dt 0.04 ms, 10 pA noise), 1 thread: IonLink without and with the 23
-#                   features inline, Brian2 without features (4096 / 1000 simulations, median of 5 repeats)
+#   simulation      the paper protocol (800 ms, dt 0.04 ms, 10 pA noise), 1 thread: IonLink's float64 and float32 kernels
+#                   without and with the 23 features inline, Brian2 without features (4096 / 1000 simulations, median
+#                   of 5 repeats)
 #   features        1000 noisy prior traces, 1 thread: IonLink's 23 features against eFEL's 11 standard features
 #   training        the synthetic M1-sized problem (13 θ, 23 x; make_synthetic.py), paper settings (batch 50, Adam 5e-4,
 #                   stop after 20 epochs), 2 threads each, seed 0: 100 000 pairs (--quick: 10 000)
 #   sampling        each trained estimator: 10 000 posterior samples with their log-probs for each of 10 held-out x,
 #                   1 thread (--quick: 3 cells)
 # Prints each step's raw output, then the table (ratio = IonLink's speed / the peer's). About 45 minutes on 2 cores
-# (--quick: about 8). Writes its files to --out (default: a temporary folder, removed at the end).
+# (--quick: about 8; --no-sbi: simulation and features only, about 4). Writes its files to --out (default: a temporary
+# folder, removed at the end).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-venv=.venv-bench quick=0 out=""
+venv=.venv-bench quick=0 sbi=1 out=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1 ;;
+    --no-sbi) sbi=0 ;;
     --venv) venv="$2"; shift ;;
     --out) out="$2"; shift ;;
-    -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "compare.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -48,6 +51,8 @@ echo "# $(date -u +%Y-%m-%dT%H:%MZ) $machine"
 echo "## simulation"
 ion_sim=$($ionlink bench simulate --count 4096 --repeats 5 --threads 1 | tee -a /dev/stderr | last)
 ion_feat=$($ionlink bench simulate --count 4096 --repeats 5 --threads 1 --features | tee -a /dev/stderr | last)
+ion_sim32=$($ionlink bench simulate --count 4096 --repeats 5 --threads 1 --precision float32 | tee -a /dev/stderr | last)
+ion_feat32=$($ionlink bench simulate --count 4096 --repeats 5 --threads 1 --precision float32 --features | tee -a /dev/stderr | last)
 brian=$("$py" Benchmarks/peers/brian2_m1.py --count 1000 --repeats 5 --threads 1 | tee -a /dev/stderr | json "['sims_per_s_per_core']")
 
 echo "## features"
@@ -56,26 +61,27 @@ ion_fx=$($ionlink bench features --traces "$out/traces/traces.npy" --repeats 5 |
 efel=$("$py" Benchmarks/peers/efel_features.py --traces "$out/traces/traces.npy" --dt-ms 0.04 --start-ms 100 --end-ms 700 \
        | tee -a /dev/stderr | json "['us_per_trace']['11_features']")
 
-echo "## training, $pairs pairs"
-"$py" Benchmarks/peers/make_synthetic.py --out "$out/synth" --n-train "$pairs" --n-heldout 2000 --seed 0 >/dev/null
-low=0.1,20,0.1,0,0,0,0,0,0,-130,50,-90,0.1
-high=15,1000,70,250,100,30,3,250,3,-50,4000,-35,3
-start=$(date +%s%N)
-$ionlink train --theta "$out/synth/theta_train.npy" --x "$out/synth/x_train.npy" --prior-low=$low --prior-high=$high \
-  --out "$out/model.json" --seed 0 2>&1 | grep -v '^epoch' >&2
-ion_train=$("$py" -c "print(($(date +%s%N) - $start) / 1e9)")
-ion_lp=$($ionlink diagnose --model "$out/model.json" --theta "$out/synth/theta_heldout.npy" --x "$out/synth/x_heldout.npy" \
-         --cases 2000 --samples 100 | tee -a /dev/stderr | grep -m1 'held-out log q' | sed -E 's/.*: (-?[0-9.]+).*/\1/')
-sbi_json=$("$py" Benchmarks/peers/sbi_npe.py --theta "$out/synth/theta_train.npy" --x "$out/synth/x_train.npy" \
-  --theta-heldout "$out/synth/theta_heldout.npy" --x-heldout "$out/synth/x_heldout.npy" --threads 2 --seed 0 \
-  --posterior-cells "$cells" --sample-threads 1 | tail -1)
-echo "$sbi_json" >&2
-sbi_train=$(echo "$sbi_json" | json "['train_wall_s']")
-sbi_lp=$(echo "$sbi_json" | json "['heldout_logprob_mean']")
-sbi_post=$(echo "$sbi_json" | json "['posterior_s_per_cell_median']")
+if [ "$sbi" = 1 ]; then
+  echo "## training, $pairs pairs"
+  "$py" Benchmarks/peers/make_synthetic.py --out "$out/synth" --n-train "$pairs" --n-heldout 2000 --seed 0 >/dev/null
+  low=0.1,20,0.1,0,0,0,0,0,0,-130,50,-90,0.1
+  high=15,1000,70,250,100,30,3,250,3,-50,4000,-35,3
+  start=$(date +%s%N)
+  $ionlink train --theta "$out/synth/theta_train.npy" --x "$out/synth/x_train.npy" --prior-low=$low --prior-high=$high \
+    --out "$out/model.json" --seed 0 2>&1 | grep -v '^epoch' >&2
+  ion_train=$("$py" -c "print(($(date +%s%N) - $start) / 1e9)")
+  ion_lp=$($ionlink diagnose --model "$out/model.json" --theta "$out/synth/theta_heldout.npy" --x "$out/synth/x_heldout.npy" \
+           --cases 2000 --samples 100 | tee -a /dev/stderr | grep -m1 'held-out log q' | sed -E 's/.*: (-?[0-9.]+).*/\1/')
+  sbi_json=$("$py" Benchmarks/peers/sbi_npe.py --theta "$out/synth/theta_train.npy" --x "$out/synth/x_train.npy" \
+    --theta-heldout "$out/synth/theta_heldout.npy" --x-heldout "$out/synth/x_heldout.npy" --threads 2 --seed 0 \
+    --posterior-cells "$cells" --sample-threads 1 | tail -1)
+  echo "$sbi_json" >&2
+  sbi_train=$(echo "$sbi_json" | json "['train_wall_s']")
+  sbi_lp=$(echo "$sbi_json" | json "['heldout_logprob_mean']")
+  sbi_post=$(echo "$sbi_json" | json "['posterior_s_per_cell_median']")
 
-echo "## sampling"
-"$py" - "$out" <<'PY'
+  echo "## sampling"
+  "$py" - "$out" <<'PY'
 import json, sys, numpy as np
 d = sys.argv[1]
 names = json.load(open(f"{d}/model.json"))["featureNames"]
@@ -85,8 +91,9 @@ with open(f"{d}/cells.csv", "w") as f:
     for i, row in enumerate(x[:100]):
         f.write(",".join([f"cell{i}"] + [repr(float(v)) for v in row]) + "\n")
 PY
-ion_post=$($ionlink bench posterior --estimator "$out/model.json" --observed "$out/cells.csv" --cells "$cells" --samples 10000 \
-           --threads 1 --repeats 3 | tee -a /dev/stderr | last)
+  ion_post=$($ionlink bench posterior --estimator "$out/model.json" --observed "$out/cells.csv" --cells "$cells" --samples 10000 \
+             --threads 1 --repeats 3 | tee -a /dev/stderr | last)
+fi
 
 ratio() { "$py" -c "print(f'{$1 / $2:.2f}')"; }
 cat <<TABLE
@@ -97,7 +104,12 @@ Machine: $machine; $(date -u +%Y-%m-%d). Ratio: how many times faster IonLink is
 |---|---|---|---|
 | simulation only, per core | $ion_sim/s | Brian2 $brian/s | $(ratio "$ion_sim" "$brian")× |
 | simulation + the 23 features inline, per core | $ion_feat/s | Brian2 without features $brian/s | $(ratio "$ion_feat" "$brian")× |
+| float32 kernel: simulation only, per core | $ion_sim32/s | Brian2 $brian/s | $(ratio "$ion_sim32" "$brian")× |
+| float32 kernel: simulation + the 23 features inline, per core | $ion_feat32/s | Brian2 without features $brian/s | $(ratio "$ion_feat32" "$brian")× |
 | features per trace, 1 thread | $ion_fx µs (23 features) | eFEL $(printf %.0f "$efel") µs (11 features) | $(ratio "$efel" "$ion_fx")× |
+TABLE
+if [ "$sbi" = 1 ]; then cat <<TABLE
 | NPE training, $pairs pairs, 2 threads, to convergence | $(printf %.1f "$ion_train") s (held-out log-prob $ion_lp) | sbi $(printf %.1f "$sbi_train") s ($(printf %.2f "$sbi_lp")) | $(ratio "$sbi_train" "$ion_train")× |
 | 10 000 posterior samples + log-probs per x, 1 thread | $ion_post s | sbi $(printf %.3f "$sbi_post") s | $(ratio "$sbi_post" "$ion_post")× |
 TABLE
+fi
