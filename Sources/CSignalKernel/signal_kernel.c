@@ -221,6 +221,32 @@ int ionlink_reaches(const double *x, size_t n, double level) {
     return 0;
 }
 
+CLONES
+size_t ionlink_next_upward_crossing(const double *x, size_t from, size_t n, double level) {
+    size_t i = from;
+    for (; i + 33 <= n; i += 32) {
+        int any = 0;
+        for (int j = 0; j < 32; j++) any |= !(x[i + j] >= level) & (x[i + j + 1] >= level);
+        if (any) break;
+    }
+    for (; i + 1 < n; i++)
+        if (!(x[i] >= level) && x[i + 1] >= level) return i;
+    return n;
+}
+
+CLONES
+int ionlink_any_below(const double *x, size_t n, double level) {
+    size_t k = 0;
+    for (; k + 32 <= n; k += 32) {
+        int any = 0;
+        for (int j = 0; j < 32; j++) any |= x[k + j] < level;
+        if (any) return 1;
+    }
+    for (; k < n; k++)
+        if (x[k] < level) return 1;
+    return 0;
+}
+
 #include <malloc.h>
 
 void ionlink_keep_large_buffers_on_heap(void) {

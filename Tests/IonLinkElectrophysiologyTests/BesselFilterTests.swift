@@ -89,6 +89,24 @@ import Testing
         }
     }
 
+    @Test("The upward-crossing and below-level scans equal the scalar loops, NaN included", arguments: [0, 1, 2, 31, 32, 33, 65, 1000])
+    func scans(length: Int) {
+        var generator = SplitMix64(seed: UInt64(length) + 3)
+        var x = (0..<length).map { _ in Double.random(in: -5 ..< 5, using: &generator) }
+        for k in stride(from: 7, to: length, by: 29) { x[k] = .nan }
+        let level = 2.5
+        x.withUnsafeBufferPointer { p in
+            for from in [0, 1, 30, 40] where from <= length {
+                let expected = (from ..< max(from, length - 1)).first { !(x[$0] >= level) && x[$0 + 1] >= level } ?? length
+                #expect(ionlink_next_upward_crossing(p.baseAddress, from, length, level) == expected, "from \(from)")
+            }
+            for (start, end) in [(0, length), (length / 3, length), (0, length / 2)] {
+                let expected = x[start ..< end].contains { $0 < -4.9 }
+                #expect((ionlink_any_below(p.baseAddress.map { $0 + start }, end - start, -4.9) != 0) == expected, "[\(start), \(end))")
+            }
+        }
+    }
+
     @Test("The batched sums and central moments equal the scalar loops bit for bit", arguments: [1, 7, 8, 9, 16])
     func batchedMoments(lanes: Int) {
         var generator = SplitMix64(seed: 7)

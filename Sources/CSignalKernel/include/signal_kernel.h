@@ -32,6 +32,13 @@ void ionlink_central_moments(const double *const *x, int lanes, size_t from, siz
 /// Whether any of the n samples x[0…n−1] is ≥ level (NaN never is).
 int ionlink_reaches(const double *x, size_t n, double level);
 
+/// The first i in [from, n − 1) with !(x[i] ≥ level) and x[i + 1] ≥ level (an upward crossing; NaN is below before and
+/// not above after), or n if there is none.
+size_t ionlink_next_upward_crossing(const double *x, size_t from, size_t n, double level);
+
+/// Whether any of the n samples x[0…n−1] is < level (NaN never is).
+int ionlink_any_below(const double *x, size_t n, double level);
+
 /// Makes glibc serve allocations up to 256 MiB from its reused heap instead of fresh mmaps: with the
 /// default 128 KiB threshold every trace-sized array costs page faults (~20% of feature extraction).
 /// Process-wide; called by the `ionlink` executable at start.

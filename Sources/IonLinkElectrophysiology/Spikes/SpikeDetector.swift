@@ -262,12 +262,15 @@ public struct SpikeDetector: Sendable {
         guard !windowDvdt.isEmpty else { return [] }
         var crossings: [Int] = []
         if windowDvdt[0] > dvCutoff { crossings.append(0) }
-        for i in 0..<(windowDvdt.count - 1) where !(windowDvdt[i] >= dvCutoff) && windowDvdt[i + 1] >= dvCutoff {
-            crossings.append(i)
+        let base = windowDvdt.baseAddress!, n = windowDvdt.count
+        var next = ionlink_next_upward_crossing(base, 0, n, dvCutoff)
+        while next < n {
+            crossings.append(next)
+            next = ionlink_next_upward_crossing(base, next + 1, n, dvCutoff)
         }
         guard crossings.count > 1 else { return crossings }
         var putative = [crossings[0]]
-        for i in 1..<crossings.count where windowDvdt[crossings[i - 1]..<crossings[i]].contains(where: { $0 < 0 }) {
+        for i in 1..<crossings.count where ionlink_any_below(base + crossings[i - 1], crossings[i] - crossings[i - 1], 0) != 0 {
             putative.append(crossings[i])
         }
         return putative
