@@ -1,10 +1,28 @@
 // The block kernel, written once for both precisions: hh_kernel.c includes this file twice, with
 //   REAL   the floating-point type of the state and the arithmetic (double or float),
 //   C(x)   a literal in that type,
-//   EXP    an exp(x) of that precision that vectorises,
+//   FMA_REAL, BITS_OF, REAL_OF, BITS_TYPE, MANTISSA_BITS, EXPONENT_BIAS  its fused multiply-add and bit layout,
+//   EXP_LIMIT, EXP_MAGIC, LN2_HIGH, LN2_LOW, EXP_DEGREE  exp's clamp, rounding constant, split ln 2 and degree,
 //   VTRAP_SERIES_BELOW  |x/s| under which vtrap uses its series (where 1 − e would cancel),
 //   NAME(f) the function's name for that precision.
 // Noise is drawn in double precision in both (the same draws), then rounded to REAL.
+
+/// exp(x) by Cody–Waite reduction and a Taylor polynomial of degree EXP_DEGREE (12 in double: relative error < 2e-16;
+/// 7 in float: < 2e-7); arguments beyond ±EXP_LIMIT are clamped (NaN propagates). Written to vectorise.
+static inline __attribute__((always_inline)) REAL NAME(exp)(REAL x) {
+    x = x < -EXP_LIMIT ? -EXP_LIMIT : x;
+    x = x > EXP_LIMIT ? EXP_LIMIT : x;
+    const REAL magic = EXP_MAGIC;
+    REAL t = x * C(1.4426950408889634) + magic;
+    REAL n = t - magic;
+    REAL r = FMA_REAL(-n, LN2_HIGH, x);
+    r = FMA_REAL(-n, LN2_LOW, r);
+    REAL p = (REAL)inverse_factorials[EXP_DEGREE];
+    for (int k = EXP_DEGREE - 1; k >= 0; k--) p = FMA_REAL(p, r, (REAL)inverse_factorials[k]);
+    BITS_TYPE scale = (BITS_OF(t) << MANTISSA_BITS) + ((BITS_TYPE)EXPONENT_BIAS << MANTISSA_BITS);
+    return p * REAL_OF(scale);
+}
+#define EXP NAME(exp)
 
 /// x / (1 - exp(-x/s)) given e = exp(-x/s), with its limit s·(1 + y/2 + y²/12), y = x/s, near x = 0.
 static inline __attribute__((always_inline)) REAL NAME(vtrap)(REAL x, REAL s, REAL e) {
@@ -183,3 +201,4 @@ void NAME(simulate_block)(const ionlink_hh_model *model, const ionlink_hh_protoc
         valid[l] = (ok[l] != C(0.0) && __builtin_elementwise_abs(gates) < (REAL)INFINITY) ? 1 : 0;
     }
 }
+#undef EXP

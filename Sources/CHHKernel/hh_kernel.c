@@ -25,33 +25,6 @@
 static inline __attribute__((always_inline)) uint64_t bits_of(double x) { uint64_t b; memcpy(&b, &x, 8); return b; }
 static inline __attribute__((always_inline)) double double_of(uint64_t b) { double x; memcpy(&x, &b, 8); return x; }
 
-/// exp(x) by Cody–Waite reduction and a degree-12 Taylor polynomial; relative error < 2e-16 on
-/// [-708, 708], arguments outside are clamped (NaN propagates).
-static inline __attribute__((always_inline)) double fast_exp(double x) {
-    x = x < -708.0 ? -708.0 : x;
-    x = x > 708.0 ? 708.0 : x;
-    const double magic = 6755399441055744.0; // 1.5·2^52: adding it rounds to an integer
-    double t = x * 1.4426950408889634 + magic;
-    double n = t - magic;
-    double r = FMA(-n, 0.693147180369123816490, x);
-    r = FMA(-n, 1.90821492927058770002e-10, r);
-    double p = 1.0 / 479001600.0;
-    p = FMA(p, r, 1.0 / 39916800.0);
-    p = FMA(p, r, 1.0 / 3628800.0);
-    p = FMA(p, r, 1.0 / 362880.0);
-    p = FMA(p, r, 1.0 / 40320.0);
-    p = FMA(p, r, 1.0 / 5040.0);
-    p = FMA(p, r, 1.0 / 720.0);
-    p = FMA(p, r, 1.0 / 120.0);
-    p = FMA(p, r, 1.0 / 24.0);
-    p = FMA(p, r, 1.0 / 6.0);
-    p = FMA(p, r, 0.5);
-    p = FMA(p, r, 1.0);
-    p = FMA(p, r, 1.0);
-    uint64_t scale = (bits_of(t) << 52) + ((uint64_t)1023 << 52);
-    return p * double_of(scale);
-}
-
 /// log(u) for u in (0, 1] (normal, positive numbers); atanh series on the reduced mantissa.
 static inline __attribute__((always_inline)) double fast_log(double u) {
     uint64_t b = bits_of(u);
@@ -163,44 +136,46 @@ void ionlink_hh_normal_stream(uint64_t key, size_t count, double *out) {
     }
 }
 
-// MARK: - float32 elementary functions
-
 static inline __attribute__((always_inline)) uint32_t bits_of_float(float x) { uint32_t b; memcpy(&b, &x, 4); return b; }
 static inline __attribute__((always_inline)) float float_of(uint32_t b) { float x; memcpy(&x, &b, 4); return x; }
 
-/// exp(x) in float32 by Cody–Waite reduction and a degree-7 Taylor polynomial; relative error < 2e-7 on
-/// [-87, 88], arguments outside are clamped (NaN propagates).
-static inline __attribute__((always_inline)) float fast_expf(float x) {
-    x = x < -87.0f ? -87.0f : x;
-    x = x > 88.0f ? 88.0f : x;
-    const float magic = 12582912.0f; // 1.5·2^23: adding it rounds to an integer
-    float t = x * 1.44269504f + magic;
-    float n = t - magic;
-    float r = __builtin_fmaf(-n, 0.693145751953125f, x);
-    r = __builtin_fmaf(-n, 1.42860677e-06f, r);
-    float p = 1.0f / 5040.0f;
-    p = __builtin_fmaf(p, r, 1.0f / 720.0f);
-    p = __builtin_fmaf(p, r, 1.0f / 120.0f);
-    p = __builtin_fmaf(p, r, 1.0f / 24.0f);
-    p = __builtin_fmaf(p, r, 1.0f / 6.0f);
-    p = __builtin_fmaf(p, r, 0.5f);
-    p = __builtin_fmaf(p, r, 1.0f);
-    p = __builtin_fmaf(p, r, 1.0f);
-    uint32_t scale = (bits_of_float(t) << 23) + ((uint32_t)127 << 23);
-    return p * float_of(scale);
-}
+/// 1/k! for k = 0 … 12: the Taylor coefficients of exp (hh_block.h's polynomial).
+static const double inverse_factorials[13] = {
+    1.0, 1.0, 0.5, 1.0 / 6.0, 1.0 / 24.0, 1.0 / 120.0, 1.0 / 720.0, 1.0 / 5040.0, 1.0 / 40320.0, 1.0 / 362880.0,
+    1.0 / 3628800.0, 1.0 / 39916800.0, 1.0 / 479001600.0,
+};
 
 // MARK: - The block kernel, in float64 (the reference) and float32
 
 #define REAL double
 #define C(x) (x)
-#define EXP fast_exp
+#define FMA_REAL __builtin_fma
+#define BITS_OF bits_of
+#define REAL_OF double_of
+#define BITS_TYPE uint64_t
+#define MANTISSA_BITS 52
+#define EXPONENT_BIAS 1023
+#define EXP_LIMIT 708.0
+#define EXP_MAGIC 6755399441055744.0 /* 1.5·2^52: adding it rounds to an integer */
+#define LN2_HIGH 0.693147180369123816490
+#define LN2_LOW 1.90821492927058770002e-10
+#define EXP_DEGREE 12
 #define VTRAP_SERIES_BELOW 1e-6
 #define NAME(f) f##_f64
 #include "hh_block.h"
 #undef REAL
 #undef C
-#undef EXP
+#undef FMA_REAL
+#undef BITS_OF
+#undef REAL_OF
+#undef BITS_TYPE
+#undef MANTISSA_BITS
+#undef EXPONENT_BIAS
+#undef EXP_LIMIT
+#undef EXP_MAGIC
+#undef LN2_HIGH
+#undef LN2_LOW
+#undef EXP_DEGREE
 #undef VTRAP_SERIES_BELOW
 #undef NAME
 
@@ -208,13 +183,33 @@ static inline __attribute__((always_inline)) float fast_expf(float x) {
 // cancellation in 1 − e (ε/y) are both about 1e-7 relative.
 #define REAL float
 #define C(x) ((float)(x))
-#define EXP fast_expf
+#define FMA_REAL __builtin_fmaf
+#define BITS_OF bits_of_float
+#define REAL_OF float_of
+#define BITS_TYPE uint32_t
+#define MANTISSA_BITS 23
+#define EXPONENT_BIAS 127
+#define EXP_LIMIT 87.0f /* 2^-126 … 2^127: normal floats */
+#define EXP_MAGIC 12582912.0f /* 1.5·2^23 */
+#define LN2_HIGH 0.693145751953125f
+#define LN2_LOW 1.42860677e-06f
+#define EXP_DEGREE 7
 #define VTRAP_SERIES_BELOW 0.1f
 #define NAME(f) f##_f32
 #include "hh_block.h"
 #undef REAL
 #undef C
-#undef EXP
+#undef FMA_REAL
+#undef BITS_OF
+#undef REAL_OF
+#undef BITS_TYPE
+#undef MANTISSA_BITS
+#undef EXPONENT_BIAS
+#undef EXP_LIMIT
+#undef EXP_MAGIC
+#undef LN2_HIGH
+#undef LN2_LOW
+#undef EXP_DEGREE
 #undef VTRAP_SERIES_BELOW
 #undef NAME
 

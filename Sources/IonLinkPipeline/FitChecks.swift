@@ -65,7 +65,7 @@ struct FitChecks {
     var shortlist = 5
 
     private var simulation: ParameterSimulation {
-        ParameterSimulation(configuration: pipeline.inputs.configuration, threads: pipeline.threads)
+        ParameterSimulation(configuration: pipeline.inputs.configuration, precision: pipeline.settings.precision, threads: pipeline.threads)
     }
 
     /// Features of the rows of `theta` with every value finite (NaN rows elsewhere), on noise `seed`.
@@ -166,7 +166,8 @@ struct FitChecks {
                 index.append([cells.ids[cell], families[cell], label])
             }
         }
-        let simulator = BatchSimulator(configuration: pipeline.inputs.configuration, threads: pipeline.threads)
+        let simulator = BatchSimulator(configuration: pipeline.inputs.configuration, precision: pipeline.settings.precision,
+                                       threads: pipeline.threads)
         var traces = simulator.traces(parameters: theta, rowCount: index.count, seed: pipeline.seeds.check).traces
         if let (table, settings) = pipeline.inputs.recordedSweeps {
             // The recorded sweep of each example cell, after its simulated series.

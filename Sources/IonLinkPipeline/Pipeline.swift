@@ -96,7 +96,9 @@ public final class Pipeline {
             }
             banks.append(bank)
             // Keys name no path: the same folder spelled another way (relative, absolute) is the same run.
-            upstream.append(StageLedger.key(["round": "\(round)", "count": "\(count)", "seed": "\(seeds.bank(round: round))"]))
+            var bankKey = ["round": "\(round)", "count": "\(count)", "seed": "\(seeds.bank(round: round))"]
+            if settings.precision != .float64 { bankKey["precision"] = settings.precision.rawValue }   // float64 keys as before
+            upstream.append(StageLedger.key(bankKey))
             let modelPath = round == settings.rounds ? folder + "/model.json" : roundFolder(round) + "/model.json"
             let trainKey = StageLedger.key(TrainingKey(round: round, neighbours: settings.neighbours, noise: settings.noise, seed: settings.seed,
                                                        maxEpochs: settings.maxEpochs, cells: settings.cells,
@@ -316,8 +318,9 @@ public final class Pipeline {
 
     private func makeBank(_ bank: String, count: Int, seed: UInt64, proposal: String?) throws {
         let made = try SimulationBank.make(on: ranks) {
-            try SimulationBank(folder: bank, configuration: inputs.configuration, count: count, seed: seed, summary: PaperFeatureSummary(),
-                               proposal: proposal, threads: threads, showProgress: showProgress)
+            try SimulationBank(folder: bank, configuration: inputs.configuration, count: count, seed: seed,
+                               summary: PaperFeatureSummary(precision: settings.precision), proposal: proposal,
+                               precision: settings.precision, threads: threads, showProgress: showProgress)
         }
         log("bank \(bank): \(made.rows) simulations, \(made.validCount ?? 0) finite")
     }
@@ -505,7 +508,9 @@ public final class Pipeline {
             ("rounds", "\(settings.rounds)" + (settings.rounds > 1 ? " (+ \(settings.roundSimulations) simulations per later round, " + (settings.sequential == .atomic ? "APT: from the posteriors, atomic loss)" : "TSNPE: from the truncated priors)") : "")),
             ("NPE-N neighbours per cell", "\(settings.neighbours)"), ("feature noise eps", "\(settings.noise) (paper convention)"),
             ("posterior samples per cell", "\(settings.samples)"), ("best-fit candidates per cell", "\(settings.candidates)"),
-            ("seed", "\(settings.seed)"), ("check noise seed", "\(seeds.check)"), ("observed cells", inputs.observed),
+            ("seed", "\(settings.seed)"), ("check noise seed", "\(seeds.check)"),
+            ("simulator arithmetic", settings.precision == .float64 ? "float64" : "float32 (features equal to float64's in distribution)"),
+            ("observed cells", inputs.observed),
             ("cell metadata", inputs.metadata ?? "none (every cell scored, one family)"), ("family column", inputs.familyColumn),
             ("gene counts", inputs.counts), ("threads", "\(threads)" + (ranks.isParallel ? " per rank, \(ranks.size) MPI ranks" : "")),
         ] + inputs.provenance

@@ -42,6 +42,10 @@ public struct RunSettings: Codable, Equatable, Sendable {
     public var maxEpochs = 100_000
     /// Use only the first N observed cells (quick trials; nil = all).
     public var cells: Int?
+    /// The simulator's arithmetic, for the banks and every re-simulation (the checks, the best fits, the example traces).
+    /// float32 runs about twice the simulations per second; its features equal float64's in distribution, not bit for
+    /// bit (BENCHMARKS.md).
+    public var precision = BatchSimulator.Precision.float64
 
     public init() {}
 

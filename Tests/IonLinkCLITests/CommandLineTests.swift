@@ -299,7 +299,7 @@ let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().del
 /// A whole `run` on a lab's recordings (about 2 minutes with a debug build, 10 s with a release one:
 /// `IONLINK_BINARY=.build/release/ionlink swift test --filter LabRunTests`).
 @Suite struct LabRunTests {
-    @Test("run --recordings on a small folder of recordings (CSV, every NWB layout, a damaged NWB) plus a gene table: completes, reports joins and the cells left out", .tags(.slow))
+    @Test("run --recordings on a small folder of recordings (CSV, every NWB layout, a damaged NWB) plus a gene table, simulating in float32: completes, reports joins and the cells left out", .tags(.slow))
     func labRun() throws {
         let folder = temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
@@ -341,14 +341,16 @@ let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().del
         try table.write(toFile: folder + "/genes.csv", atomically: true, encoding: .utf8)
         let run = try IonLinkProcess.run(["run", "--recordings"] + files + ["--counts", folder + "/genes.csv", "--ljp-mv", "0", "--target-pa", "300",
                                           "--simulations", "2000", "--rounds", "1", "--neighbours", "20", "--samples", "50", "--candidates", "2",
-                                          "--out", folder + "/results", "--quiet"])
+                                          "--precision", "float32", "--out", folder + "/results", "--quiet"])
         #expect(run.status == 0, "\(run.err)")
+        #expect(try String(contentsOfFile: folder + "/results/bank/manifest.json", encoding: .utf8).contains("\"precision\" : \"float32\""))
         let observed = try String(contentsOfFile: folder + "/results/observed/observed.csv", encoding: .utf8).split(separator: "\n")
         #expect(observed.count == 1 + 31)
         let leftOut = try String(contentsOfFile: folder + "/results/observed/left_out.csv", encoding: .utf8)
         #expect(leftOut.split(separator: "\n").count == 1 + 3 && leftOut.contains("fewer than 5") && leftOut.contains("latest.nwb"), "\(leftOut)")
         let report = try String(contentsOfFile: folder + "/results/report.html", encoding: .utf8)
         #expect(report.contains("34 files → 31 cells with features, 3 left out") && report.contains("every cell scored, one family"))
+        #expect(report.contains("float32 (features equal to float64"))
         #expect(try String(contentsOfFile: folder + "/results/regression/report.txt", encoding: .utf8).contains("31 cells matched"))
         // The report overlays each example cell's recorded sweep, aligned on the model's grid: here the golden trace ± 1 mV.
         let examples = try String(contentsOfFile: folder + "/results/fits/example_traces.csv", encoding: .utf8).split(separator: "\n").dropFirst()
