@@ -4,7 +4,8 @@
 //   FMA_REAL, BITS_OF, REAL_OF, BITS_TYPE, MANTISSA_BITS, EXPONENT_BIAS  its fused multiply-add and bit layout,
 //   EXP_LIMIT, EXP_MAGIC, LN2_HIGH, LN2_LOW, EXP_DEGREE  exp's clamp, rounding constant, split ln 2 and degree,
 //   VTRAP_SERIES_BELOW  |x/s| under which vtrap uses its series (where 1 − e would cancel),
-//   NAME(f) the function's name for that precision.
+//   NAME(f) the function's name for that precision;
+// and undefines them at its end.
 // Noise is drawn in double precision in both (the same draws), then rounded to REAL.
 
 /// exp(x) by Cody–Waite reduction and a Taylor polynomial of degree EXP_DEGREE (12 in double: relative error < 2e-16;
@@ -202,3 +203,18 @@ void NAME(simulate_block)(const ionlink_hh_model *model, const ionlink_hh_protoc
     }
 }
 #undef EXP
+#undef REAL
+#undef C
+#undef FMA_REAL
+#undef BITS_OF
+#undef REAL_OF
+#undef BITS_TYPE
+#undef MANTISSA_BITS
+#undef EXPONENT_BIAS
+#undef EXP_LIMIT
+#undef EXP_MAGIC
+#undef LN2_HIGH
+#undef LN2_LOW
+#undef EXP_DEGREE
+#undef VTRAP_SERIES_BELOW
+#undef NAME

@@ -163,21 +163,6 @@ static const double inverse_factorials[13] = {
 #define VTRAP_SERIES_BELOW 1e-6
 #define NAME(f) f##_f64
 #include "hh_block.h"
-#undef REAL
-#undef C
-#undef FMA_REAL
-#undef BITS_OF
-#undef REAL_OF
-#undef BITS_TYPE
-#undef MANTISSA_BITS
-#undef EXPONENT_BIAS
-#undef EXP_LIMIT
-#undef EXP_MAGIC
-#undef LN2_HIGH
-#undef LN2_LOW
-#undef EXP_DEGREE
-#undef VTRAP_SERIES_BELOW
-#undef NAME
 
 // float32: the series of vtrap is used up to |x/s| = 0.1, where its truncation error (y⁴/720) and the
 // cancellation in 1 − e (ε/y) are both about 1e-7 relative.
@@ -197,21 +182,6 @@ static const double inverse_factorials[13] = {
 #define VTRAP_SERIES_BELOW 0.1f
 #define NAME(f) f##_f32
 #include "hh_block.h"
-#undef REAL
-#undef C
-#undef FMA_REAL
-#undef BITS_OF
-#undef REAL_OF
-#undef BITS_TYPE
-#undef MANTISSA_BITS
-#undef EXPONENT_BIAS
-#undef EXP_LIMIT
-#undef EXP_MAGIC
-#undef LN2_HIGH
-#undef LN2_LOW
-#undef EXP_DEGREE
-#undef VTRAP_SERIES_BELOW
-#undef NAME
 
 // MARK: - One compiled variant per instruction set, chosen at run time
 
