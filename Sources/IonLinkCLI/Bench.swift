@@ -188,12 +188,13 @@ struct Bench: ParsableCommand {
                 print(row.enumerated().map { c, cell in c == 0 ? cell.padding(toLength: widths[c], withPad: " ", startingAt: 0)
                     : String(repeating: " ", count: widths[c] - cell.count) + cell }.joined(separator: "  "))
             }
-            print(String(format: "smallest KS p-value: %.3g (%@)", comparison.features.map(\.pValue).filter { !$0.isNaN }.min() ?? .nan,
-                         comparison.features.min { ($0.pValue.isNaN ? 1 : $0.pValue) < ($1.pValue.isNaN ? 1 : $1.pValue) }?.name ?? "-"))
+            if let weakest = comparison.features.filter({ !$0.pValue.isNaN }).min(by: { $0.pValue < $1.pValue }) {
+                print(String(format: "smallest KS p-value: %.3g (%@)", weakest.pValue, weakest.name))
+            }
             print(String(format: "with features, per core: float64 %.0f/s, float32 %.0f/s (%.2fx)", Double(count) / comparison.seconds.float64 / Double(threads),
                          Double(count) / comparison.seconds.float32 / Double(threads), comparison.seconds.float64 / comparison.seconds.float32))
             if let out {
-                try AtomicFile.write(Data(([header] + rows).map { $0.map { CSVTable.quoted($0) }.joined(separator: ",") }.joined(separator: "\n").appending("\n").utf8), to: out)
+                try AtomicFile.write(Data(CSVTable.format(header: header, rows: rows).utf8), to: out)
             }
         }
     }

@@ -1,4 +1,5 @@
 import CSignalKernel
+import IonLinkBiophysics
 import IonLinkCore
 
 /// Computes the 23 paper features for many traces of one protocol, in parallel, row order kept.
@@ -23,6 +24,11 @@ public struct FeatureExtractor: Sendable {
         /// (76 at each edge at 25 kHz) filtered again: one filtfilt fewer per trace. The same to ~1e-12 relative, so
         /// not bit for bit: for traces that are not exact themselves (the float32 kernel's).
         case fromWholeTrace
+
+        /// The choice for traces simulated in `precision`: the reference's for float64, the cheaper one for float32.
+        public init(for precision: BatchSimulator.Precision) {
+            self = precision == .float32 ? .fromWholeTrace : .filteredAlone
+        }
     }
 
     public init(dtMs: Double, startMs: Double, endMs: Double, detector: SpikeDetector = SpikeDetector(),
@@ -94,23 +100,21 @@ public struct FeatureExtractor: Sendable {
                     precondition(status == 0, "the signal kernel refused \(candidates.count) traces of \(n) samples")
                 }
                 differentiate(with: full, offset: 0, n: samples, into: fullStart)
-                let edge = inside.settlingSamples(tolerance: 1e-12)
-                if windowDerivative == .fromWholeTrace && inside.b == full.b && inside.a == full.a && window.count > 4 * edge {
-                    // The window's dV/dt is the whole trace's, but for `edge` values at each end: filtered again there.
+                let edge = inside.settlingSamples(tolerance: 1e-12), segment = 2 * edge
+                if windowDerivative == .fromWholeTrace && inside.b == full.b && inside.a == full.a && window.count > 2 * segment {
+                    // The window's dV/dt is the whole trace's, but for `edge` values at each end, taken from a filtfilt of
+                    // the window's first and last `segment` samples.
                     for c in candidates.indices {
                         (insideStart + c * insideCount).update(from: fullStart + c * fullCount + window.lowerBound, count: insideCount)
                     }
-                    let segment = 2 * edge
-                    let scratch = UnsafeMutableBufferPointer<Double>.allocate(capacity: candidates.count * (segment - 1))
+                    let scratch = UnsafeMutablePointer<Double>.allocate(capacity: candidates.count * (segment - 1))
                     defer { scratch.deallocate() }
-                    differentiate(with: inside, offset: window.lowerBound, n: segment, into: scratch.baseAddress!)
-                    for c in candidates.indices {
-                        (insideStart + c * insideCount).update(from: scratch.baseAddress! + c * (segment - 1), count: edge)
-                    }
-                    differentiate(with: inside, offset: window.upperBound - segment, n: segment, into: scratch.baseAddress!)
-                    for c in candidates.indices {
-                        (insideStart + c * insideCount + insideCount - edge).update(from: scratch.baseAddress! + c * (segment - 1) + segment - 1 - edge,
-                                                                                    count: edge)
+                    // (first sample of the segment in the window, first value kept of its dV/dt, where that goes in the window's)
+                    for (from, kept, into) in [(0, 0, 0), (window.count - segment, segment - 1 - edge, insideCount - edge)] {
+                        differentiate(with: inside, offset: window.lowerBound + from, n: segment, into: scratch)
+                        for c in candidates.indices {
+                            (insideStart + c * insideCount + into).update(from: scratch + c * (segment - 1) + kept, count: edge)
+                        }
                     }
                 } else {
                     differentiate(with: inside, offset: window.lowerBound, n: window.count, into: insideStart)

@@ -14,7 +14,7 @@ public struct PaperFeatureSummary: TraceSummary {
     public func values(ofBlock traces: UnsafeBufferPointer<Double>, count: Int, protocol stimulus: StimulusProtocol) -> [Double] {
         let window = stimulus.stimulusWindowMs
         let extractor = FeatureExtractor(dtMs: stimulus.dtMs, startMs: window.start, endMs: window.end, detector: detector,
-                                         windowDerivative: precision == .float32 ? .fromWholeTrace : .filteredAlone)
+                                         windowDerivative: .init(for: precision))
         return extractor.features(ofBlock: traces, count: count)
     }
 }
