@@ -4,9 +4,10 @@
 //   FMA_REAL, BITS_OF, REAL_OF, BITS_TYPE, MANTISSA_BITS, EXPONENT_BIAS  its fused multiply-add and bit layout,
 //   EXP_LIMIT, EXP_MAGIC, LN2_HIGH, LN2_LOW, EXP_DEGREE  exp's clamp, rounding constant, split ln 2 and degree,
 //   VTRAP_SERIES_BELOW  |x/s| under which vtrap uses its series (where 1 − e would cancel),
+//   NOISE_REAL, NORMAL_PAIR  the type and the Box–Muller of the current noise (both draw the same uniforms),
+//   SHARED_EXPONENTIALS  1 to derive three rates' exponentials from two others (fewer exps, other rounding; float),
 //   NAME(f) the function's name for that precision;
 // and undefines them at its end.
-// Noise is drawn in double precision in both (the same draws), then rounded to REAL.
 
 /// exp(x) by Cody–Waite reduction and a Taylor polynomial of degree EXP_DEGREE (12 in double: relative error < 2e-16;
 /// 7 in float: < 2e-7); arguments beyond ±EXP_LIMIT are clamped (NaN propagates). Written to vectorise.
@@ -60,7 +61,11 @@ static inline __attribute__((always_inline)) NAME(rates) NAME(compute_rates)(REA
     REAL tm = NAME(vtrap)(xm, C(6.0), em);
     r.a_m = C(0.182) * tm;
     r.b_m = C(0.124) * tm * em; // = 0.124·vtrap(-x)
+#if SHARED_EXPONENTIALS
+    REAL xh = v + C(66.0), eh = em * C(0.009403562551495206); // e^{-28/6}: exp(-(v + 66)/6) = exp(-(v + 38)/6)·e^{-28/6}
+#else
     REAL xh = v + C(66.0), eh = EXP(-xh * (C(1.0) / C(6.0)));
+#endif
     REAL th = NAME(vtrap)(xh, C(6.0), eh);
     r.b_h = C(0.015) * th;
     r.a_h = C(0.015) * th * eh;
@@ -68,11 +73,19 @@ static inline __attribute__((always_inline)) NAME(rates) NAME(compute_rates)(REA
     REAL xa = u - C(13.0);
     r.a_mt = C(0.32) * NAME(vtrap)(xa, C(4.0), EXP(-xa * C(0.25)));
     REAL xb = -(u - C(40.0));
-    r.b_mt = C(0.28) * NAME(vtrap)(xb, C(5.0), EXP(-xb * C(0.2)));
-    r.a_ht = C(0.128) * EXP(-(u - C(17.0)) * (C(1.0) / C(18.0)));
-    r.b_ht = C(4.0) / (C(1.0) + EXP(-(u - C(40.0)) * C(0.2)));
     REAL xn = u - C(15.0);
+#if SHARED_EXPONENTIALS
+    // One exponential for three rates: e40 = exp(-(u − 40)/5); exp((u − 40)/5) = 1/e40, exp(-(u − 15)/5) = e40·e^{-5}.
+    REAL e40 = EXP(-(u - C(40.0)) * C(0.2));
+    r.b_mt = C(0.28) * NAME(vtrap)(xb, C(5.0), C(1.0) / e40);
+    r.b_ht = C(4.0) / (C(1.0) + e40);
+    r.a_n = C(0.032) * NAME(vtrap)(xn, C(5.0), e40 * C(0.006737946999085467));
+#else
+    r.b_mt = C(0.28) * NAME(vtrap)(xb, C(5.0), EXP(-xb * C(0.2)));
+    r.b_ht = C(4.0) / (C(1.0) + EXP(-(u - C(40.0)) * C(0.2)));
     r.a_n = C(0.032) * NAME(vtrap)(xn, C(5.0), EXP(-xn * C(0.2)));
+#endif
+    r.a_ht = C(0.128) * EXP(-(u - C(17.0)) * (C(1.0) / C(18.0)));
     r.b_n = C(0.5) * EXP(-(u - C(10.0)) * (C(1.0) / C(40.0)));
     REAL e20 = EXP((v + C(35.0)) * C(0.05));
     REAL inv_e20 = C(1.0) / e20;
@@ -145,10 +158,10 @@ void NAME(simulate_block)(const ionlink_hh_model *model, const ionlink_hh_protoc
         if (noise_sd != 0.0) {
             for (int64_t j = 0; j < chunk; j += 2) {
                 for (int l = 0; l < L; l++) {
-                    double z0, z1;
-                    normal_pair(&s0[l], &s1[l], &s2[l], &s3[l], &z0, &z1);
-                    noise[j][l] = (REAL)(z0 * noise_sd);
-                    noise[j + 1][l] = (REAL)(z1 * noise_sd);
+                    NOISE_REAL z0, z1;
+                    NORMAL_PAIR(&s0[l], &s1[l], &s2[l], &s3[l], &z0, &z1);
+                    noise[j][l] = (REAL)(z0 * (NOISE_REAL)noise_sd);
+                    noise[j + 1][l] = (REAL)(z1 * (NOISE_REAL)noise_sd);
                 }
             }
         } else {
@@ -218,3 +231,6 @@ void NAME(simulate_block)(const ionlink_hh_model *model, const ionlink_hh_protoc
 #undef EXP_DEGREE
 #undef VTRAP_SERIES_BELOW
 #undef NAME
+#undef NOISE_REAL
+#undef NORMAL_PAIR
+#undef SHARED_EXPONENTIALS

@@ -126,18 +126,76 @@ static inline __attribute__((always_inline)) void normal_pair(uint64_t *s0, uint
     *z1 = radius * s;
 }
 
-void ionlink_hh_normal_stream(uint64_t key, size_t count, double *out) {
-    rng_state s = rng_seed(key);
-    for (size_t i = 0; i < count; i += 2) {
-        double z0, z1;
-        normal_pair(&s.s0, &s.s1, &s.s2, &s.s3, &z0, &z1);
-        out[i] = z0;
-        if (i + 1 < count) out[i + 1] = z1;
-    }
-}
-
 static inline __attribute__((always_inline)) uint32_t bits_of_float(float x) { uint32_t b; memcpy(&b, &x, 4); return b; }
 static inline __attribute__((always_inline)) float float_of(uint32_t b) { float x; memcpy(&x, &b, 4); return x; }
+
+/// log(u) for u in (0, 1] (normal, positive numbers): fast_log's reduction, exact in double, then its series in float
+/// (relative error ~1e-7, also where u is near 1 and log(u) near 0).
+static inline __attribute__((always_inline)) float fast_log_f32(double u) {
+    uint64_t b = bits_of(u);
+    double exponent = double_of(0x4330000000000000ULL | (b >> 52)) - 4503599627370496.0 - 1023.0;
+    double m = double_of((b & 0x000FFFFFFFFFFFFFULL) | 0x3FF0000000000000ULL); // [1, 2)
+    int big = m > 1.4142135623730951;
+    m = big ? m * 0.5 : m;
+    exponent = big ? exponent + 1.0 : exponent;
+    float s = (float)(m - 1.0) / (float)(m + 1.0);
+    float s2 = s * s;
+    float p = 1.0f / 9.0f;
+    p = __builtin_fmaf(p, s2, 1.0f / 7.0f);
+    p = __builtin_fmaf(p, s2, 1.0f / 5.0f);
+    p = __builtin_fmaf(p, s2, 1.0f / 3.0f);
+    p = __builtin_fmaf(p, s2, 1.0f);
+    return (float)exponent * 0.693147181f + 2.0f * s * p;
+}
+
+/// sin and cos of 2π·t for t in [-0.5, 0.5]: sincos_2pi's quadrant reduction in double, then Taylor polynomials on
+/// [-π/4, π/4] in float (error < 2e-9 before rounding).
+static inline __attribute__((always_inline)) void sincos_2pi_f32(double t, float *sine, float *cosine) {
+    const double magic = 6755399441055744.0;
+    double quadrant = (t * 4.0 + magic) - magic; // nearest quadrant, -2 … 2
+    float q = (float)quadrant;
+    float a = (float)((t - quadrant * 0.25) * 6.283185307179586);
+    float a2 = a * a;
+    float s = 1.0f / 362880.0f;
+    s = __builtin_fmaf(s, -a2, 1.0f / 5040.0f);
+    s = __builtin_fmaf(s, -a2, 1.0f / 120.0f);
+    s = __builtin_fmaf(s, -a2, 1.0f / 6.0f);
+    s = __builtin_fmaf(s, -a2, 1.0f);
+    s = s * a;
+    float c = 1.0f / 3628800.0f;
+    c = __builtin_fmaf(c, -a2, 1.0f / 40320.0f);
+    c = __builtin_fmaf(c, -a2, 1.0f / 720.0f);
+    c = __builtin_fmaf(c, -a2, 1.0f / 24.0f);
+    c = __builtin_fmaf(c, -a2, 0.5f);
+    c = __builtin_fmaf(c, -a2, 1.0f);
+    *sine = (q == 1.0f) ? c : ((q == -1.0f) ? -c : ((q == 0.0f) ? s : -s));
+    *cosine = (q == 1.0f) ? -s : ((q == -1.0f) ? s : ((q == 0.0f) ? c : -c));
+}
+
+/// Two standard normals in float: normal_pair's Box–Muller on the same two uniforms (the same bits of the same
+/// stream), rounded to float, so that its draws are normal_pair's to float precision (relative difference ~1e-7).
+static inline __attribute__((always_inline)) void normal_pair_f32(uint64_t *s0, uint64_t *s1, uint64_t *s2, uint64_t *s3, float *z0, float *z1) {
+    double u1 = 1.0 - rng_uniform(s0, s1, s2, s3);           // (0, 1]
+    double u2 = rng_uniform(s0, s1, s2, s3) - 0.5;          // [-0.5, 0.5)
+    float radius = __builtin_elementwise_sqrt(-2.0f * fast_log_f32(u1));
+    float s, c;
+    sincos_2pi_f32(u2, &s, &c);
+    *z0 = radius * c;
+    *z1 = radius * s;
+}
+
+#define NORMAL_STREAM(function, type, pair)                     \
+    void function(uint64_t key, size_t count, type *out) {      \
+        rng_state s = rng_seed(key);                            \
+        for (size_t i = 0; i < count; i += 2) {                 \
+            type z0, z1;                                        \
+            pair(&s.s0, &s.s1, &s.s2, &s.s3, &z0, &z1);         \
+            out[i] = z0;                                        \
+            if (i + 1 < count) out[i + 1] = z1;                 \
+        }                                                       \
+    }
+NORMAL_STREAM(ionlink_hh_normal_stream, double, normal_pair)
+NORMAL_STREAM(ionlink_hh_normal_stream_f32, float, normal_pair_f32)
 
 /// 1/k! for k = 0 … 12: the Taylor coefficients of exp (hh_block.h's polynomial).
 static const double inverse_factorials[13] = {
@@ -162,6 +220,9 @@ static const double inverse_factorials[13] = {
 #define EXP_DEGREE 12
 #define VTRAP_SERIES_BELOW 1e-6
 #define NAME(f) f##_f64
+#define NOISE_REAL double
+#define NORMAL_PAIR normal_pair
+#define SHARED_EXPONENTIALS 0
 #include "hh_block.h"
 
 // float32: the series of vtrap is used up to |x/s| = 0.1, where its truncation error (y⁴/720) and the
@@ -181,6 +242,9 @@ static const double inverse_factorials[13] = {
 #define EXP_DEGREE 7
 #define VTRAP_SERIES_BELOW 0.1f
 #define NAME(f) f##_f32
+#define NOISE_REAL float
+#define NORMAL_PAIR normal_pair_f32
+#define SHARED_EXPONENTIALS 1
 #include "hh_block.h"
 
 // MARK: - One compiled variant per instruction set, chosen at run time

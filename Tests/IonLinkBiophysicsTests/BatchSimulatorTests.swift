@@ -161,4 +161,13 @@ import Testing
         let lag = zip(draws, draws.dropFirst()).map { $0 * $1 }.reduce(0, +) / n
         #expect(abs(lag) < 0.01)
     }
+
+    @Test("The float32 kernel's noise: the float64 draws to float precision")
+    func float32NoiseDraws() {
+        let reference = BatchSimulator.noiseDraws(seed: 12345, index: 3, count: 100_001)
+        let float32 = BatchSimulator.noiseDraws(seed: 12345, index: 3, count: 100_001, precision: .float32)
+        let worst = zip(reference, float32).map { abs($0 - $1) / max(1, abs($0)) }.max() ?? .infinity
+        #expect(worst < 1e-6)
+        #expect(worst > 0) // computed in float, not rounded from the double draws
+    }
 }

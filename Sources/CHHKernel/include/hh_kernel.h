@@ -58,8 +58,11 @@ void ionlink_hh_simulate_block(ionlink_hh_precision precision, const ionlink_hh_
                                int lanes, const double *parameters, const uint64_t *noise_keys,
                                double *trace, size_t trace_stride, uint8_t *valid);
 
-/// Writes `count` standard-normal draws of the noise stream with `key` (the draws the kernel uses).
+/// Writes `count` standard-normal draws of the noise stream with `key` (the draws the float64 kernel uses).
 void ionlink_hh_normal_stream(uint64_t key, size_t count, double *out);
+
+/// The same stream's draws as the float32 kernel computes them: the same uniforms, Box–Muller in float.
+void ionlink_hh_normal_stream_f32(uint64_t key, size_t count, float *out);
 
 /// The instruction set of the kernel variant this CPU runs: "avx512", "avx2+fma" or "baseline".
 const char *ionlink_hh_instruction_set(void);

@@ -65,11 +65,19 @@ public struct BatchSimulator: Sendable {
     public static var instructionSet: String { String(cString: ionlink_hh_instruction_set()) }
 
     /// The standard-normal draws behind the current noise of sample `index` under `seed`, one per step
-    /// (the kernel multiplies them by the noise SD).
-    public static func noiseDraws(seed: UInt64, index: UInt64, count: Int) -> [Double] {
-        var draws = [Double](repeating: 0, count: count)
-        ionlink_hh_normal_stream(StreamKey.key(seed: seed, purpose: .currentNoise, index: index), count, &draws)
-        return draws
+    /// (the kernel multiplies them by the noise SD), as the kernel of `precision` computes them.
+    public static func noiseDraws(seed: UInt64, index: UInt64, count: Int, precision: Precision = .float64) -> [Double] {
+        let key = StreamKey.key(seed: seed, purpose: .currentNoise, index: index)
+        switch precision {
+        case .float64:
+            var draws = [Double](repeating: 0, count: count)
+            ionlink_hh_normal_stream(key, count, &draws)
+            return draws
+        case .float32:
+            var draws = [Float](repeating: 0, count: count)
+            ionlink_hh_normal_stream_f32(key, count, &draws)
+            return draws.map(Double.init)
+        }
     }
 
     /// One simulated block, handed to the caller while its traces are still in memory.
