@@ -5,7 +5,7 @@
 //   EXP_LIMIT, EXP_MAGIC, LN2_HIGH, LN2_LOW, EXP_DEGREE  exp's clamp, rounding constant, split ln 2 and degree,
 //   VTRAP_SERIES_BELOW  |x/s| under which vtrap uses its series (where 1 − e would cancel),
 //   NOISE_REAL, NORMAL_PAIR  the type and the Box–Muller of the current noise (both draw the same uniforms),
-//   SHARED_EXPONENTIALS  1 to derive three rates' exponentials from two others (fewer exps, other rounding; float),
+//   REASSOCIATE  1 for algebraically equal forms with fewer exponentials and divisions (other rounding: float),
 //   NAME(f) the function's name for that precision;
 // and undefines them at its end.
 
@@ -28,7 +28,11 @@ static inline __attribute__((always_inline)) REAL NAME(exp)(REAL x) {
 
 /// x / (1 - exp(-x/s)) given e = exp(-x/s), with its limit s·(1 + y/2 + y²/12), y = x/s, near x = 0.
 static inline __attribute__((always_inline)) REAL NAME(vtrap)(REAL x, REAL s, REAL e) {
+#if REASSOCIATE
+    REAL y = x * (C(1.0) / s);
+#else
     REAL y = x / s;
+#endif
     REAL regular = x / (C(1.0) - e);
     REAL series = s * (C(1.0) + y * (C(0.5) + y * (C(1.0) / C(12.0))));
     return __builtin_elementwise_abs(y) < VTRAP_SERIES_BELOW ? series : regular;
@@ -51,17 +55,17 @@ typedef struct {
     REAL a_mt, b_mt, a_ht, b_ht; // Na (Pospischil), VT-shifted
     REAL a_n, b_n;             // Kd, VT-shifted
     REAL p_inf, p_rate_e;      // M: steady state, and 3.3·e + 1/e of τ_p (τ_p = τ_max / that)
-    REAL v_inf, v_tau;         // Kv3.1
+    REAL v_inf, w_rate;        // Kv3.1: steady state and rate φ_Hay/τ (1/ms)
     REAL a_q, b_q, a_r, b_r;   // L-type Ca
 } NAME(rates);
 
-static inline __attribute__((always_inline)) NAME(rates) NAME(compute_rates)(REAL v, REAL vt) {
+static inline __attribute__((always_inline)) NAME(rates) NAME(compute_rates)(REAL v, REAL vt, REAL phi_hay) {
     NAME(rates) r;
     REAL xm = v + C(38.0), em = EXP(-xm * (C(1.0) / C(6.0)));
     REAL tm = NAME(vtrap)(xm, C(6.0), em);
     r.a_m = C(0.182) * tm;
     r.b_m = C(0.124) * tm * em; // = 0.124·vtrap(-x)
-#if SHARED_EXPONENTIALS
+#if REASSOCIATE
     REAL xh = v + C(66.0), eh = em * C(0.009403562551495206); // e^{-28/6}: exp(-(v + 66)/6) = exp(-(v + 38)/6)·e^{-28/6}
 #else
     REAL xh = v + C(66.0), eh = EXP(-xh * (C(1.0) / C(6.0)));
@@ -74,7 +78,7 @@ static inline __attribute__((always_inline)) NAME(rates) NAME(compute_rates)(REA
     r.a_mt = C(0.32) * NAME(vtrap)(xa, C(4.0), EXP(-xa * C(0.25)));
     REAL xb = -(u - C(40.0));
     REAL xn = u - C(15.0);
-#if SHARED_EXPONENTIALS
+#if REASSOCIATE
     // One exponential for three rates: e40 = exp(-(u − 40)/5); exp((u − 40)/5) = 1/e40, exp(-(u − 15)/5) = e40·e^{-5}.
     REAL e40 = EXP(-(u - C(40.0)) * C(0.2));
     r.b_mt = C(0.28) * NAME(vtrap)(xb, C(5.0), C(1.0) / e40);
@@ -92,7 +96,11 @@ static inline __attribute__((always_inline)) NAME(rates) NAME(compute_rates)(REA
     r.p_inf = C(1.0) / (C(1.0) + inv_e20 * inv_e20);
     r.p_rate_e = C(3.3) * e20 + inv_e20;
     r.v_inf = C(1.0) / (C(1.0) + EXP(-(v - C(18.7)) * (C(1.0) / C(9.7))));
-    r.v_tau = C(4.0) / (C(1.0) + EXP(-(v + C(56.56)) * (C(1.0) / C(44.14))));
+#if REASSOCIATE
+    r.w_rate = phi_hay * C(0.25) * (C(1.0) + EXP(-(v + C(56.56)) * (C(1.0) / C(44.14)))); // φ/τ_w, τ_w = 4/(1 + e)
+#else
+    r.w_rate = phi_hay / (C(4.0) / (C(1.0) + EXP(-(v + C(56.56)) * (C(1.0) / C(44.14)))));
+#endif
     REAL xq = v + C(27.0);
     r.a_q = C(0.055) * NAME(vtrap)(xq, C(3.8), EXP(-xq * (C(1.0) / C(3.8))));
     r.b_q = C(0.94) * EXP(-(C(75.0) + v) * (C(1.0) / C(17.0)));
@@ -137,7 +145,7 @@ void NAME(simulate_block)(const ionlink_hh_model *model, const ionlink_hh_protoc
         s0[l] = s.s0; s1[l] = s.s1; s2[l] = s.s2; s3[l] = s.s3;
         // Initial state: V = E_leak, every gate at its steady state there.
         REAL v0 = e_leak[l];
-        NAME(rates) k = NAME(compute_rates)(v0, vt[l]);
+        NAME(rates) k = NAME(compute_rates)(v0, vt[l], phi_hay);
         V[l] = v0;
         m[l] = k.a_m / (k.a_m + k.b_m);
         h[l] = k.a_h / (k.a_h + k.b_h);
@@ -177,7 +185,7 @@ void NAME(simulate_block)(const ionlink_hh_model *model, const ionlink_hh_protoc
             }
             for (int l = 0; l < L; l++) {
                 REAL v = V[l];
-                NAME(rates) k = NAME(compute_rates)(v, vt[l]);
+                NAME(rates) k = NAME(compute_rates)(v, vt[l], phi_hay);
                 REAL m3h = m[l] * m[l] * m[l] * h[l];
                 REAL mt3ht = mt[l] * mt[l] * mt[l] * ht[l];
                 REAL n2 = n[l] * n[l];
@@ -202,7 +210,7 @@ void NAME(simulate_block)(const ionlink_hh_model *model, const ionlink_hh_protoc
                 ht[l] = NAME(advance_gate)(ht[l], k.a_ht, k.b_ht, k_pos[l], dt);
                 n[l] = NAME(advance_gate)(n[l], k.a_n, k.b_n, k_pos[l], dt);
                 p[l] = NAME(relax)(p[l], k.p_inf, m_rate_scale[l] * k.p_rate_e, dt);
-                w[l] = NAME(relax)(w[l], k.v_inf, phi_hay / k.v_tau, dt);
+                w[l] = NAME(relax)(w[l], k.v_inf, k.w_rate, dt);
                 q[l] = NAME(advance_gate)(q[l], k.a_q, k.b_q, C(1.0), dt);
                 r[l] = NAME(advance_gate)(r[l], k.a_r, k.b_r, C(1.0), dt);
                 V[l] = v_next;
@@ -233,4 +241,4 @@ void NAME(simulate_block)(const ionlink_hh_model *model, const ionlink_hh_protoc
 #undef NAME
 #undef NOISE_REAL
 #undef NORMAL_PAIR
-#undef SHARED_EXPONENTIALS
+#undef REASSOCIATE

@@ -222,7 +222,7 @@ static const double inverse_factorials[13] = {
 #define NAME(f) f##_f64
 #define NOISE_REAL double
 #define NORMAL_PAIR normal_pair
-#define SHARED_EXPONENTIALS 0
+#define REASSOCIATE 0
 #include "hh_block.h"
 
 // float32: the series of vtrap is used up to |x/s| = 0.1, where its truncation error (y⁴/720) and the
@@ -244,7 +244,7 @@ static const double inverse_factorials[13] = {
 #define NAME(f) f##_f32
 #define NOISE_REAL float
 #define NORMAL_PAIR normal_pair_f32
-#define SHARED_EXPONENTIALS 1
+#define REASSOCIATE 1
 #include "hh_block.h"
 
 // MARK: - One compiled variant per instruction set, chosen at run time

@@ -247,6 +247,30 @@ int ionlink_any_below(const double *x, size_t n, double level) {
     return 0;
 }
 
+/// The first index of the largest of sign·x[from…to−1] that is not NaN, or `from` if sign·x[from] is NaN (the scalar
+/// loop `best = from; for i where x[i] > x[best] { best = i }`); sign is +1 or −1 (negation is exact, so −1 gives the
+/// scalar loop with `<`, i.e. argmin). Two vectorised passes: the maximum, then its first position.
+static inline __attribute__((always_inline)) size_t first_extremum(const double *x, size_t from, size_t to, double sign) {
+    if (to <= from + 1 || x[from] != x[from]) return from;
+    double best = sign * x[from];
+    size_t i = from + 1;
+    if (to - i >= 8) {
+        lanes8 top = {best, best, best, best, best, best, best, best};
+        for (; i + 8 <= to; i += 8) top = __builtin_elementwise_max(top, sign * *(const lanes8_unaligned *)(x + i));
+        for (int l = 0; l < 8; l++) best = __builtin_elementwise_max(best, top[l]);
+    }
+    for (; i < to; i++) best = __builtin_elementwise_max(best, sign * x[i]);
+    for (i = from; i < to; i++)
+        if (sign * x[i] == best) return i;
+    return from;
+}
+
+CLONES
+size_t ionlink_argmax(const double *x, size_t from, size_t to) { return first_extremum(x, from, to, 1.0); }
+
+CLONES
+size_t ionlink_argmin(const double *x, size_t from, size_t to) { return first_extremum(x, from, to, -1.0); }
+
 #include <malloc.h>
 
 void ionlink_keep_large_buffers_on_heap(void) {

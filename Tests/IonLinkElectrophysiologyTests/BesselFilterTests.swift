@@ -107,6 +107,26 @@ import Testing
         }
     }
 
+    @Test("argmax and argmin equal the scalar loops: first of ties, NaN skipped (or first if it leads), ±0", arguments: [0, 1, 2, 7, 8, 9, 17, 64, 1001])
+    func extrema(length: Int) {
+        var generator = SplitMix64(seed: UInt64(length) + 11)
+        // Few distinct values, so that ties are common; some NaN and signed zeros.
+        var x = (0..<length).map { _ in Double(Int.random(in: -3 ... 3, using: &generator)) }
+        for k in stride(from: 5, to: length, by: 13) { x[k] = .nan }
+        for k in stride(from: 3, to: length, by: 11) { x[k] = -0.0 }
+        func scalar(_ from: Int, _ to: Int, _ better: (Double, Double) -> Bool) -> Int {
+            var best = from
+            for i in from..<to where better(x[i], x[best]) { best = i }
+            return best
+        }
+        x.withUnsafeBufferPointer { p in
+            for (from, to) in [(0, length), (min(1, length), length), (length / 3, length), (0, length / 2), (min(5, length), length)] {
+                #expect(ionlink_argmax(p.baseAddress, from, to) == scalar(from, to, >), "argmax [\(from), \(to))")
+                #expect(ionlink_argmin(p.baseAddress, from, to) == scalar(from, to, <), "argmin [\(from), \(to))")
+            }
+        }
+    }
+
     @Test("The batched sums and central moments equal the scalar loops bit for bit", arguments: [1, 7, 8, 9, 16])
     func batchedMoments(lanes: Int) {
         var generator = SplitMix64(seed: 7)

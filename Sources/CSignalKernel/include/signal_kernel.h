@@ -39,6 +39,13 @@ size_t ionlink_next_upward_crossing(const double *x, size_t from, size_t n, doub
 /// Whether any of the n samples x[0…n−1] is < level (NaN never is).
 int ionlink_any_below(const double *x, size_t n, double level);
 
+/// The first index of the largest value of x[from…to−1] that is not NaN, or `from` if x[from] is NaN or the range
+/// holds fewer than two samples (bit for bit the scalar loop `best = from; for i in from..<to where x[i] > x[best]`).
+size_t ionlink_argmax(const double *x, size_t from, size_t to);
+
+/// The same for the smallest value (the loop with `<`).
+size_t ionlink_argmin(const double *x, size_t from, size_t to);
+
 /// Makes glibc serve allocations up to 256 MiB from its reused heap instead of fresh mmaps: with the
 /// default 128 KiB threshold every trace-sized array costs page faults (~20% of feature extraction).
 /// Process-wide; called by the `ionlink` executable at start.

@@ -465,16 +465,14 @@ public struct SpikeDetector: Sendable {
 
     // MARK: - Helpers (first occurrence, as NumPy's argmax/argmin)
 
+    /// The first index of the maximum over `range` (non-empty, inside `x`), as the scalar loop with `>` finds it.
     private func argmax(_ x: Samples, _ range: Range<Int>) -> Int {
-        var best = range.lowerBound
-        for i in range where x[i] > x[best] { best = i }
-        return best
+        Int(ionlink_argmax(x.baseAddress!, range.lowerBound, range.upperBound))
     }
 
+    /// The first index of the minimum over `range`, as the scalar loop with `<` finds it.
     private func argmin(_ x: Samples, _ range: Range<Int>) -> Int {
-        var best = range.lowerBound
-        for i in range where x[i] < x[best] { best = i }
-        return best
+        Int(ionlink_argmin(x.baseAddress!, range.lowerBound, range.upperBound))
     }
 
     private func clamped(_ i: Int, _ count: Int) -> Int { min(max(i, 0), count) }
