@@ -93,11 +93,8 @@ public struct FeatureExtractor: Sendable {
                 let fullStart = derivatives.baseAddress!, insideStart = fullStart + candidates.count * fullCount
                 /// Filters samples [offset, offset + n) of every candidate into rows of n − 1 values from `output`.
                 func differentiate(with filter: BesselFilter, offset: Int, n: Int, into output: UnsafeMutablePointer<Double>) {
-                    let inputs = candidates.map { Optional(UnsafePointer(base + $0 * samples + offset)) }
-                    let outputs = (0..<candidates.count).map { Optional(output + $0 * (n - 1)) }
-                    let status = ionlink_filtered_derivative(filter.b, filter.a, filter.zi, Int32(BesselFilter.padding), inputs,
-                                                             t.baseAddress! + offset, n, Int32(candidates.count), outputs)
-                    precondition(status == 0, "the signal kernel refused \(candidates.count) traces of \(n) samples")
+                    filter.differentiate(candidates.map { UnsafePointer(base + $0 * samples + offset) }, samples: n,
+                                         time: t.baseAddress! + offset, into: output)
                 }
                 differentiate(with: full, offset: 0, n: samples, into: fullStart)
                 let edge = inside.settlingSamples(tolerance: 1e-12), segment = 2 * edge
@@ -121,7 +118,7 @@ public struct FeatureExtractor: Sendable {
                 }
                 // Pass 1 without the third derivative; the traces whose threshold fallback needs it get it computed
                 // together and are detected again.
-                func detect(_ c: Int, third: () -> [Double]?) -> SpikeTrain {
+                func detect(_ c: Int, third: () -> UnsafeBufferPointer<Double>?) -> SpikeTrain {
                     detector.spikes(voltage: trace(candidates[c]), time: t, start: start, window: window,
                                     derivative: UnsafeBufferPointer(start: fullStart + c * fullCount, count: fullCount),
                                     windowDerivative: UnsafeBufferPointer(start: insideStart + c * insideCount, count: insideCount),
@@ -134,9 +131,15 @@ public struct FeatureExtractor: Sendable {
                     if needed { needThird.append(c) }
                 }
                 if !needThird.isEmpty {
-                    let firsts = needThird.map { Array(UnsafeBufferPointer(start: fullStart + $0 * fullCount, count: fullCount)) }
-                    let thirds = SpikeDetector.thirdDerivatives(of: firsts, time: time, filterKHz: detector.thirdDerivativeCutoff)
-                    for (c, third) in zip(needThird, thirds) { trains[candidates[c]] = detect(c) { third } }
+                    let thirds = UnsafeMutablePointer<Double>.allocate(capacity: needThird.count * (fullCount - 2))
+                    defer { thirds.deallocate() }
+                    let computed = SpikeDetector.thirdDerivatives(of: needThird.map { UnsafePointer(fullStart + $0 * fullCount) },
+                                                                  length: fullCount, time: t.baseAddress!,
+                                                                  filterKHz: detector.thirdDerivativeCutoff, into: thirds)
+                    for (r, c) in needThird.enumerated() {
+                        let third = UnsafeBufferPointer(start: computed ? thirds + r * (fullCount - 2) : nil, count: computed ? fullCount - 2 : 0)
+                        trains[candidates[c]] = detect(c) { third }
+                    }
                 }
             }
             let statistics = PaperFeatures.VoltageStatistics.of((0..<count).map { UnsafePointer(base + $0 * samples) }, time: t,

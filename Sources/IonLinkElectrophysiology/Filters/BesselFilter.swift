@@ -1,3 +1,4 @@
+import CSignalKernel
 import Foundation
 
 /// The 4-pole digital Bessel low-pass filter used for dV/dt, designed and applied exactly as SciPy does
@@ -68,6 +69,22 @@ public struct BesselFilter: Sendable {
         let wn = (cutoffKHz * 1e3) / ((1.0 / dt) / 2.0)
         guard wn > 0 && wn < 1 else { return nil }
         self.init(normalizedCutoff: wn)
+    }
+
+    /// The filtered dV/dt (mV/ms; `filtfilt`, then the difference quotient) of n samples at each of `inputs`, written
+    /// as n − 1 values to `output + i·(n − 1)`; `time` (s) holds the n sample times. Signals are filtered 16 at a time
+    /// (the same values as one by one); n must exceed `padding`.
+    public func differentiate(_ inputs: [UnsafePointer<Double>], samples n: Int, time: UnsafePointer<Double>,
+                              into output: UnsafeMutablePointer<Double>) {
+        precondition(n > Self.padding, "\(n) samples cannot be filtered (padding \(Self.padding))")
+        let lanes = Int(IONLINK_SIGNAL_LANES)
+        for first in stride(from: 0, to: inputs.count, by: lanes) {
+            let group = min(lanes, inputs.count - first)
+            let sources = inputs[first ..< first + group].map { Optional($0) }
+            let outputs = (first ..< first + group).map { Optional(output + $0 * (n - 1)) }
+            let status = ionlink_filtered_derivative(b, a, zi, Int32(Self.padding), sources, time, n, Int32(group), outputs)
+            precondition(status == 0, "the signal kernel refused \(group) signals of \(n) samples")
+        }
     }
 
     /// Solves (I − Aᵀ) zi = b[1:] − a[1:]·b[0] with A the companion matrix of a (as `lfilter_zi`).

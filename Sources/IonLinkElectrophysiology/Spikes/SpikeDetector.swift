@@ -135,13 +135,26 @@ public struct SpikeDetector: Sendable {
     public func spikes(in trace: Trace, derivative dvdt: [Double], windowDerivative: [Double],
                        thirdDerivative: (() -> [Double]?)? = nil) -> SpikeTrain {
         guard let window = window(of: trace) else { return .empty }
-        let provider = thirdDerivative ?? { Self.thirdDerivatives(of: [dvdt], time: trace.time, filterKHz: thirdDerivativeCutoff)[0] }
+        var third: UnsafeMutableBufferPointer<Double>? = nil
+        defer { third?.deallocate() }
         return trace.voltage.withUnsafeBufferPointer { v in
             trace.time.withUnsafeBufferPointer { t in
                 dvdt.withUnsafeBufferPointer { d in
                     windowDerivative.withUnsafeBufferPointer { w in
-                        spikes(voltage: v, time: t, start: trace.start, window: window, derivative: d, windowDerivative: w,
-                               thirdDerivative: provider)
+                        spikes(voltage: v, time: t, start: trace.start, window: window, derivative: d, windowDerivative: w) {
+                            if let thirdDerivative {
+                                guard let values = thirdDerivative() else { return nil }
+                                third = .allocate(capacity: values.count)
+                                _ = third!.initialize(from: values)
+                            } else {
+                                // Too short to filter: none, and the fallback keeps the first thresholds.
+                                guard d.count > BesselFilter.padding + 2 else { return UnsafeBufferPointer(start: nil, count: 0) }
+                                third = .allocate(capacity: d.count - 2)
+                                Self.thirdDerivatives(of: [d.baseAddress!], length: d.count, time: t.baseAddress!,
+                                                      filterKHz: thirdDerivativeCutoff, into: third!.baseAddress!)
+                            }
+                            return UnsafeBufferPointer(third!)
+                        }
                     }
                 }
             }
@@ -153,7 +166,7 @@ public struct SpikeDetector: Sendable {
     /// `thirdDerivative` supplies the filtered third derivative when the threshold fallback needs it.
     public func spikes(voltage v: UnsafeBufferPointer<Double>, time t: UnsafeBufferPointer<Double>, start: Double,
                        window: ClosedRange<Int>, derivative dvdt: UnsafeBufferPointer<Double>,
-                       windowDerivative: UnsafeBufferPointer<Double>, thirdDerivative: () -> [Double]?) -> SpikeTrain {
+                       windowDerivative: UnsafeBufferPointer<Double>, thirdDerivative: () -> UnsafeBufferPointer<Double>?) -> SpikeTrain {
         detect(v: v, t: t, dvdt: dvdt, windowDvdt: windowDerivative, third: thirdDerivative,
                startIndex: window.lowerBound, endIndex: window.upperBound, start: start) ?? .empty
     }
@@ -168,40 +181,36 @@ public struct SpikeDetector: Sendable {
     /// The cutoff used for the third-derivative fallback, kHz.
     public var thirdDerivativeCutoff: Double { thirdDerivativeFilterKHz ?? 10 }
 
-    /// Filtered third derivatives (length count − 3 of the trace) from filtered first derivatives, as the
-    /// reference's fallback computes them (derivative of the derivative, each filtered), 16 at a time.
-    public static func thirdDerivatives(of derivatives: [[Double]], time: [Double], filterKHz: Double) -> [[Double]] {
-        guard let length = derivatives.first?.count, length > BesselFilter.padding + 2 else { return derivatives.map { _ in [] } }
-        func step(_ signals: [[Double]], _ n: Int) -> [[Double]] {
-            var result: [[Double]] = []
-            let lanes = Int(IONLINK_SIGNAL_LANES)
-            for first in stride(from: 0, to: signals.count, by: lanes) {
-                let group = Array(signals[first ..< min(first + lanes, signals.count)])
-                guard let filter = BesselFilter(cutoffKHz: filterKHz, dt: time[1] - time[0]) else {
-                    result += group.map { Self.derivative($0[..<n], time: time[..<n], filterKHz: nil) }
-                    continue
+    /// Filtered third derivatives from filtered first derivatives, as the reference's fallback computes them
+    /// (derivative of the derivative, each filtered): the first derivatives of `length` values at `firsts` give rows of
+    /// length − 2 values, row i at `output + i·(length − 2)`; `time` holds the trace's sample times (≥ length). Without
+    /// a valid filter at `filterKHz`, the derivatives are unfiltered. Returns false (and writes nothing) if the rows are
+    /// too short to filter.
+    @discardableResult
+    public static func thirdDerivatives(of firsts: [UnsafePointer<Double>], length: Int, time: UnsafePointer<Double>,
+                                        filterKHz: Double, into output: UnsafeMutablePointer<Double>) -> Bool {
+        guard length > BesselFilter.padding + 2 else { return false }
+        let second = UnsafeMutablePointer<Double>.allocate(capacity: firsts.count * (length - 1))
+        defer { second.deallocate() }
+        let filter = BesselFilter(cutoffKHz: filterKHz, dt: time[1] - time[0])
+        /// One derivative of the n samples at each of `inputs`, into rows of n − 1 values at `into`.
+        func step(_ inputs: [UnsafePointer<Double>], n: Int, into: UnsafeMutablePointer<Double>) {
+            if let filter {
+                filter.differentiate(inputs, samples: n, time: time, into: into)
+            } else {
+                for (r, x) in inputs.enumerated() {
+                    for i in 0..<(n - 1) { into[r * (n - 1) + i] = 1e-3 * (x[i + 1] - x[i]) / (time[i + 1] - time[i]) }
                 }
-                var out = [Double](repeating: 0, count: group.count * (n - 1))
-                withPointers(to: group) { inputs in
-                    out.withUnsafeMutableBufferPointer { o in
-                        let outputs = (0..<group.count).map { Optional(o.baseAddress! + $0 * (n - 1)) }
-                        _ = time.withUnsafeBufferPointer { t in
-                            ionlink_filtered_derivative(filter.b, filter.a, filter.zi, Int32(BesselFilter.padding), inputs,
-                                                        t.baseAddress!, n, Int32(group.count), outputs)
-                        }
-                    }
-                }
-                result += (0..<group.count).map { Array(out[$0 * (n - 1) ..< ($0 + 1) * (n - 1)]) }
             }
-            return result
         }
-        let second = step(derivatives, length)
-        return step(second, length - 1)
+        step(firsts, n: length, into: second)
+        step(firsts.indices.map { UnsafePointer(second + $0 * (length - 1)) }, n: length - 1, into: output)
+        return true
     }
 
     // MARK: - The steps (each mirrors one function of the reference extractor)
 
-    private func detect(v: Samples, t: Samples, dvdt: Samples, windowDvdt: Samples, third: () -> [Double]?,
+    private func detect(v: Samples, t: Samples, dvdt: Samples, windowDvdt: Samples, third: () -> Samples?,
                         startIndex: Int, endIndex: Int, start: Double) -> SpikeTrain? {
         let putative = putativeSpikes(windowDvdt).map { $0 + startIndex }
         guard !putative.isEmpty, let allPeaks = peakIndexes(v, putative, endIndex: endIndex) else { return nil }
@@ -387,7 +396,7 @@ public struct SpikeDetector: Sendable {
 
     /// The reference's fallback: the maximum of the (filtered) third derivative between the upstroke and
     /// the voltage minimum after the previous peak.
-    private func thirdDerivativeThresholds(v: Samples, third: [Double], peaks: [Int], upstrokes: [Int]) -> [Int]? {
+    private func thirdDerivativeThresholds(v: Samples, third: Samples, peaks: [Int], upstrokes: [Int]) -> [Int]? {
         guard !third.isEmpty else { return nil }
         var result: [Int] = []
         var previousPeak = 0
@@ -481,14 +490,3 @@ public struct SpikeDetector: Sendable {
         min(t.partitioningIndex { $0 >= value }, t.count - 1)
     }
 }
-
-/// Calls `body` with the base addresses of `arrays` (as the signal kernel takes them), valid during the call.
-private func withPointers<R>(to arrays: [[Double]], _ body: (UnsafePointer<UnsafePointer<Double>?>) -> R) -> R {
-    var pointers: [UnsafePointer<Double>?] = []
-    func nest(_ i: Int) -> R {
-        guard i < arrays.count else { return pointers.withUnsafeBufferPointer { body($0.baseAddress!) } }
-        return arrays[i].withUnsafeBufferPointer { pointers.append($0.baseAddress); return nest(i + 1) }
-    }
-    return nest(0)
-}
-
