@@ -2,15 +2,16 @@
 //   REAL   the floating-point type of the state and the arithmetic (double or float),
 //   C(x)   a literal in that type,
 //   FMA_REAL, BITS_OF, REAL_OF, BITS_TYPE, MANTISSA_BITS, EXPONENT_BIAS  its fused multiply-add and bit layout,
-//   EXP_LIMIT, EXP_MAGIC, LN2_HIGH, LN2_LOW, EXP_DEGREE  exp's clamp, rounding constant, split ln 2 and degree,
+//   EXP_LIMIT, EXP_MAGIC, LN2_HIGH, LN2_LOW  exp's clamp, rounding constant and split ln 2,
+//   EXP_COEFFICIENTS, EXP_DEGREE  its polynomial on [-ln 2/2, ln 2/2] (coefficient k of r^k) and that one's degree,
 //   VTRAP_SERIES_BELOW  |x/s| under which vtrap uses its series (where 1 − e would cancel),
 //   NOISE_REAL, NORMAL_PAIR  the type and the Box–Muller of the current noise (both draw the same uniforms),
 //   REASSOCIATE  1 for algebraically equal forms with fewer exponentials and divisions (other rounding: float),
 //   NAME(f) the function's name for that precision;
 // and undefines them at its end.
 
-/// exp(x) by Cody–Waite reduction and a Taylor polynomial of degree EXP_DEGREE (12 in double: relative error < 2e-16;
-/// 7 in float: < 2e-7); arguments beyond ±EXP_LIMIT are clamped (NaN propagates). Written to vectorise.
+/// exp(x) by Cody–Waite reduction and a polynomial of degree EXP_DEGREE (in double, Taylor's of degree 12: relative
+/// error < 2e-16; in float, a near-minimax one of degree 6: < 8e-8, as Taylor's of degree 7); arguments beyond ±EXP_LIMIT are clamped (NaN propagates). Written to vectorise.
 static inline __attribute__((always_inline)) REAL NAME(exp)(REAL x) {
     x = x < -EXP_LIMIT ? -EXP_LIMIT : x;
     x = x > EXP_LIMIT ? EXP_LIMIT : x;
@@ -19,8 +20,8 @@ static inline __attribute__((always_inline)) REAL NAME(exp)(REAL x) {
     REAL n = t - magic;
     REAL r = FMA_REAL(-n, LN2_HIGH, x);
     r = FMA_REAL(-n, LN2_LOW, r);
-    REAL p = (REAL)inverse_factorials[EXP_DEGREE];
-    for (int k = EXP_DEGREE - 1; k >= 0; k--) p = FMA_REAL(p, r, (REAL)inverse_factorials[k]);
+    REAL p = (REAL)EXP_COEFFICIENTS[EXP_DEGREE];
+    for (int k = EXP_DEGREE - 1; k >= 0; k--) p = FMA_REAL(p, r, (REAL)EXP_COEFFICIENTS[k]);
     BITS_TYPE scale = (BITS_OF(t) << MANTISSA_BITS) + ((BITS_TYPE)EXPONENT_BIAS << MANTISSA_BITS);
     return p * REAL_OF(scale);
 }
@@ -237,6 +238,7 @@ void NAME(simulate_block)(const ionlink_hh_model *model, const ionlink_hh_protoc
 #undef LN2_HIGH
 #undef LN2_LOW
 #undef EXP_DEGREE
+#undef EXP_COEFFICIENTS
 #undef VTRAP_SERIES_BELOW
 #undef NAME
 #undef NOISE_REAL

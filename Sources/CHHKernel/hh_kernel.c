@@ -197,10 +197,16 @@ static inline __attribute__((always_inline)) void normal_pair_f32(uint64_t *s0, 
 NORMAL_STREAM(ionlink_hh_normal_stream, double, normal_pair)
 NORMAL_STREAM(ionlink_hh_normal_stream_f32, float, normal_pair_f32)
 
-/// 1/k! for k = 0 … 12: the Taylor coefficients of exp (hh_block.h's polynomial).
+/// 1/k! for k = 0 … 12: the Taylor coefficients of exp (hh_block.h's polynomial in double).
 static const double inverse_factorials[13] = {
     1.0, 1.0, 0.5, 1.0 / 6.0, 1.0 / 24.0, 1.0 / 120.0, 1.0 / 720.0, 1.0 / 5040.0, 1.0 / 40320.0, 1.0 / 362880.0,
     1.0 / 3628800.0, 1.0 / 39916800.0, 1.0 / 479001600.0,
+};
+
+/// exp's polynomial in float: Chebyshev fit of degree 6 on [-ln 2/2, ln 2/2] (mpmath.chebyfit, rounded to float),
+/// relative error < 8e-8 evaluated in float.
+static const float exp_coefficients_f32[7] = {
+    1.0f, 1.0f, 0.5f, 0.16666415333747864f, 0.04166635125875473f, 0.00837512593716383f, 0.0013941108481958508f,
 };
 
 // MARK: - The block kernel, in float64 (the reference) and float32
@@ -218,6 +224,7 @@ static const double inverse_factorials[13] = {
 #define LN2_HIGH 0.693147180369123816490
 #define LN2_LOW 1.90821492927058770002e-10
 #define EXP_DEGREE 12
+#define EXP_COEFFICIENTS inverse_factorials
 #define VTRAP_SERIES_BELOW 1e-6
 #define NAME(f) f##_f64
 #define NOISE_REAL double
@@ -239,7 +246,8 @@ static const double inverse_factorials[13] = {
 #define EXP_MAGIC 12582912.0f /* 1.5·2^23 */
 #define LN2_HIGH 0.693145751953125f
 #define LN2_LOW 1.42860677e-06f
-#define EXP_DEGREE 7
+#define EXP_DEGREE 6
+#define EXP_COEFFICIENTS exp_coefficients_f32
 #define VTRAP_SERIES_BELOW 0.1f
 #define NAME(f) f##_f32
 #define NOISE_REAL float
