@@ -247,22 +247,38 @@ int ionlink_any_below(const double *x, size_t n, double level) {
     return 0;
 }
 
+/// Eight 64-bit integers (the masks of lanes8 comparisons, and sample indices).
+typedef long long lanes8i __attribute__((vector_size(64), aligned(64)));
+
 /// The first index of the largest of sign·x[from…to−1] that is not NaN, or `from` if sign·x[from] is NaN (the scalar
 /// loop `best = from; for i where x[i] > x[best] { best = i }`); sign is +1 or −1 (negation is exact, so −1 gives the
-/// scalar loop with `<`, i.e. argmin). Two vectorised passes: the maximum, then its first position.
+/// scalar loop with `<`, i.e. argmin). One pass, 8 samples at a time: each lane keeps its largest value and the first
+/// index where it rose to it; then the smallest such index among the lanes that hold the maximum.
 static inline __attribute__((always_inline)) size_t first_extremum(const double *x, size_t from, size_t to, double sign) {
     if (to <= from + 1 || x[from] != x[from]) return from;
     double best = sign * x[from];
-    size_t i = from + 1;
+    size_t index = from, i = from + 1;
     if (to - i >= 8) {
         lanes8 top = {best, best, best, best, best, best, best, best};
-        for (; i + 8 <= to; i += 8) top = __builtin_elementwise_max(top, sign * *(const lanes8_unaligned *)(x + i));
+        lanes8i where = {0}, position = {0, 1, 2, 3, 4, 5, 6, 7};
+        where = where + (long long)from;
+        position = position + (long long)i;
+        for (; i + 8 <= to; i += 8, position = position + 8) {
+            lanes8 v = sign * *(const lanes8_unaligned *)(x + i);
+            lanes8i rose = v > top; // NaN never rises
+            where = (rose & position) | (~rose & where);
+            top = __builtin_elementwise_max(top, v);
+        }
         for (int l = 0; l < 8; l++) best = __builtin_elementwise_max(best, top[l]);
+        index = to;
+        for (int l = 0; l < 8; l++)
+            if (top[l] == best && (size_t)where[l] < index) index = (size_t)where[l];
     }
-    for (; i < to; i++) best = __builtin_elementwise_max(best, sign * x[i]);
-    for (i = from; i < to; i++)
-        if (sign * x[i] == best) return i;
-    return from;
+    for (; i < to; i++) {
+        double v = sign * x[i];
+        if (v > best) { best = v; index = i; }
+    }
+    return index;
 }
 
 CLONES
