@@ -8,8 +8,8 @@
 # venv (default .venv-bench) is created with pip if it is missing; pip must reach PyPI (or a --find-links folder) for it.
 # Work:
 #   simulation      the paper protocol (800 ms, dt 0.04 ms, 10 pA noise), 1 thread: IonLink's float64 and float32 kernels
-#                   without and with the 23 features inline, Brian2 without features (4096 / 1000 simulations, median
-#                   of 5 repeats)
+#                   without and with the 23 features inline, Brian2 without features (4096 / 1000 simulations), taking
+#                   turns over 3 rounds of 3 repeats each (--quick: 1 round): medians, and the range of the rounds' ratios
 #   features        1000 noisy prior traces, 1 thread: IonLink's 23 features against eFEL's 11 standard features
 #   training        the synthetic M1-sized problem (13 θ, 23 x; make_synthetic.py), paper settings (batch 50, Adam 5e-4,
 #                   stop after 20 epochs), 2 threads each, seed 0: 100 000 pairs (--quick: 10 000)
@@ -27,7 +27,7 @@ while [ $# -gt 0 ]; do
     --no-sbi) sbi=0 ;;
     --venv) venv="$2"; shift ;;
     --out) out="$2"; shift ;;
-    -h|--help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "compare.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -41,19 +41,37 @@ fi
 py="$venv/bin/python"
 swift build -c release --product ionlink 2>&1 | tail -1
 ionlink=.build/release/ionlink
-pairs=100000 cells=10
-[ "$quick" = 1 ] && pairs=10000 cells=3
+pairs=100000 cells=10 rounds=3
+[ "$quick" = 1 ] && pairs=10000 cells=3 rounds=1
 last() { tail -1 | awk '{print $1}'; }
 json() { "$py" -c "import json,sys; print(json.loads(sys.stdin.read().strip().splitlines()[-1])$1)"; }
 machine="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB"
 echo "# $(date -u +%Y-%m-%dT%H:%MZ) $machine"
 
-echo "## simulation"
-ion_sim=$($ionlink bench simulate --count 4096 --repeats 5 --threads 1 | tee -a /dev/stderr | last)
-ion_feat=$($ionlink bench simulate --count 4096 --repeats 5 --threads 1 --features | tee -a /dev/stderr | last)
-ion_sim32=$($ionlink bench simulate --count 4096 --repeats 5 --threads 1 --precision float32 | tee -a /dev/stderr | last)
-ion_feat32=$($ionlink bench simulate --count 4096 --repeats 5 --threads 1 --precision float32 --features | tee -a /dev/stderr | last)
-brian=$("$py" Benchmarks/peers/brian2_m1.py --count 1000 --repeats 5 --threads 1 | tee -a /dev/stderr | json "['sims_per_s_per_core']")
+# Simulation: IonLink's four rows and Brian2 take turns, round after round, so that a drift of the machine's speed
+# (hour to hour on shared machines) reaches both; each rate is the median over the rounds of that round's median of 3,
+# each ratio the median of the rounds' ratios (their range is printed).
+rows=(sim feat sim32 feat32)
+declare -A flags=([sim]="" [feat]="--features" [sim32]="--precision float32" [feat32]="--precision float32 --features")
+declare -A rates
+for round in $(seq "$rounds"); do
+  echo "## simulation, round $round of $rounds"
+  for row in "${rows[@]}"; do
+    # shellcheck disable=SC2086
+    rates[$row]+=" $($ionlink bench simulate --count 4096 --repeats 3 --threads 1 ${flags[$row]} | tee -a /dev/stderr | last)"
+  done
+  rates[brian]+=" $("$py" Benchmarks/peers/brian2_m1.py --count 1000 --repeats 3 --threads 1 | tee -a /dev/stderr | json "['sims_per_s_per_core']")"
+done
+median() { "$py" -c "import statistics, sys; print(f'{statistics.median(map(float, sys.argv[1:])):.0f}')" $1; }
+# The median and range of the per-round ratios of row $1 to Brian2.
+round_ratio() {
+  "$py" -c "
+import statistics, sys
+r = [a / b for a, b in zip(map(float, sys.argv[1].split()), map(float, sys.argv[2].split()))]
+print(f'{statistics.median(r):.2f}× ({min(r):.2f}–{max(r):.2f})' if len(r) > 1 else f'{r[0]:.2f}×')" "${rates[$1]}" "${rates[brian]}"
+}
+ion_sim=$(median "${rates[sim]}") ion_feat=$(median "${rates[feat]}")
+ion_sim32=$(median "${rates[sim32]}") ion_feat32=$(median "${rates[feat32]}") brian=$(median "${rates[brian]}")
 
 echo "## features"
 $ionlink simulate --count 1000 --seed 1 --keep-traces 1000 --no-features --out "$out/traces" --quiet
@@ -102,10 +120,10 @@ Machine: $machine; $(date -u +%Y-%m-%d). Ratio: how many times faster IonLink is
 
 | work | IonLink | peer | ratio |
 |---|---|---|---|
-| simulation only, per core | $ion_sim/s | Brian2 $brian/s | $(ratio "$ion_sim" "$brian")× |
-| simulation + the 23 features inline, per core | $ion_feat/s | Brian2 without features $brian/s | $(ratio "$ion_feat" "$brian")× |
-| float32 kernel: simulation only, per core | $ion_sim32/s | Brian2 $brian/s | $(ratio "$ion_sim32" "$brian")× |
-| float32 kernel: simulation + the 23 features inline, per core | $ion_feat32/s | Brian2 without features $brian/s | $(ratio "$ion_feat32" "$brian")× |
+| simulation only, per core | $ion_sim/s | Brian2 $brian/s | $(round_ratio sim) |
+| simulation + the 23 features inline, per core | $ion_feat/s | Brian2 without features $brian/s | $(round_ratio feat) |
+| float32 kernel: simulation only, per core | $ion_sim32/s | Brian2 $brian/s | $(round_ratio sim32) |
+| float32 kernel: simulation + the 23 features inline, per core | $ion_feat32/s | Brian2 without features $brian/s | $(round_ratio feat32) |
 | features per trace, 1 thread | $ion_fx µs (23 features) | eFEL $(printf %.0f "$efel") µs (11 features) | $(ratio "$efel" "$ion_fx")× |
 TABLE
 if [ "$sbi" = 1 ]; then cat <<TABLE
