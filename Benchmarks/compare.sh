@@ -43,6 +43,9 @@ swift build -c release --product ionlink 2>&1 | tail -1
 ionlink=.build/release/ionlink
 pairs=100000 cells=10 rounds=3
 [ "$quick" = 1 ] && pairs=10000 cells=3 rounds=1
+# Passes its input on and also shows it on stderr, through the inherited descriptor (tee /dev/stderr would reopen it, and
+# with `compare.sh > log 2>&1` its writes and the script's own would overwrite each other in the log).
+shown() { while IFS= read -r line; do printf '%s\n' "$line" >&2; printf '%s\n' "$line"; done; }
 last() { tail -1 | awk '{print $1}'; }
 json() { "$py" -c "import json,sys; print(json.loads(sys.stdin.read().strip().splitlines()[-1])$1)"; }
 machine="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB"
@@ -58,9 +61,9 @@ for round in $(seq "$rounds"); do
   echo "## simulation, round $round of $rounds"
   for row in "${rows[@]}"; do
     # shellcheck disable=SC2086
-    rates[$row]+=" $($ionlink bench simulate --count 4096 --repeats 3 --threads 1 ${flags[$row]} | tee -a /dev/stderr | last)"
+    rates[$row]+=" $($ionlink bench simulate --count 4096 --repeats 3 --threads 1 ${flags[$row]} | shown | last)"
   done
-  rates[brian]+=" $("$py" Benchmarks/peers/brian2_m1.py --count 1000 --repeats 3 --threads 1 | tee -a /dev/stderr | json "['sims_per_s_per_core']")"
+  rates[brian]+=" $("$py" Benchmarks/peers/brian2_m1.py --count 1000 --repeats 3 --threads 1 | shown | json "['sims_per_s_per_core']")"
 done
 median() { "$py" -c "import statistics, sys; print(f'{statistics.median(map(float, sys.argv[1:])):.0f}')" $1; }
 # The median and range of the per-round ratios of row $1 to Brian2.
@@ -75,9 +78,9 @@ ion_sim32=$(median "${rates[sim32]}") ion_feat32=$(median "${rates[feat32]}") br
 
 echo "## features"
 $ionlink simulate --count 1000 --seed 1 --keep-traces 1000 --no-features --out "$out/traces" --quiet
-ion_fx=$($ionlink bench features --traces "$out/traces/traces.npy" --repeats 5 | tee -a /dev/stderr | last)
+ion_fx=$($ionlink bench features --traces "$out/traces/traces.npy" --repeats 5 | shown | last)
 efel=$("$py" Benchmarks/peers/efel_features.py --traces "$out/traces/traces.npy" --dt-ms 0.04 --start-ms 100 --end-ms 700 \
-       | tee -a /dev/stderr | json "['us_per_trace']['11_features']")
+       | shown | json "['us_per_trace']['11_features']")
 
 if [ "$sbi" = 1 ]; then
   echo "## training, $pairs pairs"
@@ -89,7 +92,7 @@ if [ "$sbi" = 1 ]; then
     --out "$out/model.json" --seed 0 2>&1 | grep -v '^epoch' >&2
   ion_train=$("$py" -c "print(($(date +%s%N) - $start) / 1e9)")
   ion_lp=$($ionlink diagnose --model "$out/model.json" --theta "$out/synth/theta_heldout.npy" --x "$out/synth/x_heldout.npy" \
-           --cases 2000 --samples 100 | tee -a /dev/stderr | grep -m1 'held-out log q' | sed -E 's/.*: (-?[0-9.]+).*/\1/')
+           --cases 2000 --samples 100 | shown | grep -m1 'held-out log q' | sed -E 's/.*: (-?[0-9.]+).*/\1/')
   sbi_json=$("$py" Benchmarks/peers/sbi_npe.py --theta "$out/synth/theta_train.npy" --x "$out/synth/x_train.npy" \
     --theta-heldout "$out/synth/theta_heldout.npy" --x-heldout "$out/synth/x_heldout.npy" --threads 2 --seed 0 \
     --posterior-cells "$cells" --sample-threads 1 | tail -1)
@@ -110,7 +113,7 @@ with open(f"{d}/cells.csv", "w") as f:
         f.write(",".join([f"cell{i}"] + [repr(float(v)) for v in row]) + "\n")
 PY
   ion_post=$($ionlink bench posterior --estimator "$out/model.json" --observed "$out/cells.csv" --cells "$cells" --samples 10000 \
-             --threads 1 --repeats 3 | tee -a /dev/stderr | last)
+             --threads 1 --repeats 3 | shown | last)
 fi
 
 ratio() { "$py" -c "print(f'{$1 / $2:.2f}')"; }
@@ -131,3 +134,6 @@ if [ "$sbi" = 1 ]; then cat <<TABLE
 | 10 000 posterior samples + log-probs per x, 1 thread | $ion_post s | sbi $(printf %.3f "$sbi_post") s | $(ratio "$sbi_post" "$ion_post")× |
 TABLE
 fi
+echo
+echo "Per round, simulations/s per core: float64${rates[sim]}; with features${rates[feat]}; float32${rates[sim32]};" \
+     "float32 with features${rates[feat32]}; Brian2${rates[brian]}"

@@ -25,14 +25,20 @@
 static inline __attribute__((always_inline)) uint64_t bits_of(double x) { uint64_t b; memcpy(&b, &x, 8); return b; }
 static inline __attribute__((always_inline)) double double_of(uint64_t b) { double x; memcpy(&x, &b, 8); return x; }
 
+/// u = 2^exponent · m with m in [1/√2, √2), exactly (u normal and positive): the reduction of fast_log and fast_log_f32.
+static inline __attribute__((always_inline)) void log_reduction(double u, double *exponent, double *m) {
+    uint64_t b = bits_of(u);
+    double e = double_of(0x4330000000000000ULL | (b >> 52)) - 4503599627370496.0 - 1023.0;
+    double mantissa = double_of((b & 0x000FFFFFFFFFFFFFULL) | 0x3FF0000000000000ULL); // [1, 2)
+    int big = mantissa > 1.4142135623730951;
+    *m = big ? mantissa * 0.5 : mantissa;
+    *exponent = big ? e + 1.0 : e;
+}
+
 /// log(u) for u in (0, 1] (normal, positive numbers); atanh series on the reduced mantissa.
 static inline __attribute__((always_inline)) double fast_log(double u) {
-    uint64_t b = bits_of(u);
-    double exponent = double_of(0x4330000000000000ULL | (b >> 52)) - 4503599627370496.0 - 1023.0;
-    double m = double_of((b & 0x000FFFFFFFFFFFFFULL) | 0x3FF0000000000000ULL); // [1, 2)
-    int big = m > 1.4142135623730951;
-    m = big ? m * 0.5 : m;
-    exponent = big ? exponent + 1.0 : exponent;
+    double exponent, m;
+    log_reduction(u, &exponent, &m);
     double s = (m - 1.0) / (m + 1.0);
     double s2 = s * s;
     double p = 1.0 / 21.0;
@@ -115,16 +121,6 @@ static inline __attribute__((always_inline)) double rng_uniform(uint64_t *s0, ui
     return double_of(0x3FF0000000000000ULL | (result >> 12)) - 1.0;
 }
 
-/// Two independent standard normals (Box–Muller).
-static inline __attribute__((always_inline)) void normal_pair(uint64_t *s0, uint64_t *s1, uint64_t *s2, uint64_t *s3, double *z0, double *z1) {
-    double u1 = 1.0 - rng_uniform(s0, s1, s2, s3); // (0, 1]
-    double u2 = rng_uniform(s0, s1, s2, s3) - 0.5;  // [-0.5, 0.5)
-    double radius = __builtin_elementwise_sqrt(-2.0 * fast_log(u1));
-    double s, c;
-    sincos_2pi(u2, &s, &c);
-    *z0 = radius * c;
-    *z1 = radius * s;
-}
 
 static inline __attribute__((always_inline)) uint32_t bits_of_float(float x) { uint32_t b; memcpy(&b, &x, 4); return b; }
 static inline __attribute__((always_inline)) float float_of(uint32_t b) { float x; memcpy(&x, &b, 4); return x; }
@@ -132,12 +128,8 @@ static inline __attribute__((always_inline)) float float_of(uint32_t b) { float 
 /// log(u) for u in (0, 1] (normal, positive numbers): fast_log's reduction, exact in double, then its series in float
 /// (relative error ~1e-7, also where u is near 1 and log(u) near 0).
 static inline __attribute__((always_inline)) float fast_log_f32(double u) {
-    uint64_t b = bits_of(u);
-    double exponent = double_of(0x4330000000000000ULL | (b >> 52)) - 4503599627370496.0 - 1023.0;
-    double m = double_of((b & 0x000FFFFFFFFFFFFFULL) | 0x3FF0000000000000ULL); // [1, 2)
-    int big = m > 1.4142135623730951;
-    m = big ? m * 0.5 : m;
-    exponent = big ? exponent + 1.0 : exponent;
+    double exponent, m;
+    log_reduction(u, &exponent, &m);
     float s = (float)(m - 1.0) / (float)(m + 1.0);
     float s2 = s * s;
     float p = 1.0f / 9.0f;
@@ -172,17 +164,23 @@ static inline __attribute__((always_inline)) void sincos_2pi_f32(double t, float
     *cosine = (q == 1.0f) ? -s : ((q == -1.0f) ? s : ((q == 0.0f) ? c : -c));
 }
 
-/// Two standard normals in float: normal_pair's Box–Muller on the same two uniforms (the same bits of the same
-/// stream), rounded to float, so that its draws are normal_pair's to float precision (relative difference ~1e-7).
-static inline __attribute__((always_inline)) void normal_pair_f32(uint64_t *s0, uint64_t *s1, uint64_t *s2, uint64_t *s3, float *z0, float *z1) {
-    double u1 = 1.0 - rng_uniform(s0, s1, s2, s3);           // (0, 1]
-    double u2 = rng_uniform(s0, s1, s2, s3) - 0.5;          // [-0.5, 0.5)
-    float radius = __builtin_elementwise_sqrt(-2.0f * fast_log_f32(u1));
-    float s, c;
-    sincos_2pi_f32(u2, &s, &c);
-    *z0 = radius * c;
-    *z1 = radius * s;
-}
+/// Two independent standard normals by Box–Muller, from two uniforms of the lane's stream: `name` computes them in
+/// `type` with `log_function` and `sincos_function` (normal_pair in double; normal_pair_f32 in float, whose draws are
+/// normal_pair's to float precision, ~1e-7: the same uniforms, the reductions in double, the polynomials in float).
+#define BOX_MULLER(name, type, log_function, sincos_function)                                                      \
+    static inline __attribute__((always_inline)) void name(uint64_t *s0, uint64_t *s1, uint64_t *s2, uint64_t *s3, \
+                                                           type *z0, type *z1) {                                   \
+        double u1 = 1.0 - rng_uniform(s0, s1, s2, s3); /* (0, 1] */                                                \
+        double u2 = rng_uniform(s0, s1, s2, s3) - 0.5;  /* [-0.5, 0.5) */                                          \
+        type radius = __builtin_elementwise_sqrt((type)-2.0 * log_function(u1));                                   \
+        type s, c;                                                                                                 \
+        sincos_function(u2, &s, &c);                                                                               \
+        *z0 = radius * c;                                                                                          \
+        *z1 = radius * s;                                                                                          \
+    }
+BOX_MULLER(normal_pair, double, fast_log, sincos_2pi)
+BOX_MULLER(normal_pair_f32, float, fast_log_f32, sincos_2pi_f32)
+
 
 #define NORMAL_STREAM(function, type, pair)                     \
     void function(uint64_t key, size_t count, type *out) {      \
