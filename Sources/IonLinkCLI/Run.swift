@@ -65,7 +65,7 @@ struct Run: ParsableCommand {
     @Option(help: "Training: each batch's gradient is summed from this many fixed parts, shared out over MPI ranks (give the ranks' count to train on all of them; the part count, not the rank count, decides the model's rounding).")
     var gradientParts: Int?
     @Option(help: "Use only the first N observed cells (for quick trials; default: all).") var cells: Int?
-    @Option(help: ArgumentHelp("The simulator's arithmetic for the banks and every re-simulation: float64 (the reference) or float32 (about twice as fast; features equal in distribution; see `ionlink bench precision`).",
+    @Option(help: ArgumentHelp("The simulator's arithmetic for the banks and every re-simulation: float64 (the reference) or float32 (its banks about twice as fast; features equal in distribution; see `ionlink bench precision`).",
                                valueName: "float64|float32")) var precision: BatchSimulator.Precision = .float64
     @Option(parsing: .upToNextOption, help: ArgumentHelp("Your recordings: NWB/ABF files or folders of them (instead of the shipped cells).",
                                                          valueName: "PATH")) var recordings: [String] = []

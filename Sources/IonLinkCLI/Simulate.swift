@@ -57,7 +57,7 @@ struct Simulate: ParsableCommand {
     @Option(help: "Current-noise SD in pA, drawn per time step (overrides the configuration; the paper uses 10).")
     var noisePa: Double?
 
-    @Option(help: ArgumentHelp("Kernel arithmetic: float64 (the reference: bit-identical everywhere, equal to the authors' Brian2 traces) or float32 (about twice as fast; the same noise draws; features equal in distribution, not bit for bit: `ionlink bench precision` measures it). A bank records it.", valueName: "float64|float32"))
+    @Option(help: ArgumentHelp("Kernel arithmetic: float64 (the reference: bit-identical everywhere, equal to the authors' Brian2 traces) or float32 (2–2.7 times as fast; the same noise draws to float precision; features equal in distribution, not bit for bit: `ionlink bench precision` measures it). A bank records it.", valueName: "float64|float32"))
     var precision: BatchSimulator.Precision = .float64
 
     @Flag(help: "Print the effective configuration (after --config and --noise-pa) as JSON and exit: a starting point for your own model or protocol file.")
