@@ -40,15 +40,19 @@ import Testing
         }
     }
 
-    @Test("The window's dV/dt from the whole trace's, on the 29 golden traces, the window as the reference's and moved to cut spikes at its edges: features as the reference's within 1e-9")
+    @Test("The window's dV/dt from the whole trace's, on the 29 golden traces, the window as the reference's and moved to cut spikes at its edges: taken (the window's filter is the trace's but for the time grid's rounding), and features as the reference's within 1e-9")
     func windowDerivativeFromWholeTrace() throws {
         let traces = try Golden.traces(float32: false)
+        let time = Trace.uniformTime(count: traces[0].count, dtMs: 0.04)
         // The reference's window, and one whose edges fall in the middle of spiking (1.5 ms after a step-on spike
         // train has started, 0.7 ms before the end of a spike), where the window's dV/dt differs from the whole trace's.
         for (startMs, endMs) in [(100.0, 700.0), (101.5, 352.3), (250.0, 651.1)] {
             let exact = FeatureExtractor(dtMs: 0.04, startMs: startMs, endMs: endMs)
             var single = exact
             single.windowDerivative = .fromWholeTrace
+            // The shortcut is taken: the window's first two times differ by 4e-5 s only up to the grid's rounding.
+            #expect(single.effectiveWindowDerivative(time: time) == .fromWholeTrace, "window \(startMs)–\(endMs) ms")
+            #expect(exact.effectiveWindowDerivative(time: time) == .filteredAlone)
             let rows = traces.flatMap { $0 }
             let reference = exact.features(ofRows: rows, rows: traces.count, threads: 2)
             let ours = single.features(ofRows: rows, rows: traces.count, threads: 2)
@@ -61,6 +65,19 @@ import Testing
                 }
             }
         }
+    }
+
+    @Test("The whole trace's dV/dt does not stand for the window's where the window is sampled at another interval or is too short for its re-filtered edges")
+    func windowDerivativeFallsBack() {
+        var extractor = FeatureExtractor(dtMs: 0.04, startMs: 100, endMs: 700, windowDerivative: .fromWholeTrace)
+        var time = Trace.uniformTime(count: 20_000, dtMs: 0.04)
+        #expect(extractor.effectiveWindowDerivative(time: time) == .fromWholeTrace)
+        for k in 2400..<time.count { time[k] = time[2399] + Double(k - 2399) * 4.4e-5 } // 10% slower from before the window on
+        #expect(extractor.effectiveWindowDerivative(time: time) == .filteredAlone)
+        extractor.endMs = 104 // 100 samples: not more than its two edges of 2·76
+        #expect(extractor.effectiveWindowDerivative(time: Trace.uniformTime(count: 20_000, dtMs: 0.04)) == .filteredAlone)
+        #expect(FeatureExtractor.WindowDerivative(for: .float32) == .fromWholeTrace)
+        #expect(FeatureExtractor.WindowDerivative(for: .float64) == .filteredAlone)
     }
 
     @Test("Traces in blocks of up to 16 get the features each gets alone, bit for bit (spiking, silent, NaN; any length)",

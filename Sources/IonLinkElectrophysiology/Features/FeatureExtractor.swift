@@ -41,6 +41,20 @@ public struct FeatureExtractor: Sendable {
         self.windowDerivative = windowDerivative
     }
 
+    /// How `features(ofBlock:count:)` gets the window's dV/dt for traces sampled at `time` (s): `windowDerivative`, except
+    /// that `.fromWholeTrace` falls back to `.filteredAlone` where the whole trace's filter cannot stand for the window's
+    /// (a sampling interval that differs beyond the time grid's rounding, ~1e-13: the reference designs the window's
+    /// filter from its first two times) or where the window is too short for its two re-filtered edges.
+    public func effectiveWindowDerivative(time: [Double]) -> WindowDerivative {
+        guard windowDerivative == .fromWholeTrace, time.count > 1,
+              let window = detector.window(time: time, start: startMs / 1e3, end: endMs / 1e3), window.count > 1,
+              let full = BesselFilter(cutoffKHz: detector.filterKHz, dt: time[1] - time[0]),
+              let inside = BesselFilter(cutoffKHz: detector.filterKHz, dt: time[window.lowerBound + 1] - time[window.lowerBound]),
+              inside.agrees(with: full, relativeTolerance: 1e-9),
+              window.count > 4 * inside.settlingSamples(tolerance: 1e-12) else { return .filteredAlone }
+        return .fromWholeTrace
+    }
+
     /// The 23 features of one trace (voltage in mV, sample k at k·dt), computed alone.
     public func features(of voltage: [Double]) -> [Double] {
         let trace = Trace(voltage: voltage, dtMs: dtMs, startMs: startMs, endMs: endMs)
@@ -98,7 +112,7 @@ public struct FeatureExtractor: Sendable {
                 }
                 differentiate(with: full, offset: 0, n: samples, into: fullStart)
                 let edge = inside.settlingSamples(tolerance: 1e-12), segment = 2 * edge
-                if windowDerivative == .fromWholeTrace && inside.b == full.b && inside.a == full.a && window.count > 2 * segment {
+                if effectiveWindowDerivative(time: time) == .fromWholeTrace {
                     // The window's dV/dt is the whole trace's, but for `edge` values at each end, taken from a filtfilt of
                     // the window's first and last `segment` samples.
                     for c in candidates.indices {

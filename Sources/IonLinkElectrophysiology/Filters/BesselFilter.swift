@@ -71,6 +71,15 @@ public struct BesselFilter: Sendable {
         self.init(normalizedCutoff: wn)
     }
 
+    /// Whether every coefficient of `other` equals this filter's within `relativeTolerance` (e.g. two designs for sampling
+    /// intervals that differ only by the rounding of a time grid).
+    public func agrees(with other: BesselFilter, relativeTolerance: Double) -> Bool {
+        func close(_ x: [Double], _ y: [Double]) -> Bool {
+            x.count == y.count && zip(x, y).allSatisfy { abs($0 - $1) <= relativeTolerance * max(abs($0), abs($1)) }
+        }
+        return close(b, other.b) && close(a, other.a)
+    }
+
     /// The filtered dV/dt (mV/ms; `filtfilt`, then the difference quotient) of n samples at each of `inputs`, written
     /// as n − 1 values to `output + i·(n − 1)`; `time` (s) holds the n sample times. Signals are filtered 16 at a time
     /// (the same values as one by one); n must exceed `padding`.
