@@ -5,7 +5,7 @@
 //   EXP_LIMIT, EXP_MAGIC, LN2_HIGH, LN2_LOW  exp's clamp, rounding constant and split ln 2,
 //   EXP_COEFFICIENTS, EXP_DEGREE  its polynomial on [-ln 2/2, ln 2/2] (coefficient k of r^k) and that one's degree,
 //   VTRAP_SERIES_BELOW  |x/s| under which vtrap uses its series (where 1 − e would cancel),
-//   NOISE_REAL, NORMAL_PAIR  the type and the Box–Muller of the current noise (both draw the same uniforms),
+//   NORMAL_PAIR  the Box–Muller of the current noise, in REAL (both draw the same uniforms),
 //   REASSOCIATE  1 for algebraically equal forms with fewer exponentials and divisions (other rounding: float),
 //   NAME(f) the function's name for that precision;
 // and undefines them at its end.
@@ -167,10 +167,10 @@ void NAME(simulate_block)(const ionlink_hh_model *model, const ionlink_hh_protoc
         if (noise_sd != 0.0) {
             for (int64_t j = 0; j < chunk; j += 2) {
                 for (int l = 0; l < L; l++) {
-                    NOISE_REAL z0, z1;
+                    REAL z0, z1;
                     NORMAL_PAIR(&s0[l], &s1[l], &s2[l], &s3[l], &z0, &z1);
-                    noise[j][l] = (REAL)(z0 * (NOISE_REAL)noise_sd);
-                    noise[j + 1][l] = (REAL)(z1 * (NOISE_REAL)noise_sd);
+                    noise[j][l] = z0 * (REAL)noise_sd;
+                    noise[j + 1][l] = z1 * (REAL)noise_sd;
                 }
             }
         } else {
@@ -241,6 +241,5 @@ void NAME(simulate_block)(const ionlink_hh_model *model, const ionlink_hh_protoc
 #undef EXP_COEFFICIENTS
 #undef VTRAP_SERIES_BELOW
 #undef NAME
-#undef NOISE_REAL
 #undef NORMAL_PAIR
 #undef REASSOCIATE

@@ -225,7 +225,6 @@ static const float exp_coefficients_f32[7] = {
 #define EXP_COEFFICIENTS inverse_factorials
 #define VTRAP_SERIES_BELOW 1e-6
 #define NAME(f) f##_f64
-#define NOISE_REAL double
 #define NORMAL_PAIR normal_pair
 #define REASSOCIATE 0
 #include "hh_block.h"
@@ -248,7 +247,6 @@ static const float exp_coefficients_f32[7] = {
 #define EXP_COEFFICIENTS exp_coefficients_f32
 #define VTRAP_SERIES_BELOW 0.1f
 #define NAME(f) f##_f32
-#define NOISE_REAL float
 #define NORMAL_PAIR normal_pair_f32
 #define REASSOCIATE 1
 #include "hh_block.h"

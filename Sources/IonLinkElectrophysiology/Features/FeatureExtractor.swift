@@ -46,13 +46,23 @@ public struct FeatureExtractor: Sendable {
     /// (a sampling interval that differs beyond the time grid's rounding, ~1e-13: the reference designs the window's
     /// filter from its first two times) or where the window is too short for its two re-filtered edges.
     public func effectiveWindowDerivative(time: [Double]) -> WindowDerivative {
-        guard windowDerivative == .fromWholeTrace, time.count > 1,
-              let window = detector.window(time: time, start: startMs / 1e3, end: endMs / 1e3), window.count > 1,
+        guard let (window, full, inside) = filters(time: time) else { return .filteredAlone }
+        return effectiveWindowDerivative(window: window, full: full, inside: inside)
+    }
+
+    /// The analysis window's samples and the filters the reference designs for the whole trace and for the window alone
+    /// (from the window's first two times), or nil where the window is too short or a filter cannot be designed.
+    private func filters(time: [Double]) -> (window: ClosedRange<Int>, full: BesselFilter, inside: BesselFilter)? {
+        guard time.count > 1, let window = detector.window(time: time, start: startMs / 1e3, end: endMs / 1e3), window.count > 1,
               let full = BesselFilter(cutoffKHz: detector.filterKHz, dt: time[1] - time[0]),
-              let inside = BesselFilter(cutoffKHz: detector.filterKHz, dt: time[window.lowerBound + 1] - time[window.lowerBound]),
-              inside.agrees(with: full, relativeTolerance: 1e-9),
-              window.count > 4 * inside.settlingSamples(tolerance: 1e-12) else { return .filteredAlone }
-        return .fromWholeTrace
+              let inside = BesselFilter(cutoffKHz: detector.filterKHz, dt: time[window.lowerBound + 1] - time[window.lowerBound])
+        else { return nil }
+        return (window, full, inside)
+    }
+
+    private func effectiveWindowDerivative(window: ClosedRange<Int>, full: BesselFilter, inside: BesselFilter) -> WindowDerivative {
+        windowDerivative == .fromWholeTrace && inside.agrees(with: full, relativeTolerance: 1e-9)
+            && window.count > 4 * inside.settlingSamples(tolerance: 1e-12) ? .fromWholeTrace : .filteredAlone
     }
 
     /// The 23 features of one trace (voltage in mV, sample k at k·dt), computed alone.
@@ -88,10 +98,7 @@ public struct FeatureExtractor: Sendable {
         let start = startMs / 1e3, end = endMs / 1e3
         let base = traces.baseAddress!
         func trace(_ j: Int) -> UnsafeBufferPointer<Double> { UnsafeBufferPointer(start: base + j * samples, count: samples) }
-        guard let window = detector.window(time: time, start: start, end: end),
-              let full = BesselFilter(cutoffKHz: detector.filterKHz, dt: time[1] - time[0]),
-              let inside = BesselFilter(cutoffKHz: detector.filterKHz, dt: time[window.lowerBound + 1] - time[window.lowerBound])
-        else {
+        guard let (window, full, inside) = filters(time: time) else {
             return (0..<count).flatMap { features(of: Array(trace($0))) }
         }
         let candidates = (0..<count).filter { detector.canSpike(trace($0), window: window) }
@@ -112,7 +119,7 @@ public struct FeatureExtractor: Sendable {
                 }
                 differentiate(with: full, offset: 0, n: samples, into: fullStart)
                 let edge = inside.settlingSamples(tolerance: 1e-12), segment = 2 * edge
-                if effectiveWindowDerivative(time: time) == .fromWholeTrace {
+                if effectiveWindowDerivative(window: window, full: full, inside: inside) == .fromWholeTrace {
                     // The window's dV/dt is the whole trace's, but for `edge` values at each end, taken from a filtfilt of
                     // the window's first and last `segment` samples.
                     for c in candidates.indices {

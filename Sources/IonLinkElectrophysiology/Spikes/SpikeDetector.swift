@@ -87,24 +87,24 @@ public struct SpikeDetector: Sendable {
     public static func derivative(_ v: ArraySlice<Double>, time t: ArraySlice<Double>, filterKHz: Double?) -> [Double] {
         let n = v.count
         guard n >= 2 else { return [] }
-        var d = [Double](repeating: 0, count: n - 1)
-        if n > BesselFilter.padding, let filterKHz, let filter = BesselFilter(cutoffKHz: filterKHz, dt: t[t.startIndex + 1] - t[t.startIndex]) {
-            let status = v.withUnsafeBufferPointer { x in
-                t.withUnsafeBufferPointer { time in
-                    d.withUnsafeMutableBufferPointer { out in
-                        var input: UnsafePointer<Double>? = x.baseAddress, output: UnsafeMutablePointer<Double>? = out.baseAddress
-                        return ionlink_filtered_derivative(filter.b, filter.a, filter.zi, Int32(BesselFilter.padding), &input,
-                                                           time.baseAddress!, n, 1, &output)
+        return v.withUnsafeBufferPointer { x in
+            t.withUnsafeBufferPointer { time in
+                [Double](unsafeUninitializedCapacity: n - 1) { out, initialized in
+                    if n > BesselFilter.padding, let filterKHz, let filter = BesselFilter(cutoffKHz: filterKHz, dt: time[1] - time[0]) {
+                        filter.differentiate([x.baseAddress!], samples: n, time: time.baseAddress!, into: out.baseAddress!)
+                    } else {
+                        differenceQuotient(x.baseAddress!, time: time.baseAddress!, samples: n, into: out.baseAddress!)
                     }
+                    initialized = n - 1
                 }
             }
-            if status == 0 { return d }
         }
-        let t0 = t.startIndex, v0 = v.startIndex
-        for i in 0..<(n - 1) {
-            d[i] = 1e-3 * (v[v0 + i + 1] - v[v0 + i]) / (t[t0 + i + 1] - t[t0 + i])
-        }
-        return d
+    }
+
+    /// The unfiltered dV/dt (mV/ms) of n samples at `x` taken at `time` (s): n − 1 values into `output`.
+    static func differenceQuotient(_ x: UnsafePointer<Double>, time: UnsafePointer<Double>, samples n: Int,
+                                   into output: UnsafeMutablePointer<Double>) {
+        for i in 0..<(n - 1) { output[i] = 1e-3 * (x[i + 1] - x[i]) / (time[i + 1] - time[i]) }
     }
 
     /// The sample range [start index, end index] of the analysis window, or nil if the trace is too short.
@@ -198,9 +198,7 @@ public struct SpikeDetector: Sendable {
             if let filter {
                 filter.differentiate(inputs, samples: n, time: time, into: into)
             } else {
-                for (r, x) in inputs.enumerated() {
-                    for i in 0..<(n - 1) { into[r * (n - 1) + i] = 1e-3 * (x[i + 1] - x[i]) / (time[i + 1] - time[i]) }
-                }
+                for (r, x) in inputs.enumerated() { differenceQuotient(x, time: time, samples: n, into: into + r * (n - 1)) }
             }
         }
         step(firsts, n: length, into: second)
