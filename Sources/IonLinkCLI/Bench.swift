@@ -60,6 +60,8 @@ struct Bench: ParsableCommand {
         @Option(help: ArgumentHelp("Use these traces instead (NPY [rows, samples], dt 0.04 ms, step 100–700 ms).", valueName: "T.npy"))
         var traces: String?
         @Option(help: "Repeats (the median is reported).") var repeats = 5
+        @Option(help: "The arithmetic the traces are simulated in, and the derivatives that go with it: float64 (the reference's, bit for bit) or float32 (`FeatureExtractor.Derivatives.fast`).")
+        var precision: BatchSimulator.Precision = .float64
 
         func run() throws {
             let configuration = SimulationConfiguration.paperM1
@@ -71,10 +73,10 @@ struct Bench: ParsableCommand {
                 rows = array.shape[0]
             } else {
                 let theta = (0..<count).flatMap { configuration.model.priorDraw(seed: 1, index: UInt64($0)) }
-                matrix = BatchSimulator(configuration: configuration).traces(parameters: theta, rowCount: count, seed: 1).traces
+                matrix = BatchSimulator(configuration: configuration, precision: precision).traces(parameters: theta, rowCount: count, seed: 1).traces
                 rows = count
             }
-            let extractor = FeatureExtractor(dtMs: 0.04, startMs: 100, endMs: 700)
+            let extractor = FeatureExtractor(dtMs: 0.04, startMs: 100, endMs: 700, derivatives: .init(for: precision))
             var perTrace: [Double] = []
             for r in 0..<repeats {
                 let start = Date()

@@ -137,7 +137,7 @@ struct Simulate: ParsableCommand {
             let simulator = BatchSimulator(configuration: configuration, precision: precision, threads: compute.threads)
             let window = configuration.protocol.stimulusWindowMs
             let extractor = FeatureExtractor(dtMs: configuration.protocol.dtMs, startMs: window.start, endMs: window.end,
-                                             windowDerivative: .init(for: precision))
+                                             derivatives: .init(for: precision))
             let rows = table.ids.count, d = configuration.model.parameters.count, chunk = 1024
             let writer = try traces.map { try NPYWriter(path: $0, element: .float64, shape: [rows, simulator.sampleCount]) }
             var featureValues: [Double] = [], invalid: [String] = []

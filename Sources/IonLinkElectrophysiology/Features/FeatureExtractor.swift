@@ -11,43 +11,46 @@ public struct FeatureExtractor: Sendable {
     /// The analysis window (the current step), ms.
     public var startMs: Double
     public var endMs: Double
-    /// How `features(ofBlock:count:)` gets the window's filtered dV/dt.
-    public var windowDerivative: WindowDerivative
+    /// How `features(ofBlock:count:)` computes the filtered derivatives.
+    public var derivatives: Derivatives
 
-    /// The reference filters the window on its own, besides the whole trace. Inside the window both give the same
-    /// dV/dt, but for filtfilt's start-up transients at the window's edges, which decay by the filter's pole radius per
-    /// sample (0.695 at 25 kHz).
-    public enum WindowDerivative: Sendable {
-        /// The window filtered on its own: the reference's dV/dt, bit for bit.
-        case filteredAlone
-        /// The whole trace's dV/dt, with only the samples at the window's edges where the transients exceed 1e-12
-        /// (76 at each edge at 25 kHz) filtered again: one filtfilt fewer per trace. The same to ~1e-12 relative, so
-        /// not bit for bit: for traces that are not exact themselves (the float32 kernel's).
-        case fromWholeTrace
+    /// The reference filters the whole trace, and the window on its own. Inside the window both give the same dV/dt, but
+    /// for filtfilt's start-up transients at the window's edges, which decay by the filter's pole radius per sample
+    /// (0.695 at 25 kHz); and the detector reads neither dV/dt nor the fallback's third derivative after the window.
+    public enum Derivatives: Sendable {
+        /// The reference's dV/dt and third derivative, bit for bit: every trace and window filtered whole.
+        case reference
+        /// The window's dV/dt taken from the whole trace's, with only the samples at the window's edges where the
+        /// transients exceed 1e-12 (76 at each edge at 25 kHz) filtered again: one filtfilt fewer per trace. The trace is
+        /// filtered only up to the window's end and a tail over which the backward pass's start-up transient decays below
+        /// 1e-16 three times over (the third derivative filters twice more): ~10% less filtering at the paper's
+        /// protocol. The same to ~1e-12 relative, so not bit for bit: for traces that are not exact themselves (the
+        /// float32 kernel's).
+        case fast
 
         /// The choice for traces simulated in `precision`: the reference's for float64, the cheaper one for float32.
         public init(for precision: BatchSimulator.Precision) {
-            self = precision == .float32 ? .fromWholeTrace : .filteredAlone
+            self = precision == .float32 ? .fast : .reference
         }
     }
 
     public init(dtMs: Double, startMs: Double, endMs: Double, detector: SpikeDetector = SpikeDetector(),
-                settings: PaperFeatures.Settings = .simulation, windowDerivative: WindowDerivative = .filteredAlone) {
+                settings: PaperFeatures.Settings = .simulation, derivatives: Derivatives = .reference) {
         self.dtMs = dtMs
         self.startMs = startMs
         self.endMs = endMs
         self.detector = detector
         self.settings = settings
-        self.windowDerivative = windowDerivative
+        self.derivatives = derivatives
     }
 
-    /// How `features(ofBlock:count:)` gets the window's dV/dt for traces sampled at `time` (s): `windowDerivative`, except
-    /// that `.fromWholeTrace` falls back to `.filteredAlone` where the whole trace's filter cannot stand for the window's
-    /// (a sampling interval that differs beyond the time grid's rounding, ~1e-13: the reference designs the window's
-    /// filter from its first two times) or where the window is too short for its two re-filtered edges.
-    public func effectiveWindowDerivative(time: [Double]) -> WindowDerivative {
-        guard let (window, full, inside) = filters(time: time) else { return .filteredAlone }
-        return effectiveWindowDerivative(window: window, full: full, inside: inside)
+    /// How `features(ofBlock:count:)` computes the derivatives of traces sampled at `time` (s): `derivatives`, except
+    /// that `.fast` falls back to `.reference` where the whole trace's filter cannot stand for the window's (a sampling
+    /// interval that differs beyond the time grid's rounding, ~1e-13: the reference designs the window's filter from
+    /// its first two times) or where the window is too short for its two re-filtered edges.
+    public func effectiveDerivatives(time: [Double]) -> Derivatives {
+        guard let (window, full, inside) = filters(time: time) else { return .reference }
+        return effectiveDerivatives(window: window, full: full, inside: inside)
     }
 
     /// The analysis window's samples and the filters the reference designs for the whole trace and for the window alone
@@ -60,9 +63,18 @@ public struct FeatureExtractor: Sendable {
         return (window, full, inside)
     }
 
-    private func effectiveWindowDerivative(window: ClosedRange<Int>, full: BesselFilter, inside: BesselFilter) -> WindowDerivative {
-        windowDerivative == .fromWholeTrace && inside.agrees(with: full, relativeTolerance: 1e-9)
-            && window.count > 4 * inside.settlingSamples(tolerance: 1e-12) ? .fromWholeTrace : .filteredAlone
+    private func effectiveDerivatives(window: ClosedRange<Int>, full: BesselFilter, inside: BesselFilter) -> Derivatives {
+        derivatives == .fast && inside.agrees(with: full, relativeTolerance: 1e-9)
+            && window.count > 4 * inside.settlingSamples(tolerance: 1e-12) ? .fast : .reference
+    }
+
+    /// The samples of a trace of `samples` samples at interval `dt` (s) that `.fast` filters: the window and a tail
+    /// after it over which the backward passes' start-up transients (at the dV/dt's filter and, twice, at the third
+    /// derivative's) decay below 1e-16.
+    private func fastFilteredSamples(_ samples: Int, window: ClosedRange<Int>, full: BesselFilter, dt: Double) -> Int {
+        let third = BesselFilter(cutoffKHz: detector.thirdDerivativeCutoff, dt: dt)
+        let settling = max(full.settlingSamples(tolerance: 1e-16), third?.settlingSamples(tolerance: 1e-16) ?? 0)
+        return min(samples, window.upperBound + 3 + 3 * settling)
     }
 
     /// The 23 features of one trace (voltage in mV, sample k at k·dt), computed alone.
@@ -107,9 +119,13 @@ public struct FeatureExtractor: Sendable {
         result.reserveCapacity(count * PaperFeatures.count)
         time.withUnsafeBufferPointer { t in
             if !candidates.isEmpty {
-                // The filtered dV/dt of each candidate's whole trace and of its window alone, as the reference computes them.
-                let fullCount = samples - 1, insideCount = window.count - 1
-                let derivatives = UnsafeMutableBufferPointer<Double>.allocate(capacity: candidates.count * (fullCount + insideCount))
+                // The filtered dV/dt of each candidate's whole trace and of its window alone, as the reference computes
+                // them; `.fast` keeps only the window's `edge` first and last values, where it differs from the trace's.
+                let fast = effectiveDerivatives(window: window, full: full, inside: inside) == .fast
+                let filtered = fast ? fastFilteredSamples(samples, window: window, full: full, dt: time[1] - time[0]) : samples
+                let edge = inside.settlingSamples(tolerance: 1e-12), segment = 2 * edge
+                let fullCount = filtered - 1, insideCount = window.count - 1, insideKept = fast ? 2 * edge : insideCount
+                let derivatives = UnsafeMutableBufferPointer<Double>.allocate(capacity: candidates.count * (fullCount + insideKept))
                 defer { derivatives.deallocate() }
                 let fullStart = derivatives.baseAddress!, insideStart = fullStart + candidates.count * fullCount
                 /// Filters samples [offset, offset + n) of every candidate into rows of n − 1 values from `output`.
@@ -117,49 +133,54 @@ public struct FeatureExtractor: Sendable {
                     filter.differentiate(candidates.map { UnsafePointer(base + $0 * samples + offset) }, samples: n,
                                          time: t.baseAddress! + offset, into: output)
                 }
-                differentiate(with: full, offset: 0, n: samples, into: fullStart)
-                let edge = inside.settlingSamples(tolerance: 1e-12), segment = 2 * edge
-                if effectiveWindowDerivative(window: window, full: full, inside: inside) == .fromWholeTrace {
-                    // The window's dV/dt is the whole trace's, but for `edge` values at each end, taken from a filtfilt of
-                    // the window's first and last `segment` samples.
-                    for c in candidates.indices {
-                        (insideStart + c * insideCount).update(from: fullStart + c * fullCount + window.lowerBound, count: insideCount)
-                    }
+                differentiate(with: full, offset: 0, n: filtered, into: fullStart)
+                if fast {
+                    // The window's first and last `edge` values of dV/dt, from a filtfilt of its first and last `segment` samples.
                     let scratch = UnsafeMutablePointer<Double>.allocate(capacity: candidates.count * (segment - 1))
                     defer { scratch.deallocate() }
-                    // (first sample of the segment in the window, first value kept of its dV/dt, where that goes in the window's)
-                    for (from, kept, into) in [(0, 0, 0), (window.count - segment, segment - 1 - edge, insideCount - edge)] {
+                    // (first sample of the segment in the window, first value kept of its dV/dt, where that goes in the row)
+                    for (from, kept, into) in [(0, 0, 0), (window.count - segment, segment - 1 - edge, edge)] {
                         differentiate(with: inside, offset: window.lowerBound + from, n: segment, into: scratch)
                         for c in candidates.indices {
-                            (insideStart + c * insideCount + into).update(from: scratch + c * (segment - 1) + kept, count: edge)
+                            (insideStart + c * insideKept + into).update(from: scratch + c * (segment - 1) + kept, count: edge)
                         }
                     }
                 } else {
                     differentiate(with: inside, offset: window.lowerBound, n: window.count, into: insideStart)
                 }
-                // Pass 1 without the third derivative; the traces whose threshold fallback needs it get it computed
-                // together and are detected again.
-                func detect(_ c: Int, third: () -> UnsafeBufferPointer<Double>?) -> SpikeTrain {
-                    detector.spikes(voltage: trace(candidates[c]), time: t, start: start, window: window,
-                                    derivative: UnsafeBufferPointer(start: fullStart + c * fullCount, count: fullCount),
-                                    windowDerivative: UnsafeBufferPointer(start: insideStart + c * insideCount, count: insideCount),
-                                    thirdDerivative: third)
+                /// Candidate c's window dV/dt, read in place.
+                func windowDerivative(_ c: Int) -> SpikeDetector.WindowDerivative {
+                    let row = insideStart + c * insideKept
+                    guard fast else { return .init(UnsafeBufferPointer(start: row, count: insideCount)) }
+                    return .init(head: UnsafeBufferPointer(start: row, count: edge),
+                                 body: UnsafeBufferPointer(start: fullStart + c * fullCount + window.lowerBound + edge, count: insideCount - 2 * edge),
+                                 tail: UnsafeBufferPointer(start: row + edge, count: edge))
                 }
-                var needThird: [Int] = []
+                // Detection as far as it goes without the third derivative; the traces whose threshold fallback needs it
+                // get it computed together, and their detection is finished from where it stopped.
+                func signals(_ c: Int) -> (voltage: UnsafeBufferPointer<Double>, derivative: UnsafeBufferPointer<Double>) {
+                    (trace(candidates[c]), UnsafeBufferPointer(start: fullStart + c * fullCount, count: fullCount))
+                }
+                var pending: [(candidate: Int, detection: SpikeDetector.PendingDetection)] = []
                 for c in candidates.indices {
-                    var needed = false
-                    trains[candidates[c]] = detect(c) { needed = true; return nil }
-                    if needed { needThird.append(c) }
+                    let (v, d) = signals(c)
+                    switch detector.detect(voltage: v, time: t, start: start, window: window, derivative: d,
+                                           windowDerivative: windowDerivative(c)) {
+                    case .finished(let train): trains[candidates[c]] = train
+                    case .needsThirdDerivative(let detection): pending.append((c, detection))
+                    }
                 }
-                if !needThird.isEmpty {
-                    let thirds = UnsafeMutablePointer<Double>.allocate(capacity: needThird.count * (fullCount - 2))
+                if !pending.isEmpty {
+                    let thirds = UnsafeMutablePointer<Double>.allocate(capacity: pending.count * (fullCount - 2))
                     defer { thirds.deallocate() }
-                    let computed = SpikeDetector.thirdDerivatives(of: needThird.map { UnsafePointer(fullStart + $0 * fullCount) },
+                    let computed = SpikeDetector.thirdDerivatives(of: pending.map { UnsafePointer(fullStart + $0.candidate * fullCount) },
                                                                   length: fullCount, time: t.baseAddress!,
                                                                   filterKHz: detector.thirdDerivativeCutoff, into: thirds)
-                    for (r, c) in needThird.enumerated() {
+                    for (r, (c, detection)) in pending.enumerated() {
+                        let (v, d) = signals(c)
                         let third = UnsafeBufferPointer(start: computed ? thirds + r * (fullCount - 2) : nil, count: computed ? fullCount - 2 : 0)
-                        trains[candidates[c]] = detect(c) { third }
+                        trains[candidates[c]] = detector.finish(detection, voltage: v, time: t, start: start, window: window,
+                                                                derivative: d, thirdDerivative: third)
                     }
                 }
             }

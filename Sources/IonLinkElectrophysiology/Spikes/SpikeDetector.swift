@@ -141,7 +141,7 @@ public struct SpikeDetector: Sendable {
             trace.time.withUnsafeBufferPointer { t in
                 dvdt.withUnsafeBufferPointer { d in
                     windowDerivative.withUnsafeBufferPointer { w in
-                        spikes(voltage: v, time: t, start: trace.start, window: window, derivative: d, windowDerivative: w) {
+                        spikes(voltage: v, time: t, start: trace.start, window: window, derivative: d, windowDerivative: WindowDerivative(w)) {
                             if let thirdDerivative {
                                 guard let values = thirdDerivative() else { return nil }
                                 third = .allocate(capacity: values.count)
@@ -162,13 +162,108 @@ public struct SpikeDetector: Sendable {
     }
 
     /// Detects spikes in `window` of the samples `v` at times `t` (s; `start` the window's start), given the filtered
-    /// dV/dt of the whole trace and of the window alone, without copying them (the block path of `FeatureExtractor`).
-    /// `thirdDerivative` supplies the filtered third derivative when the threshold fallback needs it.
-    public func spikes(voltage v: UnsafeBufferPointer<Double>, time t: UnsafeBufferPointer<Double>, start: Double,
+    /// dV/dt of the whole trace and of the window alone, without copying them. `thirdDerivative` supplies the filtered
+    /// third derivative when the threshold fallback needs it (nil: no spikes).
+    private func spikes(voltage v: UnsafeBufferPointer<Double>, time t: UnsafeBufferPointer<Double>, start: Double,
+                        window: ClosedRange<Int>, derivative dvdt: UnsafeBufferPointer<Double>,
+                        windowDerivative: WindowDerivative, thirdDerivative: () -> UnsafeBufferPointer<Double>?) -> SpikeTrain {
+        switch detect(voltage: v, time: t, start: start, window: window, derivative: dvdt, windowDerivative: windowDerivative) {
+        case .finished(let train):
+            return train
+        case .needsThirdDerivative(let pending):
+            guard let third = thirdDerivative() else { return .empty }
+            return finish(pending, voltage: v, time: t, start: start, window: window, derivative: dvdt, thirdDerivative: third)
+        }
+    }
+
+    /// Detection as far as it goes without the third derivative: the spikes, or, where the first threshold lies before
+    /// the window and the reference's fallback needs the third derivative, the state that `finish` completes. The block
+    /// path of `FeatureExtractor` computes the third derivatives of all pending traces together.
+    public enum Detection: Sendable {
+        case finished(SpikeTrain)
+        case needsThirdDerivative(PendingDetection)
+    }
+
+    /// The window's filtered dV/dt, read in place: contiguous samples, or (`FeatureExtractor.Derivatives.fast`) the
+    /// whole trace's dV/dt over the window with its first and last values replaced by the window's own.
+    public struct WindowDerivative {
+        /// The values in order: head, then body, then tail.
+        fileprivate let pieces: [UnsafeBufferPointer<Double>]
+
+        /// The window's dV/dt as one run of samples.
+        public init(_ samples: UnsafeBufferPointer<Double>) { pieces = [samples] }
+
+        /// The window's dV/dt as `head`, `body` and `tail` one after the other.
+        public init(head: UnsafeBufferPointer<Double>, body: UnsafeBufferPointer<Double>, tail: UnsafeBufferPointer<Double>) {
+            pieces = [head, body, tail].filter { !$0.isEmpty }
+        }
+
+        /// Every i with !(x[i] ≥ level) and x[i + 1] ≥ level, ascending (upward crossings; NaN is below before and not
+        /// above after), within the pieces and across their joins.
+        func upwardCrossings(level: Double) -> [Int] {
+            var crossings: [Int] = [], offset = 0
+            for (p, piece) in pieces.enumerated() {
+                if p > 0, !(pieces[p - 1].last! >= level), piece[0] >= level { crossings.append(offset - 1) }
+                let base = piece.baseAddress!, n = piece.count
+                var next = ionlink_next_upward_crossing(base, 0, n, level)
+                while next < n {
+                    crossings.append(offset + next)
+                    next = ionlink_next_upward_crossing(base, next + 1, n, level)
+                }
+                offset += n
+            }
+            return crossings
+        }
+
+        /// Whether any value in `range` is < level (NaN never is).
+        func anyBelow(_ range: Range<Int>, level: Double) -> Bool {
+            var offset = 0
+            for piece in pieces {
+                let from = max(range.lowerBound, offset), to = min(range.upperBound, offset + piece.count)
+                if from < to, ionlink_any_below(piece.baseAddress! + (from - offset), to - from, level) != 0 { return true }
+                offset += piece.count
+            }
+            return false
+        }
+
+        var first: Double? { pieces.first?.first }
+    }
+
+    /// Steps 1–4 of a detection that waits for the third derivative (see `Detection`).
+    public struct PendingDetection: Sendable {
+        fileprivate var peaks: [Int]
+        fileprivate var upstrokes: [Int]
+        fileprivate var thresholds: [Int]
+    }
+
+    /// Detection in `window` of the samples `v` at times `t`, given the filtered dV/dt of the whole trace and of the
+    /// window alone (read in place), up to the threshold fallback (see `Detection`).
+    public func detect(voltage v: UnsafeBufferPointer<Double>, time t: UnsafeBufferPointer<Double>, start: Double,
                        window: ClosedRange<Int>, derivative dvdt: UnsafeBufferPointer<Double>,
-                       windowDerivative: UnsafeBufferPointer<Double>, thirdDerivative: () -> UnsafeBufferPointer<Double>?) -> SpikeTrain {
-        detect(v: v, t: t, dvdt: dvdt, windowDvdt: windowDerivative, third: thirdDerivative,
-               startIndex: window.lowerBound, endIndex: window.upperBound, start: start) ?? .empty
+                       windowDerivative: WindowDerivative) -> Detection {
+        let endIndex = window.upperBound
+        guard let (peaks, upstrokes, thresholds) = firstThresholds(v: v, dvdt: dvdt, windowDvdt: windowDerivative,
+                                                                   startIndex: window.lowerBound, endIndex: endIndex)
+        else { return .finished(.empty) }
+        if t[thresholds[0]] < start {
+            return .needsThirdDerivative(PendingDetection(peaks: peaks, upstrokes: upstrokes, thresholds: thresholds))
+        }
+        return .finished(complete(v: v, t: t, dvdt: dvdt, thresholds: thresholds, peaks: peaks, upstrokes: upstrokes,
+                                  usedThirdDerivative: false, endIndex: endIndex))
+    }
+
+    /// Completes a pending detection of the same samples and dV/dt with the filtered third derivative `third` (empty
+    /// where the trace is too short to filter: the first thresholds stay), as `SpikeDetector.thirdDerivatives` computes it.
+    public func finish(_ pending: PendingDetection, voltage v: UnsafeBufferPointer<Double>, time t: UnsafeBufferPointer<Double>,
+                       start: Double, window: ClosedRange<Int>, derivative dvdt: UnsafeBufferPointer<Double>,
+                       thirdDerivative third: UnsafeBufferPointer<Double>) -> SpikeTrain {
+        var thresholds = pending.thresholds
+        if let alternative = thirdDerivativeThresholds(v: v, third: third, peaks: pending.peaks, upstrokes: pending.upstrokes),
+           t[alternative[0]] > t[thresholds[0]] {
+            thresholds = alternative
+        }
+        return complete(v: v, t: t, dvdt: dvdt, thresholds: thresholds, peaks: pending.peaks, upstrokes: pending.upstrokes,
+                        usedThirdDerivative: true, endIndex: window.upperBound)
     }
 
     /// Whether the samples `window` of `v` can hold a spike: its peak must lie in the window at or above `minPeak`.
@@ -208,23 +303,20 @@ public struct SpikeDetector: Sendable {
 
     // MARK: - The steps (each mirrors one function of the reference extractor)
 
-    private func detect(v: Samples, t: Samples, dvdt: Samples, windowDvdt: Samples, third: () -> Samples?,
-                        startIndex: Int, endIndex: Int, start: Double) -> SpikeTrain? {
+    /// Steps 1–4: peaks, upstrokes and the first thresholds (nil: no spikes).
+    private func firstThresholds(v: Samples, dvdt: Samples, windowDvdt: WindowDerivative, startIndex: Int, endIndex: Int)
+        -> (peaks: [Int], upstrokes: [Int], thresholds: [Int])? {
         let putative = putativeSpikes(windowDvdt).map { $0 + startIndex }
         guard !putative.isEmpty, let allPeaks = peakIndexes(v, putative, endIndex: endIndex) else { return nil }
         let (spikes, peaks) = dropNonSpikes(v: v, dvdt: dvdt, putative: putative, peaks: allPeaks)
-        guard !spikes.isEmpty else { return nil }
+        guard !spikes.isEmpty, let upstrokes = upstrokeIndexes(dvdt, spikes, peaks) else { return nil }
+        return (peaks, upstrokes, refineThresholds(dvdt, upstrokes))
+    }
 
-        // 4. Upstrokes and thresholds (the third-derivative fallback when the first threshold lies before the window).
-        guard var upstrokes = upstrokeIndexes(dvdt, spikes, peaks) else { return nil }
-        var thresholds = refineThresholds(dvdt, upstrokes)
-        var usedThirdDerivative = false
-        if t[thresholds[0]] < start {
-            usedThirdDerivative = true
-            guard let thirdDerivative = third() else { return nil }
-            let alternative = thirdDerivativeThresholds(v: v, third: thirdDerivative, peaks: peaks, upstrokes: upstrokes)
-            if let alternative, t[alternative[0]] > t[thresholds[0]] { thresholds = alternative }
-        }
+    /// Steps 5–8, from the thresholds (the fallback's where it replaced the first ones).
+    private func complete(v: Samples, t: Samples, dvdt: Samples, thresholds: [Int], peaks: [Int], upstrokes: [Int],
+                          usedThirdDerivative: Bool, endIndex: Int) -> SpikeTrain {
+        var upstrokes = upstrokes
         let none = SpikeTrain(spikes: [], usedThirdDerivative: usedThirdDerivative)
         if t[thresholds[0]] > t[peaks[0]] { return none }
 
@@ -247,8 +339,9 @@ public struct SpikeDetector: Sendable {
         guard !checked.thresholds.isEmpty else { return none }
 
         // 7–8. Downstrokes, fast troughs (which may mark a spike clipped), widths.
-        let downstrokes = downstrokeIndexes(dvdt, checked, troughs: troughs)
-        let fastTroughs = fastTroughIndexes(dvdt, &checked, endIndex: endIndex)
+        let unclipped = checked
+        let (fastTroughs, fastDownstrokes) = fastTroughIndexes(dvdt, &checked, endIndex: endIndex)
+        let downstrokes = downstrokeIndexes(dvdt, unclipped, troughs: troughs, within: fastDownstrokes)
         let result = (0..<checked.thresholds.count).map { k in
             let threshold = checked.thresholds[k], peak = checked.peaks[k]
             return Spike(
@@ -265,19 +358,12 @@ public struct SpikeDetector: Sendable {
 
     /// 1. Putative spikes (window indices): the window's own dV/dt crosses the cutoff upwards, and only after it fell
     /// below 0 since the previous crossing.
-    private func putativeSpikes(_ windowDvdt: Samples) -> [Int] {
-        guard !windowDvdt.isEmpty else { return [] }
-        var crossings: [Int] = []
-        if windowDvdt[0] > dvCutoff { crossings.append(0) }
-        let base = windowDvdt.baseAddress!, n = windowDvdt.count
-        var next = ionlink_next_upward_crossing(base, 0, n, dvCutoff)
-        while next < n {
-            crossings.append(next)
-            next = ionlink_next_upward_crossing(base, next + 1, n, dvCutoff)
-        }
+    private func putativeSpikes(_ windowDvdt: WindowDerivative) -> [Int] {
+        guard let first = windowDvdt.first else { return [] }
+        let crossings = (first > dvCutoff ? [0] : []) + windowDvdt.upwardCrossings(level: dvCutoff)
         guard crossings.count > 1 else { return crossings }
         var putative = [crossings[0]]
-        for i in 1..<crossings.count where ionlink_any_below(base + crossings[i - 1], crossings[i] - crossings[i - 1], 0) != 0 {
+        for i in 1..<crossings.count where windowDvdt.anyBelow(crossings[i - 1] ..< crossings[i], level: 0) {
             putative.append(crossings[i])
         }
         return putative
@@ -330,18 +416,23 @@ public struct SpikeDetector: Sendable {
         return troughs
     }
 
-    /// 7. Downstrokes: the minimum dV/dt between each unclipped peak and its trough.
-    private func downstrokeIndexes(_ dvdt: Samples, _ checked: Checked, troughs: [Int?]) -> [Int?] {
+    /// 7. Downstrokes: the minimum dV/dt between each unclipped peak and its trough. `within[k]`, where set, is the
+    /// first minimum of dV/dt from the peak over a range that holds this one (the fast trough's search): where it lies
+    /// before the trough it is this one's first minimum too, and that range need not be searched again.
+    private func downstrokeIndexes(_ dvdt: Samples, _ checked: Checked, troughs: [Int?], within: [Int?]) -> [Int?] {
         (0..<checked.thresholds.count).map { k in
             guard !checked.clipped[k], let trough = troughs[k], trough > checked.peaks[k] else { return nil }
-            return argmin(dvdt, checked.peaks[k] ..< min(trough, dvdt.count))
+            let upper = min(trough, dvdt.count)
+            if let wider = within[k], wider < upper { return wider }
+            return argmin(dvdt, checked.peaks[k] ..< upper)
         }
     }
 
     /// 7. Fast troughs: after the downstroke, the first dV/dt ≥ `fastTroughFraction` × downstroke; a spike without
-    /// one (or without room for it) is marked clipped.
-    private func fastTroughIndexes(_ dvdt: Samples, _ checked: inout Checked, endIndex: Int) -> [Int?] {
-        var fastTroughs = [Int?](repeating: nil, count: checked.thresholds.count)
+    /// one (or without room for it) is marked clipped. Also returns the minimum of dV/dt each search started from (from
+    /// the peak to the next unclipped threshold or the window end), which holds the downstroke's range.
+    private func fastTroughIndexes(_ dvdt: Samples, _ checked: inout Checked, endIndex: Int) -> (fastTroughs: [Int?], minima: [Int?]) {
+        var fastTroughs = [Int?](repeating: nil, count: checked.thresholds.count), minima = fastTroughs
         let valid = (0..<checked.thresholds.count).filter { !checked.clipped[$0] }
         for (j, k) in valid.enumerated() {
             let peak = checked.peaks[k]
@@ -349,6 +440,7 @@ public struct SpikeDetector: Sendable {
             let upper = min(next, dvdt.count)
             guard upper > peak else { checked.clipped[k] = true; continue }
             let downstroke = argmin(dvdt, peak ..< upper)
+            minima[k] = downstroke
             let target = fastTroughFraction * dvdt[downstroke]
             if let terminated = (downstroke ..< upper).first(where: { dvdt[$0] >= target }) {
                 fastTroughs[k] = terminated
@@ -356,7 +448,7 @@ public struct SpikeDetector: Sendable {
                 checked.clipped[k] = true
             }
         }
-        return fastTroughs
+        return (fastTroughs, minima)
     }
 
     /// 8. Full width at half height relative to threshold: from the last sample at or below the half level before the
