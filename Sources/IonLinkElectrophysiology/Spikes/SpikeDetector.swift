@@ -386,7 +386,7 @@ public struct SpikeDetector: Sendable {
         var mask: [Bool] = []
         for k in 0..<(putative.count - 1) {
             let lower = clamped(allPeaks[k], dvdt.count), upper = clamped(putative[k + 1], dvdt.count)
-            mask.append(lower < upper && dvdt[lower ..< upper].contains { $0 < 0 })
+            mask.append(lower < upper && ionlink_any_below(dvdt.baseAddress! + lower, upper - lower, 0) != 0)
         }
         var spikes = zip(putative, [true] + mask).filter(\.1).map(\.0)
         var peaks = zip(allPeaks, mask + [true]).filter(\.1).map(\.0)
@@ -557,7 +557,7 @@ public struct SpikeDetector: Sendable {
         if let lastPeak = peaks.last, let lastThreshold = thresholds.last {
             let level = v[lastThreshold] + clippingTolerance
             let upper = min(endIndex + 1, v.count)
-            if lastPeak >= upper || !v[lastPeak ..< upper].contains(where: { $0 <= level }) { clipped[clipped.count - 1] = true }
+            if lastPeak >= upper || !anyAtOrBelow(v, lastPeak ..< upper, level) { clipped[clipped.count - 1] = true }
         }
         return Checked(thresholds: thresholds, peaks: peaks, upstrokes: upstrokes, clipped: clipped)
     }
@@ -575,6 +575,12 @@ public struct SpikeDetector: Sendable {
     }
 
     private func clamped(_ i: Int, _ count: Int) -> Int { min(max(i, 0), count) }
+
+    /// Whether any of x[range] is ≤ level (NaN never is): x ≤ level is x < level.nextUp, but for level = +∞.
+    private func anyAtOrBelow(_ x: Samples, _ range: Range<Int>, _ level: Double) -> Bool {
+        guard level < .infinity else { return level == .infinity && x[range].contains { !$0.isNaN } }
+        return ionlink_any_below(x.baseAddress! + range.lowerBound, range.count, level.nextUp) != 0
+    }
 
     private func firstIndex(_ t: Samples, atOrAfter value: Double) -> Int {
         min(t.partitioningIndex { $0 >= value }, t.count - 1)
