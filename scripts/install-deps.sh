@@ -20,7 +20,9 @@ if [ ${#missing[@]} -gt 0 ] || [ "$browser" = yes ]; then
   $sudo apt-get update -qq
   if [ "$browser" = yes ]; then
     # Debian's package; Ubuntu's chromium-browser is a snap wrapper that does not run in containers.
-    if apt-cache show chromium 2>/dev/null | grep -q '^Version'; then
+    # grep without -q reads all of apt-cache's output: with -q it would exit at the first match, and under pipefail
+    # apt-cache's SIGPIPE would fail the test (the package was then taken for missing).
+    if apt-cache show chromium 2>/dev/null | grep '^Version' >/dev/null; then
       missing+=(chromium)
     else
       echo "note: no 'chromium' package here; the report's browser test will be skipped" >&2
