@@ -85,6 +85,17 @@ public final class Figure {
         cairo_destroy(cr)
     }
 
+    /// A column name as plain text for a label: inline TeX math loses its dollar signs and subscript braces, as the
+    /// paper's feature names have them ("rest $V_{m}$ mean" → "rest Vm mean"); other text is left as it is.
+    public static func plainLabel(_ name: String) -> String {
+        guard name.contains("$") else { return name }
+        var label = name.replacingOccurrences(of: "$", with: "")
+        while let open = label.range(of: "_{"), let close = label[open.upperBound...].firstIndex(of: "}") {
+            label = String(label[..<open.lowerBound] + label[open.upperBound..<close] + label[label.index(after: close)...])
+        }
+        return label
+    }
+
     /// Draws `text` with its left baseline at (x, y); `anchor` 0 = left, 0.5 = centre, 1 = right.
     public func text(_ text: String, x: Double, y: Double, size: Double = 12, anchor: Double = 0, color: Color = .black,
                      bold: Bool = false, rotated: Bool = false) {

@@ -78,7 +78,7 @@ public struct PipelineReport {
     public func write() throws {
         var html = """
         <!doctype html><html><head><meta charset="utf-8"><title>IonLink report</title>
-        <style>body{font-family:sans-serif;max-width:1200px;margin:2em auto;color:#222;line-height:1.4}table{border-collapse:collapse;margin:.5em 0}
+        <style>body{font-family:sans-serif;max-width:1200px;margin:2em auto;color:#222;line-height:1.4}table{border-collapse:collapse;margin:.5em 0;display:block;max-width:100%;overflow-x:auto}
         td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}th{background:#f3f3f3}img{max-width:100%}
         .summary td:first-child{text-align:left}</style></head><body>
         <h1>IonLink report</h1>

@@ -46,7 +46,7 @@ enum RunFigures {
             let values = rows.flatMap { [observed[$0, j], simulated[$0, j]] }
             let range = Figure.paddedRange(values.isEmpty ? [0, 1] : values)
             let panel = grid.panel(j, xRange: range, yRange: range)
-            figure.axes(panel, xLabel: "observed", yLabel: "simulated", title: name)
+            figure.axes(panel, xLabel: "observed", yLabel: "simulated", title: Figure.plainLabel(name))
             figure.line(panel, x: [range.lowerBound, range.upperBound], y: [range.lowerBound, range.upperBound], color: .gray)
             for r in rows { figure.markers(panel, x: [observed[r, j]], y: [simulated[r, j]], color: colour[families[r]] ?? .gray, radius: 1.5) }
         }

@@ -14,6 +14,17 @@ import Testing
         #expect(Figure.ticks(0.1...0.7).count >= 3)
     }
 
+    @Test("Feature names label panels as plain text: the paper's TeX markup goes, other names stay as they are")
+    func plainLabels() {
+        #expect(PaperFeatures.names.map(Figure.plainLabel).filter { $0.contains("$") || $0.contains("{") }.isEmpty)
+        #expect(Figure.plainLabel("rest $V_{m}$ mean") == "rest Vm mean")
+        #expect(Figure.plainLabel("$V_{m}$ skewness") == "Vm skewness")
+        #expect(Figure.plainLabel("$g_{Na}$ over $C_{m}$") == "gNa over Cm")
+        #expect(Figure.plainLabel("AP count 1st 8th") == "AP count 1st 8th")
+        #expect(Figure.plainLabel("a_{b} without math") == "a_{b} without math")
+        #expect(Figure.plainLabel("$x_{open") == "x_{open")
+    }
+
     @Test("A sweep figure of a real recording is a PNG of the expected size")
     func sweepFigure() throws {
         let folder = temporaryFolder()
