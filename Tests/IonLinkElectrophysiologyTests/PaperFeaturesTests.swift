@@ -76,6 +76,13 @@ import Testing
         #expect(extractor.effectiveDerivatives(time: time) == .reference)
         extractor.endMs = 104 // 100 samples: not more than its two edges of 2·76
         #expect(extractor.effectiveDerivatives(time: Trace.uniformTime(count: 20_000, dtMs: 0.04)) == .reference)
+        // Where it is taken, the traces are filtered only up to the window's end and a tail of a few hundred samples.
+        let paperTime = Trace.uniformTime(count: 20_000, dtMs: 0.04)
+        let fast = FeatureExtractor(dtMs: 0.04, startMs: 100, endMs: 700, derivatives: .fast)
+        #expect(fast.filteredSamples(time: paperTime) > 17_500 + 300 && fast.filteredSamples(time: paperTime) < 18_000)
+        #expect(FeatureExtractor(dtMs: 0.04, startMs: 100, endMs: 700).filteredSamples(time: paperTime) == 20_000)
+        #expect(FeatureExtractor(dtMs: 0.04, startMs: 100, endMs: 795, derivatives: .fast).filteredSamples(time: paperTime) == 20_000)
+        #expect(extractor.filteredSamples(time: paperTime) == 20_000) // the 4 ms window: the reference's derivatives
         #expect(FeatureExtractor.Derivatives(for: .float32) == .fast)
         #expect(FeatureExtractor.Derivatives(for: .float64) == .reference)
     }

@@ -68,6 +68,14 @@ public struct FeatureExtractor: Sendable {
             && window.count > 4 * inside.settlingSamples(tolerance: 1e-12) ? .fast : .reference
     }
 
+    /// How many samples of each trace sampled at `time` (s) the derivatives filter: all of them for `.reference`; for
+    /// `.fast`, those up to the window's end and a tail (see `fastFilteredSamples`).
+    public func filteredSamples(time: [Double]) -> Int {
+        guard let (window, full, inside) = filters(time: time), effectiveDerivatives(window: window, full: full, inside: inside) == .fast
+        else { return time.count }
+        return fastFilteredSamples(time.count, window: window, full: full, dt: time[1] - time[0])
+    }
+
     /// The samples of a trace of `samples` samples at interval `dt` (s) that `.fast` filters: the window and a tail
     /// after it over which the backward passes' start-up transients (at the dV/dt's filter and, twice, at the third
     /// derivative's) decay below 1e-16.
