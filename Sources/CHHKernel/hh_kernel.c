@@ -121,7 +121,6 @@ static inline __attribute__((always_inline)) double rng_uniform(uint64_t *s0, ui
     return double_of(0x3FF0000000000000ULL | (result >> 12)) - 1.0;
 }
 
-
 static inline __attribute__((always_inline)) uint32_t bits_of_float(float x) { uint32_t b; memcpy(&b, &x, 4); return b; }
 static inline __attribute__((always_inline)) float float_of(uint32_t b) { float x; memcpy(&x, &b, 4); return x; }
 
@@ -180,7 +179,6 @@ static inline __attribute__((always_inline)) void sincos_2pi_f32(double t, float
     }
 BOX_MULLER(normal_pair, double, fast_log, sincos_2pi)
 BOX_MULLER(normal_pair_f32, float, fast_log_f32, sincos_2pi_f32)
-
 
 #define NORMAL_STREAM(function, type, pair)                     \
     void function(uint64_t key, size_t count, type *out) {      \

@@ -22,8 +22,7 @@ import Testing
         }
     }
 
-    /// The spikes of `c` from its window dV/dt split at `joins` (head, body, tail), finished with the third derivative
-    /// where the fallback needs it.
+    /// The spikes of `c` from its window dV/dt split at `joins` (head, body, tail).
     static func spikes(_ c: Case, joins: (Int, Int)? = nil) -> SpikeTrain {
         let detector = SpikeDetector()
         return c.voltage.withUnsafeBufferPointer { v in
@@ -37,20 +36,7 @@ import Testing
                         } else {
                             window = .init(w)
                         }
-                        switch detector.detect(voltage: v, time: t, start: c.start, window: c.window, derivative: d, windowDerivative: window) {
-                        case .finished(let train):
-                            return train
-                        case .needsThirdDerivative(let pending):
-                            var third = [Double](repeating: .nan, count: d.count - 2)
-                            third.withUnsafeMutableBufferPointer {
-                                SpikeDetector.thirdDerivatives(of: [d.baseAddress!], length: d.count, time: t.baseAddress!,
-                                                              filterKHz: detector.thirdDerivativeCutoff, into: $0.baseAddress!)
-                            }
-                            return third.withUnsafeBufferPointer {
-                                detector.finish(pending, voltage: v, time: t, start: c.start, window: c.window, derivative: d,
-                                                thirdDerivative: $0)
-                            }
-                        }
+                        return detector.spikes(voltage: v, time: t, start: c.start, window: c.window, derivative: d, windowDerivative: window)
                     }
                 }
             }

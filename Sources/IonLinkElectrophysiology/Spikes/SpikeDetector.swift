@@ -126,35 +126,11 @@ public struct SpikeDetector: Sendable {
         let v = trace.voltage, t = trace.time
         let dvdt = Self.derivative(v[...], time: t[...], filterKHz: filterKHz)
         let windowDvdt = Self.derivative(v[window], time: t[window], filterKHz: filterKHz)
-        return spikes(in: trace, derivative: dvdt, windowDerivative: windowDvdt)
-    }
-
-    /// Detects spikes given the filtered dV/dt of the whole trace and of the window alone (as the reference
-    /// computes them; see `derivative`), e.g. computed for many traces at once. `thirdDerivative` supplies
-    /// the filtered third derivative when the threshold fallback needs it (by default it is computed here).
-    public func spikes(in trace: Trace, derivative dvdt: [Double], windowDerivative: [Double],
-                       thirdDerivative: (() -> [Double]?)? = nil) -> SpikeTrain {
-        guard let window = window(of: trace) else { return .empty }
-        var third: UnsafeMutableBufferPointer<Double>? = nil
-        defer { third?.deallocate() }
-        return trace.voltage.withUnsafeBufferPointer { v in
-            trace.time.withUnsafeBufferPointer { t in
+        return v.withUnsafeBufferPointer { v in
+            t.withUnsafeBufferPointer { t in
                 dvdt.withUnsafeBufferPointer { d in
-                    windowDerivative.withUnsafeBufferPointer { w in
-                        spikes(voltage: v, time: t, start: trace.start, window: window, derivative: d, windowDerivative: WindowDerivative(w)) {
-                            if let thirdDerivative {
-                                guard let values = thirdDerivative() else { return nil }
-                                third = .allocate(capacity: values.count)
-                                _ = third!.initialize(from: values)
-                            } else {
-                                // Too short to filter: none, and the fallback keeps the first thresholds.
-                                guard d.count > BesselFilter.padding + 2 else { return UnsafeBufferPointer(start: nil, count: 0) }
-                                third = .allocate(capacity: d.count - 2)
-                                Self.thirdDerivatives(of: [d.baseAddress!], length: d.count, time: t.baseAddress!,
-                                                      filterKHz: thirdDerivativeCutoff, into: third!.baseAddress!)
-                            }
-                            return UnsafeBufferPointer(third!)
-                        }
+                    windowDvdt.withUnsafeBufferPointer { w in
+                        spikes(voltage: v, time: t, start: trace.start, window: window, derivative: d, windowDerivative: WindowDerivative(w))
                     }
                 }
             }
@@ -162,17 +138,26 @@ public struct SpikeDetector: Sendable {
     }
 
     /// Detects spikes in `window` of the samples `v` at times `t` (s; `start` the window's start), given the filtered
-    /// dV/dt of the whole trace and of the window alone, without copying them. `thirdDerivative` supplies the filtered
-    /// third derivative when the threshold fallback needs it (nil: no spikes).
-    private func spikes(voltage v: UnsafeBufferPointer<Double>, time t: UnsafeBufferPointer<Double>, start: Double,
-                        window: ClosedRange<Int>, derivative dvdt: UnsafeBufferPointer<Double>,
-                        windowDerivative: WindowDerivative, thirdDerivative: () -> UnsafeBufferPointer<Double>?) -> SpikeTrain {
+    /// dV/dt of the whole trace and of the window (read in place), computing the third derivative here if the threshold
+    /// fallback needs it. The block path of `FeatureExtractor` uses `detect` and `finish` instead, to compute the third
+    /// derivatives of many traces together.
+    public func spikes(voltage v: UnsafeBufferPointer<Double>, time t: UnsafeBufferPointer<Double>, start: Double,
+                       window: ClosedRange<Int>, derivative dvdt: UnsafeBufferPointer<Double>,
+                       windowDerivative: WindowDerivative) -> SpikeTrain {
         switch detect(voltage: v, time: t, start: start, window: window, derivative: dvdt, windowDerivative: windowDerivative) {
         case .finished(let train):
             return train
         case .needsThirdDerivative(let pending):
-            guard let third = thirdDerivative() else { return .empty }
-            return finish(pending, voltage: v, time: t, start: start, window: window, derivative: dvdt, thirdDerivative: third)
+            // Too short to filter: no third derivative, and the fallback keeps the first thresholds.
+            let count = dvdt.count > BesselFilter.padding + 2 ? dvdt.count - 2 : 0
+            let third = UnsafeMutableBufferPointer<Double>.allocate(capacity: count)
+            defer { third.deallocate() }
+            if count > 0 {
+                Self.thirdDerivatives(of: [dvdt.baseAddress!], length: dvdt.count, time: t.baseAddress!,
+                                      filterKHz: thirdDerivativeCutoff, into: third.baseAddress!)
+            }
+            return finish(pending, voltage: v, time: t, start: start, window: window, derivative: dvdt,
+                          thirdDerivative: UnsafeBufferPointer(third))
         }
     }
 
@@ -226,6 +211,7 @@ public struct SpikeDetector: Sendable {
             return false
         }
 
+        /// The first value, if any.
         var first: Double? { pieces.first?.first }
     }
 
