@@ -15,7 +15,8 @@
 #                   stop after 20 epochs), 2 threads each, seed 0: 100 000 pairs (--quick: 10 000)
 #   sampling        each trained estimator: 10 000 posterior samples with their log-probs for each of 10 held-out x,
 #                   1 thread (--quick: 3 cells)
-# Prints each step's raw output, then the table (ratio = IonLink's speed / the peer's). About 45 minutes on 2 cores
+# Prints each step's raw output, then the table (ratio = IonLink's speed / the peer's) and the features' share of the
+# simulation time inline (per round: the rate without features / the rate with them − 1). About 45 minutes on 2 cores
 # (--quick: about 8; --no-sbi: simulation and features only, about 4). Writes its files to --out (default: a temporary
 # folder, removed at the end).
 set -euo pipefail
@@ -134,6 +135,15 @@ if [ "$sbi" = 1 ]; then cat <<TABLE
 | 10 000 posterior samples + log-probs per x, 1 thread | $ion_post s | sbi $(printf %.3f "$sbi_post") s | $(ratio "$sbi_post" "$ion_post")× |
 TABLE
 fi
+# The features' share of the simulation time inline, per round (the rows with and without features ran one after the
+# other): rate without / rate with − 1; the median and range of the rounds.
+share() {
+  "$py" -c "
+import statistics, sys
+r = [100 * (a / b - 1) for a, b in zip(map(float, sys.argv[1].split()), map(float, sys.argv[2].split()))]
+print(f'{statistics.median(r):.0f}% ({min(r):.0f}–{max(r):.0f}%)' if len(r) > 1 else f'{r[0]:.0f}%')" "${rates[$1]}" "${rates[$2]}"
+}
 echo
+echo "The 23 features inline cost, in simulation time: float64 $(share sim feat), float32 $(share sim32 feat32)."
 echo "Per round, simulations/s per core: float64${rates[sim]}; with features${rates[feat]}; float32${rates[sim32]};" \
      "float32 with features${rates[feat32]}; Brian2${rates[brian]}"
