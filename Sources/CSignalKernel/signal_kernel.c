@@ -253,7 +253,10 @@ typedef long long lanes8i __attribute__((vector_size(64), aligned(64)));
 /// The first index of the largest of sign·x[from…to−1] that is not NaN, or `from` if sign·x[from] is NaN (the scalar
 /// loop `best = from; for i where x[i] > x[best] { best = i }`); sign is +1 or −1 (negation is exact, so −1 gives the
 /// scalar loop with `<`, i.e. argmin). One pass, 8 samples at a time: each lane keeps its largest value and the first
-/// index where it rose to it; then the smallest such index among the lanes that hold the maximum.
+/// index where it rose to it; then the smallest such index among the lanes that hold the maximum. A lane's value is
+/// replaced only where it rose (a select on the comparison already made), not through a NaN-aware max: that max
+/// lengthened the loop's dependency chain ~4× (4.4 against 1.2 µs for 15 000 samples in cache, AMD EPYC); the lanes
+/// never hold NaN, and where the two differ (−0 against +0) the comparisons and the indices are the same.
 static inline __attribute__((always_inline)) size_t first_extremum(const double *x, size_t from, size_t to, double sign) {
     if (to <= from + 1 || x[from] != x[from]) return from;
     double best = sign * x[from];
@@ -267,7 +270,7 @@ static inline __attribute__((always_inline)) size_t first_extremum(const double 
             lanes8 v = sign * *(const lanes8_unaligned *)(x + i);
             lanes8i rose = v > top; // NaN never rises
             where = (rose & position) | (~rose & where);
-            top = __builtin_elementwise_max(top, v);
+            top = (lanes8)(((lanes8i)v & rose) | ((lanes8i)top & ~rose));
         }
         for (int l = 0; l < 8; l++) best = __builtin_elementwise_max(best, top[l]);
         index = to;
