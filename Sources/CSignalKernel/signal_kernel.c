@@ -209,16 +209,29 @@ void ionlink_central_moments(const double *const *x, int lanes, size_t from, siz
 }
 
 CLONES
-int ionlink_reaches(const double *x, size_t n, double level) {
-    size_t k = 0;
-    for (; k + 32 <= n; k += 32) {
+size_t ionlink_first_at_or_above(const double *x, size_t from, size_t to, double level) {
+    size_t k = from;
+    for (; k + 32 <= to; k += 32) {
         int any = 0;
         for (int j = 0; j < 32; j++) any |= x[k + j] >= level;
-        if (any) return 1;
+        if (any) break;
     }
-    for (; k < n; k++)
-        if (x[k] >= level) return 1;
-    return 0;
+    for (; k < to; k++)
+        if (x[k] >= level) return k;
+    return to;
+}
+
+CLONES
+size_t ionlink_last_at_or_below(const double *x, size_t from, size_t to, double level) {
+    size_t k = to;
+    for (; k >= from + 32; k -= 32) {
+        int any = 0;
+        for (int j = 0; j < 32; j++) any |= x[k - 32 + j] <= level;
+        if (any) break;
+    }
+    for (; k > from; k--)
+        if (x[k - 1] <= level) return k - 1;
+    return to;
 }
 
 CLONES
@@ -250,45 +263,53 @@ int ionlink_any_below(const double *x, size_t n, double level) {
 /// Eight 64-bit integers (the masks of lanes8 comparisons, and sample indices).
 typedef long long lanes8i __attribute__((vector_size(64), aligned(64)));
 
-/// The first index of the largest of sign·x[from…to−1] that is not NaN, or `from` if sign·x[from] is NaN (the scalar
-/// loop `best = from; for i where x[i] > x[best] { best = i }`); sign is +1 or −1 (negation is exact, so −1 gives the
+/// The first index of the largest of sign·y[0…count−1] that is not NaN, or 0 if sign·y[0] is NaN (the scalar loop
+/// `best = 0; for k where y[k] > y[best] { best = k }`), mapped back to x: y[k] is x[from + k] (forward) or x[to − 1 − k]
+/// (backward, so that the first of ties is the last index of x). sign is +1 or −1 (negation is exact, so −1 gives the
 /// scalar loop with `<`, i.e. argmin). One pass, 8 samples at a time: each lane keeps its largest value and the first
-/// index where it rose to it; then the smallest such index among the lanes that hold the maximum. A lane's value is
-/// replaced only where it rose (a select on the comparison already made), not through a NaN-aware max: that max
+/// position where it rose to it; then the smallest such position among the lanes that hold the maximum. A lane's value
+/// is replaced only where it rose (a select on the comparison already made), not through a NaN-aware max: that max
 /// lengthened the loop's dependency chain ~4× (4.4 against 1.2 µs for 15 000 samples in cache, AMD EPYC); the lanes
-/// never hold NaN, and where the two differ (−0 against +0) the comparisons and the indices are the same.
-static inline __attribute__((always_inline)) size_t first_extremum(const double *x, size_t from, size_t to, double sign) {
-    if (to <= from + 1 || x[from] != x[from]) return from;
-    double best = sign * x[from];
-    size_t index = from, i = from + 1;
-    if (to - i >= 8) {
+/// never hold NaN, and where the two differ (−0 against +0) the comparisons and the positions are the same.
+static inline __attribute__((always_inline)) size_t extremum(const double *x, size_t from, size_t to, double sign, int backward) {
+    if (to <= from + 1) return from;
+    const size_t count = to - from;
+#define ELEMENT(k) (backward ? x[to - 1 - (k)] : x[from + (k)])
+    if (ELEMENT(0) != ELEMENT(0)) return backward ? to - 1 : from;
+    double best = sign * ELEMENT(0);
+    size_t position = 0, k = 1;
+    if (count - k >= 8) {
         lanes8 top = {best, best, best, best, best, best, best, best};
-        lanes8i where = {0}, position = {0, 1, 2, 3, 4, 5, 6, 7};
-        where = where + (long long)from;
-        position = position + (long long)i;
-        for (; i + 8 <= to; i += 8, position = position + 8) {
-            lanes8 v = sign * *(const lanes8_unaligned *)(x + i);
+        lanes8i where = {0}, positions = {1, 2, 3, 4, 5, 6, 7, 8};
+        for (; k + 8 <= count; k += 8, positions = positions + 8) {
+            lanes8 v = backward ? __builtin_shufflevector(*(const lanes8_unaligned *)(x + to - 8 - k), (lanes8){0}, 7, 6, 5, 4, 3, 2, 1, 0)
+                                : *(const lanes8_unaligned *)(x + from + k);
+            v = sign * v;
             lanes8i rose = v > top; // NaN never rises
-            where = (rose & position) | (~rose & where);
+            where = (rose & positions) | (~rose & where);
             top = (lanes8)(((lanes8i)v & rose) | ((lanes8i)top & ~rose));
         }
         for (int l = 0; l < 8; l++) best = __builtin_elementwise_max(best, top[l]);
-        index = to;
+        position = count;
         for (int l = 0; l < 8; l++)
-            if (top[l] == best && (size_t)where[l] < index) index = (size_t)where[l];
+            if (top[l] == best && (size_t)where[l] < position) position = (size_t)where[l];
     }
-    for (; i < to; i++) {
-        double v = sign * x[i];
-        if (v > best) { best = v; index = i; }
+    for (; k < count; k++) {
+        double v = sign * ELEMENT(k);
+        if (v > best) { best = v; position = k; }
     }
-    return index;
+#undef ELEMENT
+    return backward ? to - 1 - position : from + position;
 }
 
 CLONES
-size_t ionlink_argmax(const double *x, size_t from, size_t to) { return first_extremum(x, from, to, 1.0); }
+size_t ionlink_argmax(const double *x, size_t from, size_t to) { return extremum(x, from, to, 1.0, 0); }
 
 CLONES
-size_t ionlink_argmin(const double *x, size_t from, size_t to) { return first_extremum(x, from, to, -1.0); }
+size_t ionlink_argmin(const double *x, size_t from, size_t to) { return extremum(x, from, to, -1.0, 0); }
+
+CLONES
+size_t ionlink_last_argmax(const double *x, size_t from, size_t to) { return extremum(x, from, to, 1.0, 1); }
 
 #include <malloc.h>
 

@@ -89,7 +89,7 @@ import Testing
         }
     }
 
-    @Test("The upward-crossing and below-level scans equal the scalar loops, NaN included", arguments: [0, 1, 2, 31, 32, 33, 65, 1000])
+    @Test("The upward-crossing, below-level, first-at-or-above and last-at-or-below scans equal the scalar loops, NaN included", arguments: [0, 1, 2, 31, 32, 33, 65, 1000])
     func scans(length: Int) {
         var generator = SplitMix64(seed: UInt64(length) + 3)
         var x = (0..<length).map { _ in Double.random(in: -5 ..< 5, using: &generator) }
@@ -104,10 +104,18 @@ import Testing
                 let expected = x[start ..< end].contains { $0 < -4.9 }
                 #expect((ionlink_any_below(p.baseAddress.map { $0 + start }, end - start, -4.9) != 0) == expected, "[\(start), \(end))")
             }
+            for (start, end) in [(0, length), (length / 3, length), (0, length / 2), (min(33, length), length)] {
+                for level in [-4.99, 0, 4.9, 6] {
+                    let first = (start ..< end).first { x[$0] >= level } ?? end
+                    #expect(ionlink_first_at_or_above(p.baseAddress, start, end, level) == first, "first ≥ \(level) in [\(start), \(end))")
+                    let last = stride(from: end - 1, through: start, by: -1).first { x[$0] <= -level } ?? end
+                    #expect(ionlink_last_at_or_below(p.baseAddress, start, end, -level) == last, "last ≤ \(-level) in [\(start), \(end))")
+                }
+            }
         }
     }
 
-    @Test("argmax and argmin equal the scalar loops: first of ties, NaN skipped (or first if it leads), ±0", arguments: [0, 1, 2, 7, 8, 9, 17, 64, 1001])
+    @Test("argmax and argmin equal the scalar loops (first of ties), and the backward argmax the loop from the top (last of ties): NaN skipped (or taken if it leads), ±0", arguments: [0, 1, 2, 7, 8, 9, 17, 64, 1001])
     func extrema(length: Int) {
         var generator = SplitMix64(seed: UInt64(length) + 11)
         // Few distinct values, so that ties are common; some NaN and signed zeros.
@@ -123,6 +131,9 @@ import Testing
             for (from, to) in [(0, length), (min(1, length), length), (length / 3, length), (0, length / 2), (min(5, length), length)] {
                 #expect(ionlink_argmax(p.baseAddress, from, to) == scalar(from, to, >), "argmax [\(from), \(to))")
                 #expect(ionlink_argmin(p.baseAddress, from, to) == scalar(from, to, <), "argmin [\(from), \(to))")
+                var last = max(from, to - 1)
+                for i in stride(from: to - 1, through: from, by: -1) where x[i] > x[last] { last = i }
+                #expect(ionlink_last_argmax(p.baseAddress, from, to) == last, "last argmax [\(from), \(to))")
             }
         }
     }

@@ -29,8 +29,11 @@ void ionlink_add_sums(const double *const *x, int lanes, size_t from, size_t to,
 void ionlink_central_moments(const double *const *x, int lanes, size_t from, size_t to, const double *mean,
                              double *m2, double *m3);
 
-/// Whether any of the n samples x[0…n−1] is ≥ level (NaN never is).
-int ionlink_reaches(const double *x, size_t n, double level);
+/// The first i in [from, to) with x[i] ≥ level (NaN never is), or `to` if there is none (the scalar loop, first match).
+size_t ionlink_first_at_or_above(const double *x, size_t from, size_t to, double level);
+
+/// The last i in [from, to) with x[i] ≤ level (NaN never is), or `to` if there is none (the scalar loop from to − 1 down).
+size_t ionlink_last_at_or_below(const double *x, size_t from, size_t to, double level);
 
 /// The first i in [from, n − 1) with !(x[i] ≥ level) and x[i + 1] ≥ level (an upward crossing; NaN is below before and
 /// not above after), or n if there is none.
@@ -45,6 +48,11 @@ size_t ionlink_argmax(const double *x, size_t from, size_t to);
 
 /// The same for the smallest value (the loop with `<`).
 size_t ionlink_argmin(const double *x, size_t from, size_t to);
+
+/// The last index of the largest value of x[from…to−1] that is not NaN, or to − 1 if x[to − 1] is NaN, or `from` if the
+/// range holds fewer than two samples (bit for bit the scalar loop `best = to − 1; for i from to − 1 down to from where
+/// x[i] > x[best] { best = i }`).
+size_t ionlink_last_argmax(const double *x, size_t from, size_t to);
 
 /// Makes glibc serve allocations up to 256 MiB from its reused heap instead of fresh mmaps: with the
 /// default 128 KiB threshold every trace-sized array costs page faults (~20% of feature extraction).

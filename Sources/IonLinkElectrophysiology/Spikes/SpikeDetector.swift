@@ -256,7 +256,7 @@ public struct SpikeDetector: Sendable {
     /// A trace for which this is false has no spikes, so its derivatives need not be computed.
     public func canSpike(_ v: UnsafeBufferPointer<Double>, window: ClosedRange<Int>) -> Bool {
         precondition(window.upperBound < v.count, "window \(window) beyond \(v.count) samples")
-        return ionlink_reaches(v.baseAddress! + window.lowerBound, window.count, minPeak) != 0
+        return ionlink_first_at_or_above(v.baseAddress!, window.lowerBound, window.upperBound + 1, minPeak) <= window.upperBound
     }
 
     /// The cutoff used for the third-derivative fallback, kHz.
@@ -428,7 +428,8 @@ public struct SpikeDetector: Sendable {
             let downstroke = argmin(dvdt, peak ..< upper)
             minima[k] = downstroke
             let target = fastTroughFraction * dvdt[downstroke]
-            if let terminated = (downstroke ..< upper).first(where: { dvdt[$0] >= target }) {
+            let terminated = ionlink_first_at_or_above(dvdt.baseAddress!, downstroke, upper, target)
+            if terminated < upper {
                 fastTroughs[k] = terminated
             } else {
                 checked.clipped[k] = true
@@ -463,8 +464,7 @@ public struct SpikeDetector: Sendable {
         var result: [Int] = []
         var previous = 0
         for upstroke in upstrokes {
-            let found = stride(from: upstroke, to: previous, by: -1).first { dvdt[$0] <= target }
-            result.append(found ?? previous)
+            result.append(lastAtOrBelow(dvdt, previous + 1 ..< max(previous + 1, upstroke + 1), target) ?? previous)
             previous = upstroke
         }
         return result
@@ -481,8 +481,7 @@ public struct SpikeDetector: Sendable {
             let stop = previousPeak + (argmin(v, previousPeak ..< upstroke) - previousPeak)
             let from = min(upstroke, third.count - 1)
             guard from > stop else { return nil }
-            var best = from
-            for i in stride(from: from, to: stop, by: -1) where third[i] > third[best] { best = i }
+            let best = Int(ionlink_last_argmax(third.baseAddress!, stop + 1, from + 1))
             result.append(upstroke - (from - best)) // the reference's index arithmetic, also when `from` was clamped
             previousPeak = peaks[k]
         }
@@ -518,7 +517,7 @@ public struct SpikeDetector: Sendable {
             for i in tooLong {
                 let peak = peaks[i]
                 let t0 = firstIndex(t, atOrAfter: t[peak] - maxInterval)
-                if let below = stride(from: upstrokes[i], to: t0, by: -1).first(where: { dvdt[$0] <= target }) {
+                if let below = lastAtOrBelow(dvdt, t0 + 1 ..< max(t0 + 1, upstrokes[i] + 1), target) {
                     thresholds[i] = below
                 } else {
                     let spike = thresholds[i]
@@ -561,6 +560,14 @@ public struct SpikeDetector: Sendable {
     }
 
     private func clamped(_ i: Int, _ count: Int) -> Int { min(max(i, 0), count) }
+
+    /// The last index in `range` where x ≤ level (NaN never is), as the scalar search down from its top finds it; nil
+    /// if there is none.
+    private func lastAtOrBelow(_ x: Samples, _ range: Range<Int>, _ level: Double) -> Int? {
+        guard !range.isEmpty else { return nil }
+        let found = Int(ionlink_last_at_or_below(x.baseAddress!, range.lowerBound, range.upperBound, level))
+        return found < range.upperBound ? found : nil
+    }
 
     /// Whether any of x[range] is ≤ level (NaN never is): x ≤ level is x < level.nextUp, but for level = +∞.
     private func anyAtOrBelow(_ x: Samples, _ range: Range<Int>, _ level: Double) -> Bool {
