@@ -158,6 +158,65 @@ int ionlink_filtered_derivative(const double b[5], const double a[5], const doub
     return 0;
 }
 
+/// `ionlink_filtered_derivative_segments` for one group of 8 lanes (unused lanes repeat the first): the forward pass
+/// through a register transpose into `buffer`, the backward pass in place, then the derivatives of [from, to).
+static inline __attribute__((always_inline)) void filtfilt_segments(
+        lanes8 *buffer, const double *const *xs, const double *const *ts, size_t m, size_t from, size_t to, int group,
+        const double b[5], const double a[5], const double zi[4], double *const *out) {
+    const coefficients c = broadcast(b, a);
+    lanes8 x0;
+    for (int l = 0; l < 8; l++) x0[l] = xs[l][0];
+    state s = initial(zi, x0);
+    size_t k = 0;
+    for (; k + 8 <= m; k += 8) {
+        lanes8 r[8];
+        for (int l = 0; l < 8; l++) r[l] = *(const lanes8_unaligned *)(xs[l] + k);
+        transpose8(r);
+        for (int j = 0; j < 8; j++) buffer[k + j] = step(&s, &c, r[j]);
+    }
+    for (; k < m; k++) {
+        lanes8 v;
+        for (int l = 0; l < 8; l++) v[l] = xs[l][k];
+        buffer[k] = step(&s, &c, v);
+    }
+    s = initial(zi, buffer[m - 1]);
+    for (size_t i = m; i-- > 0;) buffer[i] = step(&s, &c, buffer[i]);
+    size_t q = from;
+    for (; q + 8 <= to; q += 8) {
+        lanes8 t0[8], t1[8], d[8];
+        for (int l = 0; l < 8; l++) {
+            t0[l] = *(const lanes8_unaligned *)(ts[l] + q);
+            t1[l] = *(const lanes8_unaligned *)(ts[l] + q + 1);
+        }
+        transpose8(t0);
+        transpose8(t1);
+        for (int j = 0; j < 8; j++) d[j] = 1e-3 * (buffer[q + j + 1] - buffer[q + j]) / (t1[j] - t0[j]);
+        transpose8(d);
+        for (int l = 0; l < group; l++) *(lanes8_unaligned *)(out[l] + (q - from)) = d[l];
+    }
+    for (; q < to; q++)
+        for (int l = 0; l < group; l++) out[l][q - from] = 1e-3 * (buffer[q + 1][l] - buffer[q][l]) / (ts[l][q + 1] - ts[l][q]);
+}
+
+CLONES
+int ionlink_filtered_derivative_segments(const double b[5], const double a[5], const double zi[4], const double *const *x,
+                                         const double *const *t, size_t m, size_t from, size_t to, int lanes,
+                                         double *const *out) {
+    if (lanes < 1 || m < 2 || from > to || to > m - 1) return -1;
+    lanes8 *buffer = scratch(sizeof(lanes8) * m);
+    if (!buffer) return -1;
+    for (int first = 0; first < lanes; first += 8) {
+        const int group = lanes - first < 8 ? lanes - first : 8;
+        const double *xs[8], *ts[8];
+        for (int l = 0; l < 8; l++) {
+            xs[l] = x[first + (l < group ? l : 0)];
+            ts[l] = t[first + (l < group ? l : 0)];
+        }
+        filtfilt_segments(buffer, xs, ts, m, from, to, group, b, a, zi, out + first);
+    }
+    return 0;
+}
+
 /// Calls visit(group, r) for samples [from, to) of up to 16 signals, 8 samples × 8 signals at a time transposed so that
 /// r[j] holds sample from + 8i + j of the group's 8 signals, in ascending order; then visit_tail for the last
 /// (to − from) mod 8 samples one at a time (r[0] only). Unused lanes repeat signal 0.

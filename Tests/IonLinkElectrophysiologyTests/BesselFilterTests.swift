@@ -1,6 +1,7 @@
 import CSignalKernel
 import IonLinkCore
 @testable import IonLinkElectrophysiology
+import IonLinkTestSupport
 import Testing
 
 @Suite struct BesselFilterTests {
@@ -86,6 +87,61 @@ import Testing
             for l in 0..<lanes {
                 #expect(Array(out[l * (length - 1) ..< (l + 1) * (length - 1)]) == expected[l], "\(lanes) lanes, signal \(l)")
             }
+        }
+    }
+
+    @Test("In time chunks, the filtered dV/dt and the fallback's third derivative equal the whole signal's to ~1e-12 as far as they are needed: needs inside the first chunk, just past it, and up to the warm-up before the end; too short is refused")
+    func chunkedDerivatives() throws {
+        let traces = try Golden.traces(float32: false).prefix(6).map { Array($0) }
+        let time = Trace.uniformTime(count: traces[0].count, dtMs: 0.04)
+        let filter = try #require(BesselFilter(cutoffKHz: 10, dt: time[1] - time[0]))
+        let n = time.count, warm = filter.chunkWarmUp, chunk = 2048
+        let needed: [Int] = [1, 700, chunk, chunk + 5, 3 * chunk + 17, n - warm - 1]
+        var whole = [Double](repeating: .nan, count: traces.count * (n - 1)), parts = whole
+        var thirds = [Double](repeating: .nan, count: traces.count * (n - 3)), thirdParts = thirds
+        var done = false, thirdsDone = false, refused = true
+        let flat = traces.flatMap { $0 }
+        var scratch = [Double](repeating: 0, count: traces.count * n)
+        flat.withUnsafeBufferPointer { all in
+            let inputs = traces.indices.map { all.baseAddress! + $0 * n }
+            let valid = Array(repeating: n, count: inputs.count)
+            time.withUnsafeBufferPointer { t in
+                whole.withUnsafeMutableBufferPointer { filter.differentiate(inputs, samples: n, time: t.baseAddress!, into: $0.baseAddress!) }
+                parts.withUnsafeMutableBufferPointer {
+                    done = filter.differentiateInChunks(inputs, valid: valid, needed: needed, time: t.baseAddress!,
+                                                        into: $0.baseAddress!, rowStride: n - 1, chunk: chunk)
+                }
+                scratch.withUnsafeMutableBufferPointer {
+                    refused = !filter.differentiateInChunks(inputs, valid: valid, needed: needed.map { _ in n - warm },
+                                                            time: t.baseAddress!, into: $0.baseAddress!, rowStride: n, chunk: chunk)
+                }
+                whole.withUnsafeBufferPointer { first in
+                    let rows = (0..<5).map { UnsafePointer(first.baseAddress! + $0 * (n - 1)) }
+                    thirds.withUnsafeMutableBufferPointer {
+                        SpikeDetector.thirdDerivatives(of: rows, length: n - 1, time: t.baseAddress!, filterKHz: 10, into: $0.baseAddress!)
+                    }
+                    thirdParts.withUnsafeMutableBufferPointer {
+                        thirdsDone = SpikeDetector.thirdDerivativesInChunks(of: rows, length: n - 1, needed: Array(needed.prefix(5)),
+                                                                           time: t.baseAddress!, filterKHz: 10, into: $0.baseAddress!)
+                    }
+                }
+            }
+        }
+        #expect(refused && scratch.allSatisfy { $0 == 0 })
+        #expect(done && thirdsDone)
+        /// Whether row r of `chunked` equals row r of `reference` (rows of `stride` values) over its first `count` values,
+        /// to 1e-12 of the row's largest magnitude; records the first value that does not.
+        func agree(_ chunked: [Double], _ reference: [Double], row r: Int, stride: Int, count: Int, _ what: String) {
+            let row: ArraySlice<Double> = reference[r * stride ..< (r + 1) * stride]
+            let scale: Double = row.reduce(0) { max($0, abs($1)) }
+            for k in 0..<count {
+                let x: Double = chunked[r * stride + k], y: Double = reference[r * stride + k]
+                if !(abs(x - y) <= 1e-12 * scale) { Issue.record("trace \(r), \(what) \(k) of \(count): \(x) vs \(y)"); return }
+            }
+        }
+        for (r, need) in needed.enumerated() {
+            agree(parts, whole, row: r, stride: n - 1, count: need, "dV/dt")
+            if r < 5 { agree(thirdParts, thirds, row: r, stride: n - 3, count: need, "third derivative") }
         }
     }
 

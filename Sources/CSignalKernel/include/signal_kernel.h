@@ -20,6 +20,17 @@ extern "C" {
 int ionlink_filtered_derivative(const double b[5], const double a[5], const double zi[4], int pad,
                                 const double *const *x, const double *t, size_t n, int lanes, double *const *out);
 
+/// Time-chunked filtering, for derivatives that need not be bit for bit SciPy's: for each of `lanes` (≥ 1) segments
+/// x[l] of m samples taken at times t[l] (m values), the filtfilt without padding from steady-state initial
+/// conditions at both ends (zi · the first sample; zi · the last forward output), and its derivatives
+/// 1e-3 · diff(y) / diff(t) at samples [from, to) (to ≤ m − 1) written to out[l][0 … to − from − 1]. The start-up
+/// transients decay by the filter's pole radius per sample, so a segment with `warm` samples of signal on each side of
+/// [from, to) gives there the derivative of the whole signal to within ~radius^warm. Returns 0, or −1 for bad sizes or
+/// if memory could not be allocated.
+int ionlink_filtered_derivative_segments(const double b[5], const double a[5], const double zi[4], const double *const *x,
+                                         const double *const *t, size_t m, size_t from, size_t to, int lanes,
+                                         double *const *out);
+
 /// For each of `lanes` (1 … IONLINK_SIGNAL_LANES) signals x[l], adds its samples [from, to) to sums[l], one by one in
 /// ascending order (bit for bit the scalar loop `for k in from..<to { sum += x[k] }`).
 void ionlink_add_sums(const double *const *x, int lanes, size_t from, size_t to, double *sums);

@@ -181,12 +181,18 @@ public struct FeatureExtractor: Sendable {
                 if !pending.isEmpty {
                     let thirds = UnsafeMutablePointer<Double>.allocate(capacity: pending.count * (fullCount - 2))
                     defer { thirds.deallocate() }
-                    let computed = SpikeDetector.thirdDerivatives(of: pending.map { UnsafePointer(fullStart + $0.candidate * fullCount) },
-                                                                  length: fullCount, time: t.baseAddress!,
-                                                                  filterKHz: detector.thirdDerivativeCutoff, into: thirds)
+                    let firsts = pending.map { UnsafePointer(fullStart + $0.candidate * fullCount) }
+                    // `.fast`: only as far as each trace's detection reads it, in time chunks (else the reference's rows).
+                    let needed = pending.map { $0.detection.thirdDerivativeLength }
+                    let chunked = fast && SpikeDetector.thirdDerivativesInChunks(of: firsts, length: fullCount, needed: needed,
+                                                                                 time: t.baseAddress!, filterKHz: detector.thirdDerivativeCutoff,
+                                                                                 into: thirds)
+                    let computed = chunked || SpikeDetector.thirdDerivatives(of: firsts, length: fullCount, time: t.baseAddress!,
+                                                                             filterKHz: detector.thirdDerivativeCutoff, into: thirds)
                     for (r, (c, detection)) in pending.enumerated() {
                         let (v, d) = signals(c)
-                        let third = UnsafeBufferPointer(start: computed ? thirds + r * (fullCount - 2) : nil, count: computed ? fullCount - 2 : 0)
+                        let third = UnsafeBufferPointer(start: computed ? thirds + r * (fullCount - 2) : nil,
+                                                        count: computed ? (chunked ? needed[r] : fullCount - 2) : 0)
                         trains[candidates[c]] = detector.finish(detection, voltage: v, time: t, start: start, window: window,
                                                                 derivative: d, thirdDerivative: third)
                     }

@@ -96,6 +96,46 @@ public struct BesselFilter: Sendable {
         }
     }
 
+    /// The first `needed[i]` values of the filtered dV/dt of each of `inputs` (`valid[i]` samples each, at `time`), as
+    /// `differentiate` computes them but for start-up transients below ~1e-16 relative: filtered in time chunks of
+    /// `chunk` values, each with `warm` samples of signal on both sides (the first chunk behind the reference's odd
+    /// padding, led by copies of its first value), so that a lane of the kernel holds a chunk rather than a whole
+    /// signal and a few signals, or short needs, still fill its vectors. Row i goes to `output + i·rowStride` (at least
+    /// `needed[i]` values, and up to a chunk more). False, with nothing written, where a signal is too short for its
+    /// needed values and their warm-up.
+    public func differentiateInChunks(_ inputs: [UnsafePointer<Double>], valid: [Int], needed: [Int], time: UnsafePointer<Double>,
+                                      into output: UnsafeMutablePointer<Double>, rowStride: Int, chunk: Int = 2048) -> Bool {
+        let warm = chunkWarmUp, pad = Self.padding, span = chunk + 2 * warm + 1
+        guard chunk > warm, zip(needed, valid).allSatisfy({ $0.0 >= 1 && max($0.0, chunk + warm) + warm + 1 <= $0.1 })
+        else { return false }
+        let heads = UnsafeMutablePointer<Double>.allocate(capacity: inputs.count * span), headTime = UnsafeMutablePointer<Double>.allocate(capacity: span)
+        defer { heads.deallocate(); headTime.deallocate() }
+        let dt = time[1] - time[0]
+        for k in 0..<span { headTime[k] = k < warm ? time[0] - Double(warm - k) * dt : time[k - warm] }
+        var sources: [UnsafePointer<Double>?] = [], times: [UnsafePointer<Double>?] = [], outputs: [UnsafeMutablePointer<Double>?] = []
+        for (i, x) in inputs.enumerated() {
+            let head = heads + i * span
+            for k in 0..<span {
+                let padded = k - (warm - pad) // index into the odd-padded signal
+                head[k] = padded < pad ? 2 * x[0] - x[pad - max(padded, 0)] : x[padded - pad]
+            }
+            // Chunks from 0, every `chunk` values, and a last one ending at or after needed[i] (overlapping the one before).
+            let last = needed[i] <= chunk ? 0 : max(needed[i] - chunk, warm)
+            for start in Array(stride(from: 0, to: last, by: chunk)) + [last] {
+                sources.append(start == 0 ? UnsafePointer(head) : x + start - warm)
+                times.append(start == 0 ? UnsafePointer(headTime) : time + start - warm)
+                outputs.append(output + i * rowStride + start)
+            }
+        }
+        let status = ionlink_filtered_derivative_segments(b, a, zi, sources, times, span, warm, warm + chunk, Int32(sources.count), outputs)
+        precondition(status == 0, "the signal kernel refused \(sources.count) segments of \(span) samples")
+        return true
+    }
+
+    /// The warm-up of `differentiateInChunks` on each side of a chunk: the samples over which a start-up transient decays
+    /// below 1e-16 (at least the padding).
+    public var chunkWarmUp: Int { max(Self.padding, settlingSamples(tolerance: 1e-16)) }
+
     /// Solves (I − Aᵀ) zi = b[1:] − a[1:]·b[0] with A the companion matrix of a (as `lfilter_zi`).
     static func steadyState(b: [Double], a: [Double]) -> [Double] {
         let n = a.count - 1

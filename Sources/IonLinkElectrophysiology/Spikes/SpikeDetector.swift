@@ -220,6 +220,9 @@ public struct SpikeDetector: Sendable {
         fileprivate var peaks: [Int]
         fileprivate var upstrokes: [Int]
         fileprivate var thresholds: [Int]
+
+        /// How many values of the third derivative, from the first, `finish` reads (up to the last upstroke).
+        public var thirdDerivativeLength: Int { (upstrokes.max() ?? 0) + 1 }
     }
 
     /// Detection in `window` of the samples `v` at times `t`, given the filtered dV/dt of the whole trace and of the
@@ -285,6 +288,28 @@ public struct SpikeDetector: Sendable {
         step(firsts, n: length, into: second)
         step(firsts.indices.map { UnsafePointer(second + $0 * (length - 1)) }, n: length - 1, into: output)
         return true
+    }
+
+    /// `thirdDerivatives` to `FeatureExtractor.Derivatives.fast`'s tolerance and only as far as it is read: the first
+    /// `needed[i]` values of row i (e.g. `PendingDetection.thirdDerivativeLength`), both filtfilts in time chunks
+    /// (`BesselFilter.differentiateInChunks`), so that the few traces of a block that need the fallback, and the part of
+    /// each that is read, fill the kernel's vectors. Rows as `thirdDerivatives` lays them out. False, with nothing
+    /// written, where the rows are too short or the cutoff gives no filter: then use `thirdDerivatives`.
+    public static func thirdDerivativesInChunks(of firsts: [UnsafePointer<Double>], length: Int, needed: [Int],
+                                                time: UnsafePointer<Double>, filterKHz: Double,
+                                                into output: UnsafeMutablePointer<Double>) -> Bool {
+        guard length > 2, let filter = BesselFilter(cutoffKHz: filterKHz, dt: time[1] - time[0]) else { return false }
+        let chunk = 2048, warm = filter.chunkWarmUp
+        // The second derivative as far as the third's chunks read it.
+        let secondNeeded = needed.map { max($0, chunk + warm) + warm + 1 }
+        let second = UnsafeMutablePointer<Double>.allocate(capacity: firsts.count * (length - 1))
+        defer { second.deallocate() }
+        guard secondNeeded.allSatisfy({ $0 <= length - 2 }),
+              filter.differentiateInChunks(firsts, valid: Array(repeating: length, count: firsts.count), needed: secondNeeded,
+                                           time: time, into: second, rowStride: length - 1, chunk: chunk)
+        else { return false }
+        return filter.differentiateInChunks(firsts.indices.map { UnsafePointer(second + $0 * (length - 1)) }, valid: secondNeeded,
+                                            needed: needed, time: time, into: output, rowStride: length - 2, chunk: chunk)
     }
 
     // MARK: - The steps (each mirrors one function of the reference extractor)
