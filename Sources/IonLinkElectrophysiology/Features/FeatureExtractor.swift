@@ -24,8 +24,9 @@ public struct FeatureExtractor: Sendable {
         /// transients exceed 1e-12 (76 at each edge at 25 kHz) filtered again: one filtfilt fewer per trace. The trace is
         /// filtered only up to the window's end and a tail over which the backward pass's start-up transient decays below
         /// 1e-16 three times over (the third derivative filters twice more): ~10% less filtering at the paper's
-        /// protocol. The same to ~1e-12 relative, so not bit for bit: for traces that are not exact themselves (the
-        /// float32 kernel's).
+        /// protocol. The fallback's third derivative is computed only up to the last upstroke, which is as far as
+        /// detection reads it, in time chunks (`SpikeDetector.thirdDerivativesInChunks`). The same to ~1e-12 relative,
+        /// so not bit for bit: for traces that are not exact themselves (the float32 kernel's).
         case fast
 
         /// The choice for traces simulated in `precision`: the reference's for float64, the cheaper one for float32.
