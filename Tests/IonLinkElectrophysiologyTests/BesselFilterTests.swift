@@ -128,6 +128,19 @@ import Testing
             }
         }
         #expect(refused && scratch.allSatisfy { $0 == 0 })
+        // On the paper's protocol the rows `.fast` filters leave room for chunks up to the window's end.
+        let window = try #require(SpikeDetector().window(time: time, start: 0.1, end: 0.7))
+        let filtered = FeatureExtractor(dtMs: 0.04, startMs: 100, endMs: 700, derivatives: .fast).filteredSamples(time: time)
+        var room = [Double](repeating: 0, count: filtered)
+        let fits = whole.withUnsafeBufferPointer { first in
+            time.withUnsafeBufferPointer { t in
+                room.withUnsafeMutableBufferPointer {
+                    SpikeDetector.thirdDerivativesInChunks(of: [first.baseAddress!], length: filtered - 1, needed: [window.upperBound + 1],
+                                                           time: t.baseAddress!, filterKHz: 10, into: $0.baseAddress!)
+                }
+            }
+        }
+        #expect(fits)
         #expect(done && thirdsDone)
         /// Whether row r of `chunked` equals row r of `reference` (rows of `stride` values) over its first `count` values,
         /// to 1e-12 of the row's largest magnitude; records the first value that does not.
