@@ -89,6 +89,20 @@ static inline __attribute__((always_inline)) lanes8 step(state *s, const coeffic
     return yn;
 }
 
+/// The forward pass over the first `count` − `count` mod 8 samples of 8 signals read in place, 8 samples × 8 signals at
+/// a time through a register transpose, into out[0 …]; returns how many samples it took.
+static inline __attribute__((always_inline)) size_t forward_transposed(lanes8 *out, const double *const *source, size_t count,
+                                                                       state *s, const coefficients *c) {
+    size_t k = 0;
+    for (; k + 8 <= count; k += 8) {
+        lanes8 r[8];
+        for (int l = 0; l < 8; l++) r[l] = *(const lanes8_unaligned *)(source[l] + k);
+        transpose8(r);
+        for (int j = 0; j < 8; j++) out[k + j] = step(s, c, r[j]);
+    }
+    return k;
+}
+
 /// filtfilt and dV/dt of up to 8 signals (interleaved sample-major in `buffer`, m = n + 2·pad rows), with both passes
 /// fused with the data movement: the forward pass reads the signals' bodies 8 samples × 8 signals at a time through a
 /// register transpose (the odd extensions and the body's last n mod 8 samples are already in `buffer`), and the backward
@@ -102,12 +116,7 @@ static inline __attribute__((always_inline)) void filtfilt_derivative(
     // Forward.
     state s = initial(zi, buffer[0]);
     for (size_t i = 0; i < pad; i++) buffer[i] = step(&s, &c, buffer[i]);
-    for (size_t k = 0; k < body; k += 8) {
-        lanes8 r[8];
-        for (int l = 0; l < 8; l++) r[l] = *(const lanes8_unaligned *)(source[l] + k);
-        transpose8(r);
-        for (int j = 0; j < 8; j++) buffer[pad + k + j] = step(&s, &c, r[j]);
-    }
+    forward_transposed(buffer + pad, source, body, &s, &c);
     for (size_t i = pad + body; i < m; i++) buffer[i] = step(&s, &c, buffer[i]);
     // Backward: the end extension and the body's last samples, kept in `buffer`; their derivatives written one by one.
     const size_t count = n - 1, chunks = count / 8 * 8;
@@ -167,13 +176,7 @@ static inline __attribute__((always_inline)) void filtfilt_segments(
     lanes8 x0;
     for (int l = 0; l < 8; l++) x0[l] = xs[l][0];
     state s = initial(zi, x0);
-    size_t k = 0;
-    for (; k + 8 <= m; k += 8) {
-        lanes8 r[8];
-        for (int l = 0; l < 8; l++) r[l] = *(const lanes8_unaligned *)(xs[l] + k);
-        transpose8(r);
-        for (int j = 0; j < 8; j++) buffer[k + j] = step(&s, &c, r[j]);
-    }
+    size_t k = forward_transposed(buffer, xs, m, &s, &c);
     for (; k < m; k++) {
         lanes8 v;
         for (int l = 0; l < 8; l++) v[l] = xs[l][k];

@@ -567,7 +567,7 @@ public struct SpikeDetector: Sendable {
         if let lastPeak = peaks.last, let lastThreshold = thresholds.last {
             let level = v[lastThreshold] + clippingTolerance
             let upper = min(endIndex + 1, v.count)
-            if lastPeak >= upper || !anyAtOrBelow(v, lastPeak ..< upper, level) { clipped[clipped.count - 1] = true }
+            if lastPeak >= upper || lastAtOrBelow(v, lastPeak ..< upper, level) == nil { clipped[clipped.count - 1] = true }
         }
         return Checked(thresholds: thresholds, peaks: peaks, upstrokes: upstrokes, clipped: clipped)
     }
@@ -592,12 +592,6 @@ public struct SpikeDetector: Sendable {
         guard !range.isEmpty else { return nil }
         let found = Int(ionlink_last_at_or_below(x.baseAddress!, range.lowerBound, range.upperBound, level))
         return found < range.upperBound ? found : nil
-    }
-
-    /// Whether any of x[range] is ≤ level (NaN never is): x ≤ level is x < level.nextUp, but for level = +∞.
-    private func anyAtOrBelow(_ x: Samples, _ range: Range<Int>, _ level: Double) -> Bool {
-        guard level < .infinity else { return level == .infinity && x[range].contains { !$0.isNaN } }
-        return ionlink_any_below(x.baseAddress! + range.lowerBound, range.count, level.nextUp) != 0
     }
 
     private func firstIndex(_ t: Samples, atOrAfter value: Double) -> Int {
