@@ -56,14 +56,21 @@ struct Adam {
         v = [Double](repeating: 0, count: count)
     }
 
-    mutating func update(_ parameters: inout [Double], gradient g: UnsafeBufferPointer<Double>) {
+    /// One step, the weights split in contiguous pieces over `workers` (each weight's update is its own, so the
+    /// result does not depend on the split).
+    mutating func update(_ parameters: inout [Double], gradient g: UnsafeBufferPointer<Double>, workers: SpinningWorkers) {
         step += 1
         let c1 = 1 - pow(beta1, Double(step)), c2 = 1 - pow(beta2, Double(step))
         let (b1, b2, rate, eps) = (beta1, beta2, learningRate, epsilon)
+        let pieces = fixedParts(g.count, workers.threadCount)
         m.withUnsafeMutableBufferPointer { m in
             v.withUnsafeMutableBufferPointer { v in
                 parameters.withUnsafeMutableBufferPointer { p in
-                    ionlink_adam_step(p.baseAddress, m.baseAddress, v.baseAddress, g.baseAddress, p.count, b1, b2, rate, c1, c2, eps)
+                    let shared = Unchecked((p.baseAddress!, m.baseAddress!, v.baseAddress!, g.baseAddress!))
+                    workers.run(pieces.count) { k in
+                        let (p, m, v, g) = shared.value, r = pieces[k], i = r.lowerBound
+                        ionlink_adam_step(p + i, m + i, v + i, g + i, r.count, b1, b2, rate, c1, c2, eps)
+                    }
                 }
             }
         }
@@ -84,7 +91,7 @@ extension ConditionalDensityEstimator {
         let split = fixedParts(thetaRows.count, parts.count), flow = self
         let rank = ranks?.rank ?? 0, size = ranks?.size ?? 1
         let mine = Array(stride(from: rank, to: split.count, by: size))   // part p belongs to rank p mod size
-        parallelFor(mine.count, threads: 2) { k in
+        parts.workers.run(mine.count) { k in
             let p = mine[k], range = split[p], gradient = parts.gradients[p]
             gradient.update(repeating: 0)
             parts.losses[p] = range.isEmpty ? 0 : flow.accumulateLossAndGradient(
@@ -102,8 +109,12 @@ extension ConditionalDensityEstimator {
                 }
             }
         }
-        let total = parts.gradients[0]
-        for p in 1..<split.count { let g = parts.gradients[p]; for i in 0..<total.count { total[i] += g[i] } }
+        // Each weight's parts are added in part order, whatever piece of the weights a thread takes.
+        let pieces = fixedParts(parts.gradients[0].count, parts.workers.threadCount)
+        parts.workers.run(pieces.count) { k in
+            let total = parts.gradients[0]
+            for p in 1..<split.count { let g = parts.gradients[p]; for i in pieces[k] { total[i] += g[i] } }
+        }
         return (0..<split.count).reduce(0) { $0 + parts.losses[$1] }
     }
 
@@ -117,18 +128,19 @@ extension ConditionalDensityEstimator {
                                     weights: [Double](repeating: 1 / Double(rows.count), count: rows.count), parts: parts, ranks: ranks)
         case .atomic(let atoms):
             let atomic = AtomicLoss(batch: rows, atoms: atoms, pool: atomPool, using: &generator)
-            let (value, weights) = atomic.lossAndWeights(logRatio: atomicLogRatio(atomic, theta: theta, context: context, logPrior: logPrior))
+            let (value, weights) = atomic.lossAndWeights(logRatio: atomicLogRatio(atomic, theta: theta, context: context, logPrior: logPrior,
+                                                                                  workers: parts.workers))
             _ = weightedGradient(theta: theta, context: context, thetaRows: atomic.thetaRows, contextRows: atomic.contextRows, weights: weights,
                                  parts: parts, ranks: ranks)
             return value
         }
     }
 
-    /// ℓ = log q(atom | x) − log p(atom) of each evaluation of `atomic`, on two threads.
-    func atomicLogRatio(_ atomic: AtomicLoss, theta: Matrix, context: Matrix, logPrior: [Double]) -> [Double] {
+    /// ℓ = log q(atom | x) − log p(atom) of each evaluation of `atomic`, in two parts on `workers`.
+    func atomicLogRatio(_ atomic: AtomicLoss, theta: Matrix, context: Matrix, logPrior: [Double], workers: SpinningWorkers) -> [Double] {
         let split = fixedParts(atomic.thetaRows.count, 2).filter { !$0.isEmpty }, flow = self
         let parts = SlotBuffer<[Double]>(count: split.count, repeating: [])
-        parallelFor(split.count, threads: 2) { k in
+        workers.run(split.count) { k in
             let range = split[k]
             parts[k] = flow.logProbability(theta.selectingRows(Array(atomic.thetaRows[range])),
                                            standardizedContext: context.selectingRows(Array(atomic.contextRows[range])))
@@ -139,7 +151,8 @@ extension ConditionalDensityEstimator {
 
     /// Mean log-prob of the validation rows, or minus their mean atomic loss (atoms drawn afresh from `seed` each time,
     /// so that every epoch is scored on the same atoms).
-    func validationScore(theta: Matrix, context: Matrix, rows: [Int], options: TrainingOptions, logPrior: [Double], atomPool: Range<Int>?) -> Double {
+    func validationScore(theta: Matrix, context: Matrix, rows: [Int], options: TrainingOptions, logPrior: [Double], atomPool: Range<Int>?,
+                         workers: SpinningWorkers) -> Double {
         guard case .atomic(let atoms) = options.loss else {
             return logProbability(theta.selectingRows(rows), standardizedContext: context.selectingRows(rows)).reduce(0, +) / Double(rows.count)
         }
@@ -148,7 +161,8 @@ extension ConditionalDensityEstimator {
         for first in stride(from: 0, to: rows.count, by: options.batchSize) {
             let batch = Array(rows[first ..< min(first + options.batchSize, rows.count)])
             let atomic = AtomicLoss(batch: batch, atoms: atoms, pool: atomPool, using: &generator)
-            total += atomic.lossAndWeights(logRatio: atomicLogRatio(atomic, theta: theta, context: context, logPrior: logPrior)).loss * Double(batch.count)
+            total += atomic.lossAndWeights(logRatio: atomicLogRatio(atomic, theta: theta, context: context, logPrior: logPrior,
+                                                                    workers: workers)).loss * Double(batch.count)
         }
         return -total / Double(rows.count)
     }
@@ -188,11 +202,12 @@ extension ConditionalDensityEstimator {
                 let gradient = parts.gradients[0]
                 let norm = ionlink_sum_of_squares(gradient.baseAddress, gradient.count).squareRoot()
                 if norm > options.clipNorm { let f = options.clipNorm / (norm + 1e-6); for k in 0..<gradient.count { gradient[k] *= f } }
-                adam.update(&parameters, gradient: UnsafeBufferPointer(gradient))
+                adam.update(&parameters, gradient: UnsafeBufferPointer(gradient), workers: parts.workers)
                 total += loss * Double(rows.count)
             }
             let trainLogProb = -total / Double(training.count)
-            let validationLogProb = validationScore(theta: theta, context: context, rows: validation, options: options, logPrior: logPrior, atomPool: pool)
+            let validationLogProb = validationScore(theta: theta, context: context, rows: validation, options: options, logPrior: logPrior,
+                                                    atomPool: pool, workers: parts.workers)
             history.trainLogProb.append(trainLogProb)
             history.validationLogProb.append(validationLogProb)
             if validationLogProb > best {
@@ -212,10 +227,11 @@ extension ConditionalDensityEstimator {
 }
 
 /// Per-part gradients and losses of a split batch, in memory reused from step to step (each thread writes only
-/// its own part).
+/// its own part), and the two threads that compute the parts.
 final class GradientParts: @unchecked Sendable {
     let gradients: [UnsafeMutableBufferPointer<Double>]
     let losses: UnsafeMutableBufferPointer<Double>
+    let workers = SpinningWorkers.pair()
     var count: Int { gradients.count }
 
     init(parts: Int, count: Int) {
