@@ -16,7 +16,8 @@
 #   sampling        each trained estimator: 10 000 posterior samples with their log-probs for each of 10 held-out x,
 #                   1 thread (--quick: 3 cells)
 # Prints each step's raw output, then the table (ratio = IonLink's speed / the peer's) and the features' share of the
-# simulation time inline (per round: the rate without features / the rate with them − 1). About 45 minutes on 2 cores
+# simulation time inline (per round: timed around the features inside the runs with them, and the rate without
+# features / the rate with them − 1). About 45 minutes on 2 cores
 # (--quick: about 8; --no-sbi: simulation and features only, about 4). Writes its files to --out (default: a temporary
 # folder, removed at the end).
 set -euo pipefail
@@ -57,12 +58,15 @@ echo "# $(date -u +%Y-%m-%dT%H:%MZ) $machine"
 # each ratio the median of the rounds' ratios (their range is printed).
 rows=(sim feat sim32 feat32)
 declare -A flags=([sim]="" [feat]="--features" [sim32]="--precision float32" [feat32]="--precision float32 --features")
-declare -A rates
+declare -A rates timed
 for round in $(seq "$rounds"); do
   echo "## simulation, round $round of $rounds"
   for row in "${rows[@]}"; do
     # shellcheck disable=SC2086
-    rates[$row]+=" $($ionlink bench simulate --count 4096 --repeats 3 --threads 1 ${flags[$row]} | shown | last)"
+    output=$($ionlink bench simulate --count 4096 --repeats 3 --threads 1 ${flags[$row]} | shown)
+    rates[$row]+=" $(echo "$output" | last)"
+    # The rows with features also time the features inside the run: their share of the simulation time.
+    timed[$row]+=" $(echo "$output" | sed -nE 's/^features inline: ([0-9.]+)% .*/\1/p')"
   done
   rates[brian]+=" $("$py" Benchmarks/peers/brian2_m1.py --count 1000 --repeats 3 --threads 1 | shown | json "['sims_per_s_per_core']")"
 done
@@ -135,15 +139,23 @@ if [ "$sbi" = 1 ]; then cat <<TABLE
 | 10 000 posterior samples + log-probs per x, 1 thread | $ion_post s | sbi $(printf %.3f "$sbi_post") s | $(ratio "$sbi_post" "$ion_post")× |
 TABLE
 fi
-# The features' share of the simulation time inline, per round (the rows with and without features ran one after the
-# other): rate without / rate with − 1; the median and range of the rounds.
-share() {
+# The features' share of the simulation time inline, two ways, each the median and range of the rounds: timed around
+# the features inside the runs with features (a drift of the machine's speed reaches both parts alike), and from the
+# rates of the runs with and without them, one after the other (rate without / rate with − 1; on a machine whose
+# speed drifts from minute to minute this scatters far more).
+spread() {
   "$py" -c "
 import statistics, sys
-r = [100 * (a / b - 1) for a, b in zip(map(float, sys.argv[1].split()), map(float, sys.argv[2].split()))]
-print(f'{statistics.median(r):.0f}% ({min(r):.0f}–{max(r):.0f}%)' if len(r) > 1 else f'{r[0]:.0f}%')" "${rates[$1]}" "${rates[$2]}"
+r = [float(v) for v in sys.argv[1].split()]
+print(f'{statistics.median(r):.0f}% ({min(r):.0f}–{max(r):.0f}%)' if len(r) > 1 else f'{r[0]:.0f}%')" "$1"
+}
+share() {
+  spread "$("$py" -c "
+import sys
+print(' '.join(str(100 * (a / b - 1)) for a, b in zip(map(float, sys.argv[1].split()), map(float, sys.argv[2].split()))))" "${rates[$1]}" "${rates[$2]}")"
 }
 echo
-echo "The 23 features inline cost, in simulation time: float64 $(share sim feat), float32 $(share sim32 feat32)."
+echo "The 23 features inline cost, in simulation time: timed inside the runs, float64 $(spread "${timed[feat]}")," \
+     "float32 $(spread "${timed[feat32]}"); from the rates with and without them, float64 $(share sim feat), float32 $(share sim32 feat32)."
 echo "Per round, simulations/s per core: float64${rates[sim]}; with features${rates[feat]}; float32${rates[sim32]};" \
      "float32 with features${rates[feat32]}; Brian2${rates[brian]}"

@@ -121,23 +121,38 @@ struct Bench: ParsableCommand {
             print("kernel: \(kernel == .automatic ? BatchSimulator.instructionSet : kernel.rawValue), \(precision.rawValue); \(count) simulations × \(samples) steps, \(threads) thread(s), noise \(noisePa) pA\(features ? ", 23 features inline" : "")")
             let summary: PaperFeatureSummary? = features ? PaperFeatureSummary(precision: precision) : nil
             let stimulus = configuration.protocol
-            var rates = [Double]()
+            var rates = [Double](), shares = [Double]()
             for r in 0..<repeats {
                 let start = Date()
-                let spikes = SpikeTotal()
+                let spikes = SharedTotal(), featureNanoseconds = SharedTotal()
                 simulator.simulate(parameters: theta, rowCount: count, seed: UInt64(r + 1), firstIndex: 0) { block in
                     var total = 0
                     for j in 0..<block.rows.count {
                         total += SpikeCount.upwardCrossings(UnsafeBufferPointer(rebasing: block.traces[j * samples ..< (j + 1) * samples]), window: window)
                     }
                     spikes.add(total)
-                    if let summary { _ = summary.values(ofBlock: block.traces, count: block.rows.count, protocol: stimulus) }
+                    if let summary {
+                        let before = DispatchTime.now().uptimeNanoseconds
+                        _ = summary.values(ofBlock: block.traces, count: block.rows.count, protocol: stimulus)
+                        featureNanoseconds.add(Int(DispatchTime.now().uptimeNanoseconds - before))
+                    }
                 }
                 let seconds = Date().timeIntervalSince(start)
                 rates.append(Double(count) / seconds / Double(threads))
-                print(String(format: "repeat %d: %.3f s, %.0f simulations/s per core (%d spikes)", r + 1, seconds, rates.last!, spikes.value))
+                var line = String(format: "repeat %d: %.3f s, %.0f simulations/s per core (%d spikes)", r + 1, seconds, rates.last!, spikes.value)
+                if summary != nil {
+                    // Timed around the features of each block, in the same run as the simulation: a drift of the
+                    // machine's speed reaches both, unlike rates taken in two runs.
+                    let features = Double(featureNanoseconds.value) / 1e9
+                    shares.append(100 * features / (seconds * Double(threads) - features))
+                    line += String(format: "; features %.1f µs per trace, %.1f%% of the simulation time", 1e6 * features / Double(count), shares.last!)
+                }
+                print(line)
             }
             let median = rates.sorted()[rates.count / 2]
+            if !shares.isEmpty {
+                print(String(format: "features inline: %.1f%% of the simulation time (median of %d)", shares.sorted()[shares.count / 2], repeats))
+            }
             print(String(format: "median of %d: %.0f simulations/s per core", repeats, median))
             print(String(format: "%.0f simulations/s per core", median))
         }
@@ -206,7 +221,8 @@ extension BatchSimulator.KernelVariant: ExpressibleByArgument {}
 extension BatchSimulator.Precision: ExpressibleByArgument {}
 
 /// A thread-safe running sum.
-final class SpikeTotal: @unchecked Sendable {
+/// A total added to from several threads (spikes, nanoseconds).
+final class SharedTotal: @unchecked Sendable {
     private let lock = NSLock()
     private var total = 0
     func add(_ n: Int) { lock.lock(); total += n; lock.unlock() }

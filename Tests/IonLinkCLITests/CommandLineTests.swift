@@ -60,6 +60,18 @@ let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().del
         #expect(try IonLinkProcess.run(["bench", "simulate", "--help"]).out.contains("simulations/s per"))
     }
 
+    @Test("bench simulate --features times the features inside the run: µs per trace and their share of the simulation time, before the rate on the last line")
+    func benchSimulateFeatureShare() throws {
+        let run = try IonLinkProcess.run(["bench", "simulate", "--count", "16", "--repeats", "1", "--features"])
+        #expect(run.status == 0)
+        let lines = run.out.split(separator: "\n").map(String.init)
+        let share = lines.first { $0.hasPrefix("features inline: ") }
+            .flatMap { Double($0.dropFirst("features inline: ".count).prefix { $0 != "%" }) }
+        #expect(share.map { $0 > 0 && $0.isFinite } == true, "\(run.out)")
+        #expect(lines.contains { $0.hasPrefix("repeat 1:") && $0.contains("µs per trace") })
+        #expect(lines.last?.hasSuffix("simulations/s per core") == true)
+    }
+
     @Test("simulate --params writes [rows, 20000] float64 traces; a row outside the prior is a clear error")
     func simulateParams() throws {
         let folder = temporaryFolder()
