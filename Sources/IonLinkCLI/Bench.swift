@@ -149,9 +149,10 @@ struct Bench: ParsableCommand {
                 }
                 print(line)
             }
-            let median = rates.sorted()[rates.count / 2]
+            func middle(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+            let median = middle(rates)
             if !shares.isEmpty {
-                print(String(format: "features inline: %.1f%% of the simulation time (median of %d)", shares.sorted()[shares.count / 2], repeats))
+                print(String(format: "features inline: %.1f%% of the simulation time (median of %d)", middle(shares), repeats))
             }
             print(String(format: "median of %d: %.0f simulations/s per core", repeats, median))
             print(String(format: "%.0f simulations/s per core", median))
@@ -220,8 +221,7 @@ struct Bench: ParsableCommand {
 extension BatchSimulator.KernelVariant: ExpressibleByArgument {}
 extension BatchSimulator.Precision: ExpressibleByArgument {}
 
-/// A thread-safe running sum.
-/// A total added to from several threads (spikes, nanoseconds).
+/// A running sum added to from several threads (spikes, nanoseconds).
 final class SharedTotal: @unchecked Sendable {
     private let lock = NSLock()
     private var total = 0

@@ -72,7 +72,8 @@ public final class SpinningWorkers: @unchecked Sendable {
             var seen = 0
             while true {
                 var spinStart = DispatchTime.now().uptimeNanoseconds, spins = 0
-                while generation.load(ordering: .sequentiallyConsistent) == seen {
+                var current = generation.load(ordering: .sequentiallyConsistent)
+                while current == seen {
                     if stopping.load(ordering: .relaxed) { return }
                     spins += 1
                     if spins % 4096 == 0, DispatchTime.now().uptimeNanoseconds - spinStart > spinNanoseconds {
@@ -85,16 +86,18 @@ public final class SpinningWorkers: @unchecked Sendable {
                         condition.unlock()
                         spinStart = DispatchTime.now().uptimeNanoseconds
                     }
+                    current = generation.load(ordering: .sequentiallyConsistent)
                 }
                 if stopping.load(ordering: .relaxed) { return }
-                seen = generation.load(ordering: .acquiring)
+                seen = current
                 work()
                 finished.add(1, ordering: .releasing)
             }
         }
 
-        func wakeSleepers() {
-            guard sleepers.load(ordering: .sequentiallyConsistent) > 0 else { return }
+        /// Wakes every sleeping helper (all of them when `always`, as deinit needs, else only if one sleeps).
+        func wake(always: Bool = false) {
+            guard always || sleepers.load(ordering: .sequentiallyConsistent) > 0 else { return }
             condition.lock()
             condition.broadcast()
             condition.unlock()
@@ -139,7 +142,7 @@ public final class SpinningWorkers: @unchecked Sendable {
             state.next.store(0, ordering: .relaxed)
             state.finished.store(0, ordering: .relaxed)
             state.generation.add(1, ordering: .sequentiallyConsistent)
-            state.wakeSleepers()
+            state.wake()
             state.work()
             while state.finished.load(ordering: .acquiring) < threads.count {}
             state.body = nil
@@ -149,9 +152,7 @@ public final class SpinningWorkers: @unchecked Sendable {
 
     deinit {
         state.stopping.store(true, ordering: .sequentiallyConsistent)
-        state.condition.lock()
-        state.condition.broadcast()
-        state.condition.unlock()
+        state.wake(always: true)
         for thread in threads { pthread_join(thread, nil) }
     }
 }
